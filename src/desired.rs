@@ -1,0 +1,139 @@
+//! The desired state: a FailoverRecord spec, validated and normalised into the
+//! exact Route 53 objects it stands for. No kube or AWS types in here.
+
+use serde::Serialize;
+
+use crate::dns_name;
+use crate::ownership::Owner;
+use crate::route53::{AliasTarget, Failover, HealthCheckConfig, RecordSet, RrType, Zone};
+
+/// How the spec selects its hosted zone.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum ZoneSelector {
+    Id(String),
+    Name { name: String, private: Option<bool> },
+}
+
+impl std::fmt::Display for ZoneSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "hosted zone {id}"),
+            Self::Name { name, private: None } => write!(f, "hosted zone {name}"),
+            Self::Name { name, private: Some(true) } => write!(f, "private hosted zone {name}"),
+            Self::Name { name, private: Some(false) } => write!(f, "public hosted zone {name}"),
+        }
+    }
+}
+
+/// The record name as written, before the zone is known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum RecordName {
+    /// `@`: the zone apex.
+    Apex,
+    /// One label (or `*`) below the zone.
+    Relative(String),
+    /// A normalised fully qualified name.
+    Absolute(String),
+}
+
+impl RecordName {
+    /// The fully qualified name in the zone `zone_name`, or why the name does
+    /// not fit that zone.
+    pub fn fqdn_in(&self, zone_name: &str) -> Result<String, String> {
+        match self {
+            Self::Apex => Ok(zone_name.to_string()),
+            Self::Relative(label) => Ok(format!("{label}.{zone_name}")),
+            Self::Absolute(fqdn) if dns_name::is_within(fqdn, zone_name) => Ok(fqdn.clone()),
+            Self::Absolute(fqdn) => Err(format!(
+                "{fqdn} is not inside hosted zone {zone_name}; use a name relative to the zone (such as 'www') or a name ending in {}",
+                zone_name.trim_end_matches('.')
+            )),
+        }
+    }
+}
+
+/// What one side of the pair answers with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum SideTarget {
+    /// Canonical, sorted values: IP addresses or one host name.
+    Values(Vec<String>),
+    Alias(AliasTarget),
+}
+
+/// One side of the failover pair.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DesiredSide {
+    pub role: Failover,
+    pub set_identifier: String,
+    pub target: SideTarget,
+    pub health_check: Option<HealthCheckConfig>,
+}
+
+/// A validated FailoverRecord, not yet placed in a zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DesiredRecord {
+    pub owner: Owner,
+    pub zone: ZoneSelector,
+    pub name: RecordName,
+    pub rr_type: RrType,
+    pub ttl: i64,
+    pub primary: DesiredSide,
+    pub secondary: DesiredSide,
+    pub retain_on_delete: bool,
+    pub adopt_existing: bool,
+    /// Things that are valid but will probably not do what the user wants.
+    pub warnings: Vec<String>,
+}
+
+impl DesiredRecord {
+    pub fn sides(&self) -> [&DesiredSide; 2] {
+        [&self.primary, &self.secondary]
+    }
+
+    pub fn side(&self, role: Failover) -> &DesiredSide {
+        match role {
+            Failover::Primary => &self.primary,
+            Failover::Secondary => &self.secondary,
+        }
+    }
+
+    /// Place the record in its resolved zone.
+    pub fn place(self, zone: Zone) -> Result<PlacedRecord, String> {
+        let fqdn = self.name.fqdn_in(&zone.name)?;
+        Ok(PlacedRecord {
+            desired: self,
+            zone,
+            fqdn,
+        })
+    }
+}
+
+/// A desired record in a known zone: everything the planner needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlacedRecord {
+    pub desired: DesiredRecord,
+    pub zone: Zone,
+    pub fqdn: String,
+}
+
+impl PlacedRecord {
+    /// The record set of one side, without its health check id (which the
+    /// planner fills in once it knows the check).
+    pub fn record_set(&self, side: &DesiredSide) -> RecordSet {
+        let (ttl, values, alias) = match &side.target {
+            SideTarget::Values(values) => (Some(self.desired.ttl), values.clone(), None),
+            SideTarget::Alias(alias) => (None, Vec::new(), Some(alias.clone())),
+        };
+        RecordSet {
+            name: self.fqdn.clone(),
+            rr_type: self.desired.rr_type.clone(),
+            set_identifier: Some(side.set_identifier.clone()),
+            failover: Some(side.role),
+            ttl,
+            values,
+            alias,
+            health_check_id: None,
+            other_routing: None,
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Errors of the Route 53 port, each with a fixed category that decides retries
+//! and what the user is told.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// The Route 53 API operations this tool uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Operation {
+    GetHostedZone,
+    ListHostedZonesByName,
+    ListResourceRecordSets,
+    ChangeResourceRecordSets,
+    GetChange,
+    ListHealthChecks,
+    CreateHealthCheck,
+    UpdateHealthCheck,
+    DeleteHealthCheck,
+    GetHealthCheckStatus,
+    ListTagsForResources,
+    ChangeTagsForResource,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 12] = [
+        Self::GetHostedZone,
+        Self::ListHostedZonesByName,
+        Self::ListResourceRecordSets,
+        Self::ChangeResourceRecordSets,
+        Self::GetChange,
+        Self::ListHealthChecks,
+        Self::CreateHealthCheck,
+        Self::UpdateHealthCheck,
+        Self::DeleteHealthCheck,
+        Self::GetHealthCheckStatus,
+        Self::ListTagsForResources,
+        Self::ChangeTagsForResource,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GetHostedZone => "GetHostedZone",
+            Self::ListHostedZonesByName => "ListHostedZonesByName",
+            Self::ListResourceRecordSets => "ListResourceRecordSets",
+            Self::ChangeResourceRecordSets => "ChangeResourceRecordSets",
+            Self::GetChange => "GetChange",
+            Self::ListHealthChecks => "ListHealthChecks",
+            Self::CreateHealthCheck => "CreateHealthCheck",
+            Self::UpdateHealthCheck => "UpdateHealthCheck",
+            Self::DeleteHealthCheck => "DeleteHealthCheck",
+            Self::GetHealthCheckStatus => "GetHealthCheckStatus",
+            Self::ListTagsForResources => "ListTagsForResources",
+            Self::ChangeTagsForResource => "ChangeTagsForResource",
+        }
+    }
+
+    /// Whether the operation changes anything in Route 53.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Self::ChangeResourceRecordSets
+                | Self::CreateHealthCheck
+                | Self::UpdateHealthCheck
+                | Self::DeleteHealthCheck
+                | Self::ChangeTagsForResource
+        )
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What went wrong, independent of how the adapter learned it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum ErrorKind {
+    /// `Throttling` or `PriorRequestNotComplete`: the account's or the zone's
+    /// request budget is spent for now.
+    Throttled,
+    /// No answer in time.
+    Timeout,
+    /// The connection could not be made or broke.
+    Network,
+    /// Route 53 answered 5xx.
+    ServerError,
+    /// `NoSuchHealthCheck`, `NoSuchHostedZone`, `NoSuchChange`.
+    NotFound,
+    /// `HealthCheckAlreadyExists`: the caller reference belongs to another
+    /// check, or to a deleted one.
+    AlreadyExists,
+    /// `HealthCheckInUse`: a record set still refers to the check.
+    InUse,
+    /// `HealthCheckVersionMismatch`: the check changed since it was read.
+    VersionMismatch,
+    /// `InvalidChangeBatch`: Route 53 refused the batch; nothing in it applied.
+    InvalidChangeBatch,
+    /// The request itself was malformed or a value was not allowed.
+    InvalidInput,
+    /// No credentials, or Route 53 rejected them.
+    Credentials,
+    /// The credentials are valid but lack a permission.
+    AccessDenied,
+    /// An account quota is used up, such as the number of health checks.
+    LimitExceeded,
+    /// Injected by tests: the process stopped at this call.
+    Aborted,
+    Other,
+}
+
+impl ErrorKind {
+    /// Worth trying the same request again after a pause.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::Throttled | Self::Timeout | Self::Network | Self::ServerError
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Throttled => "Throttled",
+            Self::Timeout => "Timeout",
+            Self::Network => "Network",
+            Self::ServerError => "ServerError",
+            Self::NotFound => "NotFound",
+            Self::AlreadyExists => "AlreadyExists",
+            Self::InUse => "InUse",
+            Self::VersionMismatch => "VersionMismatch",
+            Self::InvalidChangeBatch => "InvalidChangeBatch",
+            Self::InvalidInput => "InvalidInput",
+            Self::Credentials => "Credentials",
+            Self::AccessDenied => "AccessDenied",
+            Self::LimitExceeded => "LimitExceeded",
+            Self::Aborted => "Aborted",
+            Self::Other => "Other",
+        }
+    }
+}
+
+/// A failed Route 53 request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Route 53 {operation} failed ({}): {message}", kind.as_str())]
+pub struct Route53Error {
+    pub operation: Operation,
+    pub kind: ErrorKind,
+    /// Route 53's error code, when it sent one.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl Route53Error {
+    pub fn new(operation: Operation, kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            kind,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}

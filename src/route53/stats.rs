@@ -1,0 +1,80 @@
+//! Counts of Route 53 requests per operation: the scarce resource, measured.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{ErrorKind, Operation};
+
+/// Requests of one operation and how they ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OperationStats {
+    /// Requests sent, retries included.
+    pub requests: u64,
+    /// Requests Route 53 throttled.
+    pub throttled: u64,
+    /// Requests that failed for another reason.
+    pub failed: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    operations: BTreeMap<Operation, OperationStats>,
+    rate_limit_wait: Duration,
+}
+
+/// Shared, cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct CallStats {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl CallStats {
+    pub fn record(&self, op: Operation, outcome: Result<(), ErrorKind>) {
+        let mut inner = self.lock();
+        let stats = inner.operations.entry(op).or_default();
+        stats.requests += 1;
+        match outcome {
+            Ok(()) => {}
+            Err(ErrorKind::Throttled) => stats.throttled += 1,
+            Err(_) => stats.failed += 1,
+        }
+    }
+
+    pub fn record_wait(&self, wait: Duration) {
+        self.lock().rate_limit_wait += wait;
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<Operation, OperationStats> {
+        self.lock().operations.clone()
+    }
+
+    pub fn rate_limit_wait(&self) -> Duration {
+        self.lock().rate_limit_wait
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        self.lock().operations.values().map(|s| s.requests).sum()
+    }
+
+    pub fn write_requests(&self) -> u64 {
+        self.lock()
+            .operations
+            .iter()
+            .filter(|(op, _)| op.is_write())
+            .map(|(_, s)| s.requests)
+            .sum()
+    }
+
+    pub fn requests(&self, op: Operation) -> u64 {
+        self.lock().operations.get(&op).map_or(0, |s| s.requests)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the counters invalid,
+        // so a poisoned lock is still safe to use.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

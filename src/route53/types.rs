@@ -1,0 +1,390 @@
+//! Route 53's objects as the planner sees them: plain data, no SDK types.
+//!
+//! The adapters translate to and from these at the boundary and normalise what
+//! Route 53 leaves implicit (absent booleans, name escapes), so comparisons in
+//! the planner are exact.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// A hosted zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Zone {
+    /// Bare id, without the `/hostedzone/` prefix.
+    pub id: String,
+    /// Normalised name with the trailing dot.
+    pub name: String,
+    pub private: bool,
+}
+
+/// Strip the `/hostedzone/` prefix Route 53 puts on zone ids in some answers.
+pub fn bare_zone_id(id: &str) -> String {
+    id.trim_start_matches("/hostedzone/").to_string()
+}
+
+/// A record type. Types this tool never writes are kept verbatim so that
+/// conflicts with them can be reported.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum RrType {
+    A,
+    AAAA,
+    CNAME,
+    TXT,
+    Other(String),
+}
+
+impl RrType {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "A" => Self::A,
+            "AAAA" => Self::AAAA,
+            "CNAME" => Self::CNAME,
+            "TXT" => Self::TXT,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::A => "A",
+            Self::AAAA => "AAAA",
+            Self::CNAME => "CNAME",
+            Self::TXT => "TXT",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for RrType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The two roles of a failover pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Failover {
+    Primary,
+    Secondary,
+}
+
+impl Failover {
+    pub const BOTH: [Failover; 2] = [Failover::Primary, Failover::Secondary];
+
+    /// Route 53's spelling.
+    pub fn as_route53(self) -> &'static str {
+        match self {
+            Self::Primary => "PRIMARY",
+            Self::Secondary => "SECONDARY",
+        }
+    }
+
+    /// Lower-case word used in tags, references and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Secondary => "secondary",
+        }
+    }
+}
+
+impl fmt::Display for Failover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An alias target of a record set.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct AliasTarget {
+    /// Normalised host name, without the trailing dot.
+    pub dns_name: String,
+    pub hosted_zone_id: String,
+    pub evaluate_target_health: bool,
+}
+
+/// A resource record set as Route 53 holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordSet {
+    /// Normalised fully qualified name.
+    pub name: String,
+    pub rr_type: RrType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_identifier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover: Option<Failover>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<AliasTarget>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check_id: Option<String>,
+    /// Set when the record uses a routing policy other than simple or failover
+    /// (weighted, latency, geolocation, ...). This tool never writes those.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_routing: Option<String>,
+}
+
+/// What identifies a record set within a zone.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RecordKey {
+    pub name: String,
+    pub rr_type: RrType,
+    pub set_identifier: Option<String>,
+}
+
+impl RecordSet {
+    pub fn key(&self) -> RecordKey {
+        RecordKey {
+            name: self.name.clone(),
+            rr_type: self.rr_type.clone(),
+            set_identifier: self.set_identifier.clone(),
+        }
+    }
+
+    /// Number of resource record values Route 53 counts against the 1,000 limit.
+    /// An alias has none; it is counted as one so every change has a cost.
+    pub fn value_count(&self) -> usize {
+        self.values.len().max(1)
+    }
+
+    /// Characters Route 53 counts against the 32,000 limit.
+    pub fn value_chars(&self) -> usize {
+        let values: usize = self.values.iter().map(String::len).sum();
+        values + self.alias.as_ref().map_or(0, |a| a.dns_name.len())
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.rr_type)?;
+        if let Some(id) = &self.set_identifier {
+            write!(f, " ({id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Action of one change in a change batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum ChangeAction {
+    Create,
+    Delete,
+    Upsert,
+}
+
+impl ChangeAction {
+    pub fn as_route53(self) -> &'static str {
+        match self {
+            Self::Create => "CREATE",
+            Self::Delete => "DELETE",
+            Self::Upsert => "UPSERT",
+        }
+    }
+
+    /// Route 53 counts the values and characters of an UPSERT twice.
+    pub fn weight(self) -> usize {
+        match self {
+            Self::Upsert => 2,
+            Self::Create | Self::Delete => 1,
+        }
+    }
+}
+
+/// One change of a change batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub action: ChangeAction,
+    pub record: RecordSet,
+}
+
+/// Status of a submitted change batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ChangeState {
+    Pending,
+    InSync,
+}
+
+impl ChangeState {
+    pub fn as_route53(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::InSync => "INSYNC",
+        }
+    }
+}
+
+/// A submitted change batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeInfo {
+    /// Bare id, without the `/change/` prefix.
+    pub id: String,
+    pub status: ChangeState,
+}
+
+/// Type of a health check. Route 53 folds string matching into the type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum HealthCheckKind {
+    Http,
+    Https,
+    HttpStrMatch,
+    HttpsStrMatch,
+    Tcp,
+    /// Calculated, CloudWatch and other kinds this tool never creates.
+    Other(String),
+}
+
+impl HealthCheckKind {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "HTTP" => Self::Http,
+            "HTTPS" => Self::Https,
+            "HTTP_STR_MATCH" => Self::HttpStrMatch,
+            "HTTPS_STR_MATCH" => Self::HttpsStrMatch,
+            "TCP" => Self::Tcp,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_route53(&self) -> &str {
+        match self {
+            Self::Http => "HTTP",
+            Self::Https => "HTTPS",
+            Self::HttpStrMatch => "HTTP_STR_MATCH",
+            Self::HttpsStrMatch => "HTTPS_STR_MATCH",
+            Self::Tcp => "TCP",
+            Self::Other(s) => s,
+        }
+    }
+
+    pub fn is_https(&self) -> bool {
+        matches!(self, Self::Https | Self::HttpsStrMatch)
+    }
+
+    pub fn is_http_family(&self) -> bool {
+        matches!(
+            self,
+            Self::Http | Self::Https | Self::HttpStrMatch | Self::HttpsStrMatch
+        )
+    }
+}
+
+/// The settings of a health check, normalised: every optional Route 53 setting
+/// this tool manages is explicit, so "absent" and "default" never differ.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct HealthCheckConfig {
+    pub kind: HealthCheckKind,
+    pub ip_address: Option<String>,
+    /// Domain name: the endpoint when `ip_address` is unset, else the Host header.
+    pub fqdn: Option<String>,
+    pub port: i32,
+    /// Set for HTTP(S) checks, unset for TCP.
+    pub resource_path: Option<String>,
+    /// Set exactly for the `*_STR_MATCH` kinds.
+    pub search_string: Option<String>,
+    pub request_interval: i32,
+    pub failure_threshold: i32,
+    pub measure_latency: bool,
+    pub inverted: bool,
+    pub disabled: bool,
+    /// Meaningful for HTTPS kinds only; false otherwise.
+    pub enable_sni: bool,
+    /// Sorted region names; empty means Route 53's default (all regions).
+    pub regions: Vec<String>,
+}
+
+impl HealthCheckConfig {
+    /// The settings Route 53 cannot change on an existing check. A difference
+    /// in any of them means create a new check, repoint the record, delete the old.
+    pub fn immutable_part(&self) -> (&HealthCheckKind, bool, i32, bool) {
+        (
+            &self.kind,
+            self.ip_address.is_some(),
+            self.request_interval,
+            self.measure_latency,
+        )
+    }
+
+    /// Human summary, such as `HTTP 192.0.2.10:80/index.html every 10s, 3 failures`.
+    pub fn summary(&self) -> String {
+        let endpoint = match (&self.ip_address, &self.fqdn) {
+            (Some(ip), Some(host)) => format!("{ip} (Host: {host})"),
+            (Some(ip), None) => ip.clone(),
+            (None, Some(host)) => host.clone(),
+            (None, None) => "?".to_string(),
+        };
+        let mut s = format!(
+            "{} {endpoint}:{}{} every {}s, {} failures",
+            self.kind.as_route53(),
+            self.port,
+            self.resource_path.as_deref().unwrap_or(""),
+            self.request_interval,
+            self.failure_threshold
+        );
+        if let Some(search) = &self.search_string {
+            s.push_str(&format!(", expects {search:?}"));
+        }
+        if self.inverted {
+            s.push_str(", inverted");
+        }
+        if self.disabled {
+            s.push_str(", disabled");
+        }
+        s
+    }
+}
+
+/// A health check as Route 53 holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthCheck {
+    pub id: String,
+    pub caller_reference: String,
+    /// Incremented by Route 53 on every update; used for optimistic concurrency.
+    pub version: i64,
+    pub config: HealthCheckConfig,
+}
+
+/// Settings an update can remove (reset to Route 53's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum ResettableElement {
+    FullyQualifiedDomainName,
+    Regions,
+    ResourcePath,
+}
+
+impl ResettableElement {
+    pub fn as_route53(self) -> &'static str {
+        match self {
+            Self::FullyQualifiedDomainName => "FullyQualifiedDomainName",
+            Self::Regions => "Regions",
+            Self::ResourcePath => "ResourcePath",
+        }
+    }
+}
+
+/// An in-place update of the mutable settings of a health check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthCheckUpdate {
+    /// The version the update was planned against; Route 53 rejects the
+    /// update if the check changed since.
+    pub version: i64,
+    /// The complete desired settings; the immutable part equals the current one.
+    pub config: HealthCheckConfig,
+    pub reset: Vec<ResettableElement>,
+}
+
+/// Tags of a Route 53 resource.
+pub type Tags = BTreeMap<String, String>;
+
+/// One health checker's latest report on an endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthObservation {
+    pub region: String,
+    pub healthy: bool,
+    /// The checker's own words, such as `Success: HTTP Status Code 200, OK`.
+    pub report: String,
+}
