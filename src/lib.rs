@@ -12,3 +12,8 @@ pub mod ownership;
 pub mod plan;
 pub mod route53;
 pub mod validate;
+pub mod health;
+pub mod reconcile;
+pub mod manifest;
+pub mod status;
+pub mod cli;

@@ -1,6 +1,5 @@
-fn main() {
-    match dnsfailover::api::crd_yaml() {
-        Ok(y) => print!("{y}"),
-        Err(e) => eprintln!("{e}"),
-    }
+//! The `dnsfailover` binary; all behaviour lives in the library.
+
+fn main() -> std::process::ExitCode {
+    dnsfailover::cli::main()
 }

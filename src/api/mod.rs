@@ -2,6 +2,7 @@
 
 mod spec;
 mod status;
+pub mod validation;
 
 pub use spec::{
     AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,

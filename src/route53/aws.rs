@@ -10,7 +10,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::profile::ProfileFileRegionProvider;
+use aws_config::{BehaviorVersion, Region};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_route53::Client;
@@ -65,14 +68,17 @@ impl AwsRoute53 {
                     .operation_attempt_timeout(settings.request_timeout.unwrap_or(Duration::from_secs(20)))
                     .build(),
             );
-        if let Some(region) = &settings.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
+        // Route 53 is global, so the region only matters for signing: take it
+        // from the settings, the environment or the profile, else us-east-1,
+        // without asking instance metadata.
+        loader = loader.region(
+            RegionProviderChain::first_try(settings.region.clone().map(Region::new))
+                .or_else(EnvironmentVariableRegionProvider::new())
+                .or_else(ProfileFileRegionProvider::new())
+                .or_else(Region::new(DEFAULT_REGION)),
+        );
         let shared = loader.load().await;
         let mut config = aws_sdk_route53::config::Builder::from(&shared);
-        if shared.region().is_none() {
-            config = config.region(aws_config::Region::new(DEFAULT_REGION));
-        }
         if let Some(endpoint) = &settings.endpoint {
             config = config.endpoint_url(endpoint.clone());
         }

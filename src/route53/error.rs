@@ -141,7 +141,7 @@ impl ErrorKind {
 }
 
 /// A failed Route 53 request.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("Route 53 {operation} failed ({}): {message}", kind.as_str())]
 pub struct Route53Error {
     pub operation: Operation,

@@ -1,0 +1,164 @@
+//! Status from what reconciling found: the same read-out for `dnsfailover
+//! status` and the controller's `.status`.
+//!
+//! Conditions follow the Kubernetes conventions: `status` True/False/Unknown, a
+//! fixed CamelCase `reason` that scripts and alerts can match, a `message` that
+//! says what to do, and a `lastTransitionTime` that only moves when `status`
+//! flips.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use crate::api::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
+use crate::health::{self, HealthSummary};
+use crate::plan::RecordPlan;
+use crate::reconcile::ReconcileError;
+use crate::route53::{ChangeInfo, Failover};
+
+pub const READY: &str = "Ready";
+pub const HEALTH_CHECK_SYNCED: &str = "HealthCheckSynced";
+pub const RECORDS_SYNCED: &str = "RecordsSynced";
+
+/// What is known about one side after reconciling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SideReport {
+    pub set_identifier: Option<String>,
+    pub health_check_id: Option<String>,
+    /// Health as Route 53 reports it; `None` when the side has no check or it
+    /// was not read.
+    pub health: Option<HealthSummary>,
+    pub has_check: bool,
+}
+
+/// Everything status is made from.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub generation: Option<i64>,
+    pub fqdn: Option<String>,
+    pub hosted_zone_id: Option<String>,
+    pub sides: BTreeMap<Failover, SideReport>,
+    /// The plan still to apply (for a read-only status) or `None` once
+    /// applied successfully.
+    pub remaining: Option<RecordPlan>,
+    pub error: Option<ReconcileError>,
+    pub change: Option<ChangeInfo>,
+}
+
+/// Build status, carrying over transition times (and the last failover time)
+/// from the previous status where nothing flipped.
+pub fn build(report: &Report, previous: Option<&FailoverRecordStatus>, now: Time) -> FailoverRecordStatus {
+    let side = |role: Failover| {
+        report.sides.get(&role).map(|s| TargetStatus {
+            set_identifier: s.set_identifier.clone(),
+            health_check_id: s.health_check_id.clone(),
+            health: s.health.as_ref().map(|h| h.health).or(s.has_check.then_some(Health::Unknown)),
+            checkers_healthy: s.health.as_ref().map(HealthSummary::checkers),
+            last_checked: s.health.as_ref().map(|_| now.clone()),
+        })
+    };
+    let primary = side(Failover::Primary);
+    let secondary = side(Failover::Secondary);
+    let health_of = |s: &Option<TargetStatus>, role: Failover| {
+        let has_check = report.sides.get(&role).is_some_and(|s| s.has_check);
+        if has_check {
+            Some(s.as_ref().and_then(|t| t.health).unwrap_or(Health::Unknown))
+        } else {
+            None
+        }
+    };
+    let active = if report.sides.is_empty() {
+        None
+    } else {
+        Some(health::active_side(health_of(&primary, Failover::Primary), health_of(&secondary, Failover::Secondary)))
+    };
+    let previous_active = previous.and_then(|p| p.active);
+    let last_failover_time = match (previous_active, active) {
+        (Some(before), Some(after)) if before != after && before != ActiveSide::Unknown && after != ActiveSide::Unknown => Some(now.clone()),
+        _ => previous.and_then(|p| p.last_failover_time.clone()),
+    };
+
+    let conditions = conditions(report, previous.map(|p| p.conditions.as_slice()).unwrap_or_default(), &now);
+    FailoverRecordStatus {
+        observed_generation: report.generation,
+        fqdn: report.fqdn.clone(),
+        hosted_zone_id: report.hosted_zone_id.clone(),
+        primary,
+        secondary,
+        active,
+        last_failover_time,
+        change: report.change.as_ref().map(|c| ChangeStatus {
+            id: c.id.clone(),
+            status: c.status.as_route53().to_string(),
+        }),
+        conditions,
+    }
+}
+
+fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condition> {
+    let make = |type_: &str, ok: bool, reason: &str, message: String| {
+        let status = if ok { "True" } else { "False" };
+        let last_transition_time = previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        Condition {
+            type_: type_.to_string(),
+            status: status.to_string(),
+            reason: reason.to_string(),
+            message,
+            observed_generation: report.generation,
+            last_transition_time,
+        }
+    };
+    let (checks_ok, records_ok) = match (&report.error, &report.remaining) {
+        (Some(_), _) => (false, false),
+        (None, Some(plan)) => (
+            plan.create_checks.is_empty() && plan.update_checks.is_empty() && plan.retag_checks.is_empty() && plan.delete_checks.is_empty(),
+            plan.changes.is_empty() && plan.conflicts.is_empty(),
+        ),
+        (None, None) => (true, true),
+    };
+    let (reason, message) = match (&report.error, &report.remaining) {
+        (Some(error), _) => (error.category(), error_message(error)),
+        (None, Some(plan)) if !plan.conflicts.is_empty() => (
+            "RecordConflict",
+            plan.conflicts.iter().map(|c| c.message.clone()).collect::<Vec<_>>().join("; "),
+        ),
+        (None, Some(plan)) if !plan.is_empty() => (
+            "ChangesPending",
+            format!("{} Route 53 writes would bring the record sets and health checks in line with the spec", plan.write_count()),
+        ),
+        _ => ("Reconciled", "Route 53 matches the spec".to_string()),
+    };
+    vec![
+        make(READY, checks_ok && records_ok, reason, message.clone()),
+        if checks_ok {
+            make(HEALTH_CHECK_SYNCED, true, "HealthChecksMatch", "the health checks match the spec".to_string())
+        } else {
+            make(HEALTH_CHECK_SYNCED, false, reason, message.clone())
+        },
+        if records_ok {
+            make(RECORDS_SYNCED, true, "RecordsMatch", "the PRIMARY and SECONDARY record sets match the spec".to_string())
+        } else {
+            make(RECORDS_SYNCED, false, reason, message)
+        },
+    ]
+}
+
+/// The message for an error: what went wrong, then what to do about it.
+pub fn error_message(error: &ReconcileError) -> String {
+    let advice = match error.category() {
+        "InvalidSpec" => "fix the spec; nothing was written to Route 53",
+        "HostedZoneNotFound" => "check spec.hostedZone and that the credentials can see the zone",
+        "RecordConflict" => "nothing was written for this record",
+        "Route53Throttled" => "retrying with backoff; other tools in the account share the request budget",
+        "Route53Unavailable" => "retrying with backoff",
+        "CredentialsMissing" => "provide AWS credentials (IRSA role, environment or profile); retrying",
+        "AccessDenied" => "grant the IAM permissions listed in docs/iam-policy.json; retrying",
+        "Route53LimitExceeded" => "raise the account quota in Service Quotas, or remove unused health checks",
+        "Route53Rejected" => "Route 53 refused the change; see the message",
+        _ => "retrying",
+    };
+    format!("{error} ({advice})")
+}
