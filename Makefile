@@ -1,0 +1,81 @@
+# dnsfailover build tooling (GNU make).
+#
+#   make            list the targets
+#   make test       what CI runs: fmt check, clippy, CRD drift check, tests
+#   make demo       the Route 53 failover walkthrough against a local emulator
+
+CARGO  ?= cargo
+PYTHON ?= python3
+
+VENV       := .venv
+VENV_STAMP := $(VENV)/.installed
+MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+
+CRD_FILE := crds/failoverrecords.dnsfailover.io.yaml
+
+# ---------------------------------------------------------------------------
+# CHART_CHECKS: Helm chart lint/render commands, run by `make test` after the
+# CRD check. Empty for now; to be filled in once charts/ exists, e.g.
+#   CHART_CHECKS = helm lint charts/dnsfailover && helm template charts/dnsfailover >/dev/null
+# ---------------------------------------------------------------------------
+CHART_CHECKS :=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help venv test fmt fmt-check lint crd crd-check chart-check demo
+
+help: ## List the targets
+	@echo "dnsfailover make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+		awk 'BEGIN { FS = ":.*## " } { printf "  %-12s %s\n", $$1, $$2 }'
+
+venv: $(VENV_STAMP) ## Create .venv with the Route 53 emulator (moto) and boto3
+
+$(VENV_STAMP): requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+test: venv ## fmt check, clippy, CRD drift check, chart checks, cargo test (debug)
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(MAKE) --no-print-directory crd-check
+	$(MAKE) --no-print-directory chart-check
+	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --all-targets
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+fmt-check: ## Check formatting without changing files
+	$(CARGO) fmt --all -- --check
+
+lint: ## fmt check + clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+crd: ## Regenerate the committed CRD YAML under crds/
+	@mkdir -p $(dir $(CRD_FILE))
+	$(CARGO) run --quiet -- crd > $(CRD_FILE).tmp
+	mv $(CRD_FILE).tmp $(CRD_FILE)
+
+crd-check: ## Fail if the committed CRD YAML differs from the generated one
+	@set -e; tmp=$$(mktemp); trap 'rm -f "$$tmp"' EXIT; \
+	$(CARGO) run --quiet -- crd > "$$tmp"; \
+	if [ ! -f $(CRD_FILE) ]; then \
+		echo "error: $(CRD_FILE) is missing; run 'make crd' and commit it" >&2; exit 1; \
+	fi; \
+	if ! diff -u $(CRD_FILE) "$$tmp"; then \
+		echo "error: $(CRD_FILE) is out of date with the Rust types; run 'make crd' and commit the result" >&2; \
+		exit 1; \
+	fi; \
+	echo "crd-check: $(CRD_FILE) is up to date"
+
+chart-check: ## Helm chart lint/render (CHART_CHECKS; nothing yet)
+ifeq ($(strip $(CHART_CHECKS)),)
+	@echo "chart-check: no chart checks configured yet (CHART_CHECKS is empty)"
+else
+	$(CHART_CHECKS)
+endif
+
+demo: venv ## Route 53 failover walkthrough against a local emulator
+	scripts/demo.sh
