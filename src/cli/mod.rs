@@ -149,6 +149,7 @@ impl AwsArgs {
             endpoint: self.route53_endpoint.clone(),
             region: self.region.clone(),
             request_timeout: None,
+            credentials: None,
         })
         .await;
         Resilient::new(

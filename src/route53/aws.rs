@@ -46,6 +46,8 @@ pub struct AwsSettings {
     pub region: Option<String>,
     /// Time allowed for one request, connection included.
     pub request_timeout: Option<Duration>,
+    /// Fixed credentials instead of the standard chain; for emulators.
+    pub credentials: Option<aws_sdk_route53::config::Credentials>,
 }
 
 /// The port over the AWS SDK.
@@ -77,6 +79,9 @@ impl AwsRoute53 {
                 .or_else(ProfileFileRegionProvider::new())
                 .or_else(Region::new(DEFAULT_REGION)),
         );
+        if let Some(credentials) = &settings.credentials {
+            loader = loader.credentials_provider(credentials.clone());
+        }
         let shared = loader.load().await;
         let mut config = aws_sdk_route53::config::Builder::from(&shared);
         if let Some(endpoint) = &settings.endpoint {

@@ -1,0 +1,144 @@
+//! Test harness: a Route 53 emulator (moto's server) started and stopped by the
+//! tests themselves, on a free loopback port.
+//!
+//! The emulator binary comes from `DNSFAILOVER_MOTO_SERVER` (set by `make
+//! test`), else `.venv/bin/moto_server` in the repository. If neither exists
+//! the test fails and says how to get it: a test that needs the emulator never
+//! passes without it.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dnsfailover::route53::Zone;
+use dnsfailover::route53::aws::{AwsRoute53, AwsSettings};
+
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+    log: tempfile::NamedTempFile,
+}
+
+fn moto_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("DNSFAILOVER_MOTO_SERVER") {
+        let path = PathBuf::from(path);
+        assert!(path.exists(), "DNSFAILOVER_MOTO_SERVER={} does not exist; run `make venv`", path.display());
+        return path;
+    }
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    assert!(
+        local.exists(),
+        "the Route 53 emulator is missing: run `make venv` (or `make test`), or set DNSFAILOVER_MOTO_SERVER to a moto_server binary"
+    );
+    local
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(stream.read(&mut buf), Ok(n) if n > 8 && buf.starts_with(b"HTTP/1."))
+}
+
+impl Moto {
+    /// Start an emulator; panics with its log if it does not come up.
+    pub fn start() -> Self {
+        let binary = moto_binary();
+        for _ in 0..3 {
+            let port = free_port();
+            let log = tempfile::NamedTempFile::new().expect("log file");
+            let stderr = log.reopen().expect("log file");
+            let stdout = log.reopen().expect("log file");
+            let mut child = Command::new(&binary)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(stderr)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if answers(port) {
+                    return Self {
+                        child,
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                        log,
+                    };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+            if !text.contains("Address already in use") {
+                panic!("moto_server did not answer on port {port}; its log:\n{text}");
+            }
+        }
+        panic!("moto_server could not find a free port after 3 tries");
+    }
+
+    /// The AWS SDK adapter pointed at this emulator.
+    pub async fn route53(&self) -> AwsRoute53 {
+        AwsRoute53::connect(&AwsSettings {
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            request_timeout: Some(Duration::from_secs(30)),
+            credentials: Some(aws_sdk_route53::config::Credentials::new("testing", "testing", None, None, "tests")),
+        })
+        .await
+    }
+
+    /// Create a public hosted zone.
+    pub async fn create_zone(&self, name: &str) -> Zone {
+        let r53 = self.route53().await;
+        let out = r53
+            .client()
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("zone-{name}-{}", fastrand::u64(..)))
+            .send()
+            .await
+            .expect("create a zone in the emulator");
+        let zone = out.hosted_zone().expect("zone in answer");
+        Zone {
+            id: zone.id().trim_start_matches("/hostedzone/").to_string(),
+            name: dnsfailover::dns_name::normalize(zone.name()),
+            private: false,
+        }
+    }
+
+    /// Environment for running the CLI binary against this emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DNSFAILOVER_ROUTE53_ENDPOINT", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
