@@ -18,9 +18,18 @@ impl std::fmt::Display for ZoneSelector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Id(id) => write!(f, "hosted zone {id}"),
-            Self::Name { name, private: None } => write!(f, "hosted zone {name}"),
-            Self::Name { name, private: Some(true) } => write!(f, "private hosted zone {name}"),
-            Self::Name { name, private: Some(false) } => write!(f, "public hosted zone {name}"),
+            Self::Name {
+                name,
+                private: None,
+            } => write!(f, "hosted zone {name}"),
+            Self::Name {
+                name,
+                private: Some(true),
+            } => write!(f, "private hosted zone {name}"),
+            Self::Name {
+                name,
+                private: Some(false),
+            } => write!(f, "public hosted zone {name}"),
         }
     }
 }

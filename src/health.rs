@@ -119,9 +119,18 @@ mod tests {
         use Health::*;
         assert_eq!(active_side(Some(Healthy), None), ActiveSide::Primary);
         assert_eq!(active_side(Some(Unhealthy), None), ActiveSide::Secondary);
-        assert_eq!(active_side(Some(Unhealthy), Some(Healthy)), ActiveSide::Secondary);
-        assert_eq!(active_side(Some(Unhealthy), Some(Unhealthy)), ActiveSide::Primary);
+        assert_eq!(
+            active_side(Some(Unhealthy), Some(Healthy)),
+            ActiveSide::Secondary
+        );
+        assert_eq!(
+            active_side(Some(Unhealthy), Some(Unhealthy)),
+            ActiveSide::Primary
+        );
         assert_eq!(active_side(Some(Unknown), None), ActiveSide::Unknown);
-        assert_eq!(active_side(Some(Unhealthy), Some(Unknown)), ActiveSide::Unknown);
+        assert_eq!(
+            active_side(Some(Unhealthy), Some(Unknown)),
+            ActiveSide::Unknown
+        );
     }
 }

@@ -6,14 +6,14 @@
 //! I/O sits behind the port, so the controller and the CLI share one core.
 
 pub mod api;
+pub mod cli;
 pub mod desired;
 pub mod dns_name;
+pub mod health;
+pub mod manifest;
 pub mod ownership;
 pub mod plan;
-pub mod route53;
-pub mod validate;
-pub mod health;
 pub mod reconcile;
-pub mod manifest;
+pub mod route53;
 pub mod status;
-pub mod cli;
+pub mod validate;

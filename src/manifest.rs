@@ -25,7 +25,10 @@ pub enum ManifestError {
         source: std::io::Error,
     },
     #[error("{source_name}: not valid YAML or JSON: {message}")]
-    Parse { source_name: String, message: String },
+    Parse {
+        source_name: String,
+        message: String,
+    },
     #[error("no manifests found in {0}")]
     Empty(String),
 }
@@ -37,16 +40,24 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Document>, ManifestError> {
     for path in paths {
         if path.as_os_str() == "-" {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|source| ManifestError::Read {
-                path: "<stdin>".into(),
-                source,
-            })?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|source| ManifestError::Read {
+                    path: "<stdin>".into(),
+                    source,
+                })?;
             documents.extend(parse("<stdin>", &text)?);
         } else if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|source| read_error(path, source))?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(
+                            p.extension().and_then(|e| e.to_str()),
+                            Some("yaml" | "yml" | "json")
+                        )
+                })
                 .collect();
             files.sort();
             for file in files {
@@ -80,10 +91,11 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
     let mut documents = Vec::new();
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let source = format!("{name} (document {})", index + 1);
-        let yaml: serde_yaml::Value = serde::Deserialize::deserialize(document).map_err(|e| ManifestError::Parse {
-            source_name: source.clone(),
-            message: e.to_string(),
-        })?;
+        let yaml: serde_yaml::Value =
+            serde::Deserialize::deserialize(document).map_err(|e| ManifestError::Parse {
+                source_name: source.clone(),
+                message: e.to_string(),
+            })?;
         if yaml.is_null() {
             continue;
         }
@@ -110,8 +122,14 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let meta = self.object.get("metadata");
-        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("<unnamed>");
-        let namespace = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("default");
+        let name = meta
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("<unnamed>");
+        let namespace = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .unwrap_or("default");
         write!(f, "{} ({namespace}/{name})", self.source)
     }
 }
@@ -124,7 +142,10 @@ mod tests {
     fn multi_document_yaml_skips_empty_documents_and_flattens_lists() {
         let text = "---\nkind: A\n---\n---\nkind: List\nitems:\n- kind: B\n- kind: C\n";
         let docs = parse("x.yaml", text).expect("parses");
-        let kinds: Vec<&str> = docs.iter().map(|d| d.object["kind"].as_str().unwrap_or("")).collect();
+        let kinds: Vec<&str> = docs
+            .iter()
+            .map(|d| d.object["kind"].as_str().unwrap_or(""))
+            .collect();
         assert_eq!(kinds, vec!["A", "B", "C"]);
         assert_eq!(docs[0].source, "x.yaml (document 1)");
         assert_eq!(docs[2].source, "x.yaml (document 3) item 2");
@@ -133,7 +154,11 @@ mod tests {
     #[test]
     fn broken_yaml_names_the_document() {
         let err = parse("bad.yaml", "kind: A\n---\nkey: [unclosed\n").expect_err("fails");
-        assert!(err.to_string().starts_with("bad.yaml (document 2): not valid YAML"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("bad.yaml (document 2): not valid YAML"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -149,8 +174,14 @@ mod tests {
         std::fs::write(dir.path().join("a.yml"), "kind: A\n").expect("write");
         std::fs::write(dir.path().join("notes.txt"), "kind: X\n").expect("write");
         let docs = load(&[dir.path().to_path_buf()]).expect("loads");
-        let kinds: Vec<&str> = docs.iter().map(|d| d.object["kind"].as_str().unwrap_or("")).collect();
+        let kinds: Vec<&str> = docs
+            .iter()
+            .map(|d| d.object["kind"].as_str().unwrap_or(""))
+            .collect();
         assert_eq!(kinds, vec!["A", "B"]);
-        assert!(matches!(load(&[dir.path().join("missing.yaml")]), Err(ManifestError::Read { .. })));
+        assert!(matches!(
+            load(&[dir.path().join("missing.yaml")]),
+            Err(ManifestError::Read { .. })
+        ));
     }
 }

@@ -47,7 +47,11 @@ pub struct Owner {
 }
 
 impl Owner {
-    pub fn new(owner_id: impl Into<String>, namespace: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(
+        owner_id: impl Into<String>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
         Self {
             owner_id: owner_id.into(),
             namespace: namespace.into(),
@@ -100,7 +104,12 @@ fn short_hash(input: &str, hex_chars: usize) -> String {
 /// The caller reference for creating a health check. `attempt` is 0 normally;
 /// Route 53 refuses a reference used by a deleted check for some days, and then
 /// the next attempt number gives a fresh one.
-pub fn caller_reference(owner: &Owner, role: Failover, config: &HealthCheckConfig, attempt: u32) -> String {
+pub fn caller_reference(
+    owner: &Owner,
+    role: Failover,
+    config: &HealthCheckConfig,
+    attempt: u32,
+) -> String {
     let role = match role {
         Failover::Primary => "p",
         Failover::Secondary => "s",
@@ -125,7 +134,10 @@ pub fn health_check_tags(owner: &Owner, fqdn: &str, rr_type: &RrType, role: Fail
     let name = format!("{} {rr_type} {role}", fqdn.trim_end_matches('.'));
     tags.insert(TAG_NAME.into(), truncate(&name, MAX_TAG_VALUE));
     tags.insert(TAG_OWNER.into(), truncate(&owner.owner_id, MAX_TAG_VALUE));
-    tags.insert(TAG_RESOURCE.into(), truncate(&owner.resource(), MAX_TAG_VALUE));
+    tags.insert(
+        TAG_RESOURCE.into(),
+        truncate(&owner.resource(), MAX_TAG_VALUE),
+    );
     tags.insert(TAG_ROLE.into(), role.as_str().into());
     tags
 }
@@ -140,7 +152,10 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Name of the ownership marker of `fqdn`/`rr_type`.
 pub fn marker_name(fqdn: &str, rr_type: &RrType) -> String {
-    format!("_{HERITAGE}-{}.{fqdn}", rr_type.as_str().to_ascii_lowercase())
+    format!(
+        "_{HERITAGE}-{}.{fqdn}",
+        rr_type.as_str().to_ascii_lowercase()
+    )
 }
 
 /// Contents of an ownership marker.
@@ -342,7 +357,11 @@ mod tests {
         let owner = Owner::new("prod", "team-a", "x".repeat(253));
         let marker = Marker::new(&owner, "main, \"A\"=1", "backup;%");
         let value = marker.to_txt_value();
-        assert!(value.split("\" \"").all(|s| s.trim_matches('"').len() <= 255));
+        assert!(
+            value
+                .split("\" \"")
+                .all(|s| s.trim_matches('"').len() <= 255)
+        );
         assert_eq!(Marker::parse(&value), Some(marker.clone()));
         assert!(marker.is_owned_by(&owner));
         assert!(!marker.is_owned_by(&Owner::new("other", "team-a", "x".repeat(253))));
@@ -353,7 +372,10 @@ mod tests {
     #[test]
     fn foreign_txt_values_are_not_markers() {
         assert_eq!(Marker::parse("\"v=spf1 -all\""), None);
-        assert_eq!(Marker::parse("\"heritage=external-dns,external-dns/owner=x\""), None);
+        assert_eq!(
+            Marker::parse("\"heritage=external-dns,external-dns/owner=x\""),
+            None
+        );
         assert_eq!(Marker::parse("unquoted"), None);
         assert_eq!(Marker::parse(""), None);
     }
@@ -361,7 +383,12 @@ mod tests {
     #[test]
     fn tags_name_the_record_and_owner() {
         let owner = Owner::new("prod", "web", "examplefailover");
-        let tags = health_check_tags(&owner, "examplefailover.example.com.", &RrType::A, Failover::Primary);
+        let tags = health_check_tags(
+            &owner,
+            "examplefailover.example.com.",
+            &RrType::A,
+            Failover::Primary,
+        );
         assert_eq!(tags[TAG_NAME], "examplefailover.example.com A primary");
         assert_eq!(tags[TAG_RESOURCE], "web/examplefailover");
         assert_eq!(tags[TAG_OWNER], "prod");

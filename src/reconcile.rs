@@ -17,8 +17,8 @@ use crate::ownership::{self, Owner};
 use crate::plan::batch::{self, BatchLimits};
 use crate::plan::{self, Conflict, Observed, RecordPlan, ZoneRecords};
 use crate::route53::{
-    self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet,
-    Route53, Route53Error, Tags, Zone,
+    self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet, Route53,
+    Route53Error, Tags, Zone,
 };
 
 /// How many fresh caller references to try when Route 53 says a reference
@@ -32,7 +32,9 @@ pub enum ReconcileError {
     InvalidSpec(#[from] crate::validate::InvalidSpec),
     #[error("{selector} not found in this AWS account")]
     ZoneNotFound { selector: ZoneSelector },
-    #[error("{count} hosted zones are named {name}; set hostedZone.private, or select the zone by id")]
+    #[error(
+        "{count} hosted zones are named {name}; set hostedZone.private, or select the zone by id"
+    )]
     ZoneAmbiguous { name: String, count: usize },
     #[error("spec.name: {0}")]
     NameOutsideZone(String),
@@ -59,7 +61,9 @@ impl ReconcileError {
             Self::Conflict(_) => "RecordConflict",
             Self::Route53(e) => match e.kind {
                 ErrorKind::Throttled => "Route53Throttled",
-                ErrorKind::Timeout | ErrorKind::Network | ErrorKind::ServerError => "Route53Unavailable",
+                ErrorKind::Timeout | ErrorKind::Network | ErrorKind::ServerError => {
+                    "Route53Unavailable"
+                }
                 ErrorKind::Credentials => "CredentialsMissing",
                 ErrorKind::AccessDenied => "AccessDenied",
                 ErrorKind::LimitExceeded => "Route53LimitExceeded",
@@ -150,10 +154,16 @@ impl<R: Route53> Engine<R> {
     /// Find the zone a spec selects.
     pub async fn resolve_zone(&self, selector: &ZoneSelector) -> Result<Zone, ReconcileError> {
         match selector {
-            ZoneSelector::Id(id) => self.r53.get_hosted_zone(id).await.map_err(|e| match e.kind {
-                ErrorKind::NotFound => ReconcileError::ZoneNotFound { selector: selector.clone() },
-                _ => e.into(),
-            }),
+            ZoneSelector::Id(id) => self
+                .r53
+                .get_hosted_zone(id)
+                .await
+                .map_err(|e| match e.kind {
+                    ErrorKind::NotFound => ReconcileError::ZoneNotFound {
+                        selector: selector.clone(),
+                    },
+                    _ => e.into(),
+                }),
             ZoneSelector::Name { name, private } => {
                 let zones: Vec<Zone> = self
                     .r53
@@ -164,7 +174,9 @@ impl<R: Route53> Engine<R> {
                     .collect();
                 match zones.as_slice() {
                     [zone] => Ok(zone.clone()),
-                    [] => Err(ReconcileError::ZoneNotFound { selector: selector.clone() }),
+                    [] => Err(ReconcileError::ZoneNotFound {
+                        selector: selector.clone(),
+                    }),
                     many => Err(ReconcileError::ZoneAmbiguous {
                         name: name.clone(),
                         count: many.len(),
@@ -231,10 +243,19 @@ impl<R: Route53> Engine<R> {
             if run.failed.is_some() || plan.changes.is_empty() {
                 continue;
             }
-            let resolved: Option<Vec<route53::Change>> = plan.changes.iter().map(|c| c.resolve(&run.created)).collect();
+            let resolved: Option<Vec<route53::Change>> = plan
+                .changes
+                .iter()
+                .map(|c| c.resolve(&run.created))
+                .collect();
             match resolved {
-                Some(changes) => by_zone.entry(plan.zone_id.as_str()).or_default().push((index, changes)),
-                None => warn!(resource = %plan.owner, "a planned health check was not created; skipping its record changes"),
+                Some(changes) => by_zone
+                    .entry(plan.zone_id.as_str())
+                    .or_default()
+                    .push((index, changes)),
+                None => {
+                    warn!(resource = %plan.owner, "a planned health check was not created; skipping its record changes")
+                }
             }
         }
         for (zone_id, groups) in by_zone {
@@ -288,14 +309,20 @@ impl<R: Route53> Engine<R> {
             let check = self.create_check(&plan.owner, create).await?;
             info!(resource = %plan.owner, role = %create.role, id = %check.id, "health check created");
             run.created.insert(create.role, check.id.clone());
-            self.r53.change_health_check_tags(&check.id, &create.tags, &[]).await?;
+            self.r53
+                .change_health_check_tags(&check.id, &create.tags, &[])
+                .await?;
         }
         for update in &plan.update_checks {
-            self.r53.update_health_check(&update.id, &update.update).await?;
+            self.r53
+                .update_health_check(&update.id, &update.update)
+                .await?;
             info!(resource = %plan.owner, id = %update.id, changed = ?update.changed, "health check updated");
         }
         for retag in &plan.retag_checks {
-            self.r53.change_health_check_tags(&retag.id, &retag.add, &[]).await?;
+            self.r53
+                .change_health_check_tags(&retag.id, &retag.add, &[])
+                .await?;
         }
         Ok(())
     }
@@ -303,14 +330,26 @@ impl<R: Route53> Engine<R> {
     /// CreateHealthCheck with the plan's caller reference; if Route 53 says
     /// that reference belonged to a since-deleted check, the next attempt
     /// number gives a fresh, still deterministic one.
-    async fn create_check(&self, owner: &Owner, create: &plan::CreateCheck) -> Result<HealthCheck, Route53Error> {
+    async fn create_check(
+        &self,
+        owner: &Owner,
+        create: &plan::CreateCheck,
+    ) -> Result<HealthCheck, Route53Error> {
         let mut reference = create.caller_reference.clone();
         let mut attempt = 0;
         loop {
-            match self.r53.create_health_check(&reference, &create.config).await {
-                Err(e) if e.kind == ErrorKind::AlreadyExists && attempt + 1 < CALLER_REFERENCE_ATTEMPTS => {
+            match self
+                .r53
+                .create_health_check(&reference, &create.config)
+                .await
+            {
+                Err(e)
+                    if e.kind == ErrorKind::AlreadyExists
+                        && attempt + 1 < CALLER_REFERENCE_ATTEMPTS =>
+                {
                     attempt += 1;
-                    reference = ownership::caller_reference(owner, create.role, &create.config, attempt);
+                    reference =
+                        ownership::caller_reference(owner, create.role, &create.config, attempt);
                 }
                 other => return other,
             }
@@ -319,10 +358,16 @@ impl<R: Route53> Engine<R> {
 
     /// Submit one batch; if Route 53 rejects a batch holding several records'
     /// groups, split it to find the group at fault and apply the others.
-    async fn submit(&self, zone_id: &str, batch: Vec<(usize, Vec<route53::Change>)>, runs: &mut [Run]) {
+    async fn submit(
+        &self,
+        zone_id: &str,
+        batch: Vec<(usize, Vec<route53::Change>)>,
+        runs: &mut [Run],
+    ) {
         let mut pending = vec![batch];
         while let Some(batch) = pending.pop() {
-            let changes: Vec<route53::Change> = batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+            let changes: Vec<route53::Change> =
+                batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
             match self.r53.change_record_sets(zone_id, &changes).await {
                 Ok(info) => {
                     for (index, _) in &batch {
@@ -346,18 +391,33 @@ impl<R: Route53> Engine<R> {
 
     /// Poll GetChange until every change is INSYNC (a terminal state: never
     /// polled again) or `timeout` passes. Returns the final states.
-    pub async fn wait_insync(&self, ids: &BTreeSet<String>, timeout: Duration) -> Result<BTreeMap<String, ChangeState>, Route53Error> {
+    pub async fn wait_insync(
+        &self,
+        ids: &BTreeSet<String>,
+        timeout: Duration,
+    ) -> Result<BTreeMap<String, ChangeState>, Route53Error> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut states: BTreeMap<String, ChangeState> = ids.iter().map(|id| (id.clone(), ChangeState::Pending)).collect();
+        let mut states: BTreeMap<String, ChangeState> = ids
+            .iter()
+            .map(|id| (id.clone(), ChangeState::Pending))
+            .collect();
         let mut delay = Duration::from_secs(2);
         loop {
-            for (id, state) in states.iter_mut().filter(|(_, s)| **s == ChangeState::Pending) {
+            for (id, state) in states
+                .iter_mut()
+                .filter(|(_, s)| **s == ChangeState::Pending)
+            {
                 *state = self.r53.get_change(id).await?.status;
             }
-            if states.values().all(|s| *s == ChangeState::InSync) || tokio::time::Instant::now() >= deadline {
+            if states.values().all(|s| *s == ChangeState::InSync)
+                || tokio::time::Instant::now() >= deadline
+            {
                 return Ok(states);
             }
-            tokio::time::sleep(delay.min(deadline.saturating_duration_since(tokio::time::Instant::now()))).await;
+            tokio::time::sleep(
+                delay.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
+            )
+            .await;
             delay = (delay * 2).min(Duration::from_secs(15));
         }
     }
@@ -384,7 +444,10 @@ enum Failure {
 
 /// The record sets and health checks serving a placed record right now, for
 /// status: the record set of each side that this owner manages, and its check.
-pub fn serving<'a>(record: &PlacedRecord, snapshot: &'a Snapshot) -> BTreeMap<Failover, (Option<&'a RecordSet>, Option<&'a HealthCheck>)> {
+pub fn serving<'a>(
+    record: &PlacedRecord,
+    snapshot: &'a Snapshot,
+) -> BTreeMap<Failover, (Option<&'a RecordSet>, Option<&'a HealthCheck>)> {
     let mut out = BTreeMap::new();
     let owner = &record.desired.owner;
     let zone = snapshot.zones.get(&record.zone.id);
@@ -398,7 +461,9 @@ pub fn serving<'a>(record: &PlacedRecord, snapshot: &'a Snapshot) -> BTreeMap<Fa
             (Some(zone), Some(found)) => zone
                 .at(&record.fqdn, &record.desired.rr_type)
                 .iter()
-                .find(|r| r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())),
+                .find(|r| {
+                    r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())
+                }),
             _ => None,
         };
         let check = record_set

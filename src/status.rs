@@ -47,12 +47,20 @@ pub struct Report {
 
 /// Build status, carrying over transition times (and the last failover time)
 /// from the previous status where nothing flipped.
-pub fn build(report: &Report, previous: Option<&FailoverRecordStatus>, now: Time) -> FailoverRecordStatus {
+pub fn build(
+    report: &Report,
+    previous: Option<&FailoverRecordStatus>,
+    now: Time,
+) -> FailoverRecordStatus {
     let side = |role: Failover| {
         report.sides.get(&role).map(|s| TargetStatus {
             set_identifier: s.set_identifier.clone(),
             health_check_id: s.health_check_id.clone(),
-            health: s.health.as_ref().map(|h| h.health).or(s.has_check.then_some(Health::Unknown)),
+            health: s
+                .health
+                .as_ref()
+                .map(|h| h.health)
+                .or(s.has_check.then_some(Health::Unknown)),
             checkers_healthy: s.health.as_ref().map(HealthSummary::checkers),
             last_checked: s.health.as_ref().map(|_| now.clone()),
         })
@@ -70,15 +78,28 @@ pub fn build(report: &Report, previous: Option<&FailoverRecordStatus>, now: Time
     let active = if report.sides.is_empty() {
         None
     } else {
-        Some(health::active_side(health_of(&primary, Failover::Primary), health_of(&secondary, Failover::Secondary)))
+        Some(health::active_side(
+            health_of(&primary, Failover::Primary),
+            health_of(&secondary, Failover::Secondary),
+        ))
     };
     let previous_active = previous.and_then(|p| p.active);
     let last_failover_time = match (previous_active, active) {
-        (Some(before), Some(after)) if before != after && before != ActiveSide::Unknown && after != ActiveSide::Unknown => Some(now.clone()),
+        (Some(before), Some(after))
+            if before != after && before != ActiveSide::Unknown && after != ActiveSide::Unknown =>
+        {
+            Some(now.clone())
+        }
         _ => previous.and_then(|p| p.last_failover_time.clone()),
     };
 
-    let conditions = conditions(report, previous.map(|p| p.conditions.as_slice()).unwrap_or_default(), &now);
+    let conditions = conditions(
+        report,
+        previous
+            .map(|p| p.conditions.as_slice())
+            .unwrap_or_default(),
+        &now,
+    );
     FailoverRecordStatus {
         observed_generation: report.generation,
         fqdn: report.fqdn.clone(),
@@ -114,7 +135,10 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
     let (checks_ok, records_ok) = match (&report.error, &report.remaining) {
         (Some(_), _) => (false, false),
         (None, Some(plan)) => (
-            plan.create_checks.is_empty() && plan.update_checks.is_empty() && plan.retag_checks.is_empty() && plan.delete_checks.is_empty(),
+            plan.create_checks.is_empty()
+                && plan.update_checks.is_empty()
+                && plan.retag_checks.is_empty()
+                && plan.delete_checks.is_empty(),
             plan.changes.is_empty() && plan.conflicts.is_empty(),
         ),
         (None, None) => (true, true),
@@ -123,23 +147,40 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
         (Some(error), _) => (error.category(), error_message(error)),
         (None, Some(plan)) if !plan.conflicts.is_empty() => (
             "RecordConflict",
-            plan.conflicts.iter().map(|c| c.message.clone()).collect::<Vec<_>>().join("; "),
+            plan.conflicts
+                .iter()
+                .map(|c| c.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
         (None, Some(plan)) if !plan.is_empty() => (
             "ChangesPending",
-            format!("{} Route 53 writes would bring the record sets and health checks in line with the spec", plan.write_count()),
+            format!(
+                "{} Route 53 writes would bring the record sets and health checks in line with the spec",
+                plan.write_count()
+            ),
         ),
         _ => ("Reconciled", "Route 53 matches the spec".to_string()),
     };
     vec![
         make(READY, checks_ok && records_ok, reason, message.clone()),
         if checks_ok {
-            make(HEALTH_CHECK_SYNCED, true, "HealthChecksMatch", "the health checks match the spec".to_string())
+            make(
+                HEALTH_CHECK_SYNCED,
+                true,
+                "HealthChecksMatch",
+                "the health checks match the spec".to_string(),
+            )
         } else {
             make(HEALTH_CHECK_SYNCED, false, reason, message.clone())
         },
         if records_ok {
-            make(RECORDS_SYNCED, true, "RecordsMatch", "the PRIMARY and SECONDARY record sets match the spec".to_string())
+            make(
+                RECORDS_SYNCED,
+                true,
+                "RecordsMatch",
+                "the PRIMARY and SECONDARY record sets match the spec".to_string(),
+            )
         } else {
             make(RECORDS_SYNCED, false, reason, message)
         },
@@ -152,11 +193,17 @@ pub fn error_message(error: &ReconcileError) -> String {
         "InvalidSpec" => "fix the spec; nothing was written to Route 53",
         "HostedZoneNotFound" => "check spec.hostedZone and that the credentials can see the zone",
         "RecordConflict" => "nothing was written for this record",
-        "Route53Throttled" => "retrying with backoff; other tools in the account share the request budget",
+        "Route53Throttled" => {
+            "retrying with backoff; other tools in the account share the request budget"
+        }
         "Route53Unavailable" => "retrying with backoff",
-        "CredentialsMissing" => "provide AWS credentials (IRSA role, environment or profile); retrying",
+        "CredentialsMissing" => {
+            "provide AWS credentials (IRSA role, environment or profile); retrying"
+        }
         "AccessDenied" => "grant the IAM permissions listed in docs/iam-policy.json; retrying",
-        "Route53LimitExceeded" => "raise the account quota in Service Quotas, or remove unused health checks",
+        "Route53LimitExceeded" => {
+            "raise the account quota in Service Quotas, or remove unused health checks"
+        }
         "Route53Rejected" => "Route 53 refused the change; see the message",
         _ => "retrying",
     };

@@ -18,7 +18,9 @@ use crate::api::{
 use crate::desired::{DesiredRecord, DesiredSide, RecordName, SideTarget, ZoneSelector};
 use crate::dns_name;
 use crate::ownership::Owner;
-use crate::route53::{AliasTarget, Failover, HealthCheckConfig, HealthCheckKind, RrType, bare_zone_id};
+use crate::route53::{
+    AliasTarget, Failover, HealthCheckConfig, HealthCheckKind, RrType, bare_zone_id,
+};
 
 /// One problem with a spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -66,16 +68,24 @@ impl Errors {
 }
 
 /// Turn a spec into desired state.
-pub fn desired_from_spec(owner: Owner, spec: &FailoverRecordSpec) -> Result<DesiredRecord, InvalidSpec> {
+pub fn desired_from_spec(
+    owner: Owner,
+    spec: &FailoverRecordSpec,
+) -> Result<DesiredRecord, InvalidSpec> {
     let mut errors = Errors(Vec::new());
     let mut warnings = Vec::new();
 
     let zone = zone_selector(spec, &mut errors);
     let name = record_name(&spec.name, &mut errors);
-    if let (Some(ZoneSelector::Name { name: zone_name, .. }), Some(record)) = (&zone, &name) {
-        if let Err(message) = record.fqdn_in(zone_name) {
-            errors.add("spec.name", message);
-        }
+    if let (
+        Some(ZoneSelector::Name {
+            name: zone_name, ..
+        }),
+        Some(record),
+    ) = (&zone, &name)
+        && let Err(message) = record.fqdn_in(zone_name)
+    {
+        errors.add("spec.name", message);
     }
     let rr_type = match spec.record_type {
         RecordType::A => RrType::A,
@@ -102,7 +112,8 @@ pub fn desired_from_spec(owner: Owner, spec: &FailoverRecordSpec) -> Result<Desi
     );
 
     if let Some(primary) = &primary {
-        let evaluates_target = matches!(&primary.target, SideTarget::Alias(a) if a.evaluate_target_health);
+        let evaluates_target =
+            matches!(&primary.target, SideTarget::Alias(a) if a.evaluate_target_health);
         if primary.health_check.is_none() && !evaluates_target {
             errors.add(
                 "spec.primary.healthCheck",
@@ -143,7 +154,9 @@ pub fn desired_from_spec(owner: Owner, spec: &FailoverRecordSpec) -> Result<Desi
 
 /// The zone selector of a hosted zone reference; shared with deletion, which
 /// needs nothing else from the spec.
-pub fn zone_selector_of(spec_zone: &crate::api::HostedZoneRef) -> Result<ZoneSelector, InvalidSpec> {
+pub fn zone_selector_of(
+    spec_zone: &crate::api::HostedZoneRef,
+) -> Result<ZoneSelector, InvalidSpec> {
     match (&spec_zone.id, &spec_zone.name) {
         (Some(id), None) if !id.trim().is_empty() => {
             if spec_zone.private.is_some() {
@@ -187,7 +200,10 @@ fn record_name(name: &str, errors: &mut Errors) -> Option<RecordName> {
     let label_ok = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
-            && (label == "*" || label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            && (label == "*"
+                || label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
     };
     let without_dot = name.strip_suffix('.').unwrap_or(name);
     let labels: Vec<&str> = without_dot.split('.').collect();
@@ -218,17 +234,25 @@ fn side(
     let path = format!("spec.{role}");
     let set_identifier = match &target.set_identifier {
         Some(id) if id.is_empty() || id.len() > 128 => {
-            errors.add(format!("{path}.setIdentifier"), "must be 1 to 128 characters");
+            errors.add(
+                format!("{path}.setIdentifier"),
+                "must be 1 to 128 characters",
+            );
             return None;
         }
         Some(id) => id.clone(),
         None => role.as_str().to_string(),
     };
     let side_target = match (&target.addresses, &target.alias) {
-        (Some(addresses), None) => SideTarget::Values(values(&path, addresses, record_type, errors)?),
+        (Some(addresses), None) => {
+            SideTarget::Values(values(&path, addresses, record_type, errors)?)
+        }
         (None, Some(alias)) => {
             if record_type == RecordType::CNAME {
-                errors.add(format!("{path}.alias"), "an alias target needs type A or AAAA");
+                errors.add(
+                    format!("{path}.alias"),
+                    "an alias target needs type A or AAAA",
+                );
                 return None;
             }
             SideTarget::Alias(AliasTarget {
@@ -254,7 +278,12 @@ fn side(
     })
 }
 
-fn values(path: &str, addresses: &[String], record_type: RecordType, errors: &mut Errors) -> Option<Vec<String>> {
+fn values(
+    path: &str,
+    addresses: &[String],
+    record_type: RecordType,
+    errors: &mut Errors,
+) -> Option<Vec<String>> {
     let field = format!("{path}.addresses");
     if addresses.is_empty() {
         errors.add(field, "must hold at least one value");
@@ -263,8 +292,16 @@ fn values(path: &str, addresses: &[String], record_type: RecordType, errors: &mu
     let mut out = Vec::with_capacity(addresses.len());
     for (i, address) in addresses.iter().enumerate() {
         let value = match record_type {
-            RecordType::A => address.trim().parse::<Ipv4Addr>().map(|ip| ip.to_string()).ok(),
-            RecordType::AAAA => address.trim().parse::<Ipv6Addr>().map(|ip| ip.to_string()).ok(),
+            RecordType::A => address
+                .trim()
+                .parse::<Ipv4Addr>()
+                .map(|ip| ip.to_string())
+                .ok(),
+            RecordType::AAAA => address
+                .trim()
+                .parse::<Ipv6Addr>()
+                .map(|ip| ip.to_string())
+                .ok(),
             RecordType::CNAME => {
                 let host = dns_name::normalize_host(address.trim());
                 (!host.is_empty() && host.parse::<IpAddr>().is_err()).then_some(host)
@@ -278,7 +315,10 @@ fn values(path: &str, addresses: &[String], record_type: RecordType, errors: &mu
                     RecordType::AAAA => "an IPv6 address for type AAAA",
                     RecordType::CNAME => "a host name for type CNAME",
                 };
-                errors.add(format!("{field}[{i}]"), format!("{address:?} is not {expected}"));
+                errors.add(
+                    format!("{field}[{i}]"),
+                    format!("{address:?} is not {expected}"),
+                );
                 return None;
             }
         }
@@ -308,12 +348,18 @@ fn health_check(
         (Protocol::HTTPS, true) => HealthCheckKind::HttpsStrMatch,
         (Protocol::TCP, false) => HealthCheckKind::Tcp,
         (Protocol::TCP, true) => {
-            errors.add(format!("{path}.searchString"), "needs protocol HTTP or HTTPS: a TCP check has no response body to search");
+            errors.add(
+                format!("{path}.searchString"),
+                "needs protocol HTTP or HTTPS: a TCP check has no response body to search",
+            );
             return None;
         }
     };
     if !http && (spec.path.is_some() || spec.host_name.is_some()) {
-        errors.add(path.clone(), "path and hostName need protocol HTTP or HTTPS");
+        errors.add(
+            path.clone(),
+            "path and hostName need protocol HTTP or HTTPS",
+        );
         return None;
     }
 
@@ -323,16 +369,25 @@ fn health_check(
             return None;
         }
         (Some(ip), None) => match ip.trim().parse::<IpAddr>() {
-            Ok(ip) => (Some(ip.to_string()), spec.host_name.as_deref().map(dns_name::normalize_host)),
+            Ok(ip) => (
+                Some(ip.to_string()),
+                spec.host_name.as_deref().map(dns_name::normalize_host),
+            ),
             Err(_) => {
-                errors.add(format!("{path}.ipAddress"), format!("{ip:?} is not an IP address"));
+                errors.add(
+                    format!("{path}.ipAddress"),
+                    format!("{ip:?} is not an IP address"),
+                );
                 return None;
             }
         },
         (None, Some(fqdn)) => (None, Some(dns_name::normalize_host(fqdn))),
         (None, None) => match target {
             SideTarget::Values(values) => match values.first().map(|v| (v, v.parse::<IpAddr>())) {
-                Some((ip, Ok(_))) => (Some(ip.clone()), spec.host_name.as_deref().map(dns_name::normalize_host)),
+                Some((ip, Ok(_))) => (
+                    Some(ip.clone()),
+                    spec.host_name.as_deref().map(dns_name::normalize_host),
+                ),
                 Some((host, Err(_))) => (None, Some(host.clone())),
                 None => {
                     errors.add(format!("{path}.ipAddress"), "no address to check");
@@ -348,7 +403,9 @@ fn health_check(
             }
         },
     };
-    if let Some(ip) = ip_address.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok())
+    if let Some(ip) = ip_address
+        .as_deref()
+        .and_then(|ip| ip.parse::<IpAddr>().ok())
         && let Some(range) = unreachable_range(ip)
     {
         warnings.push(format!(
@@ -359,7 +416,10 @@ fn health_check(
     let port = match (spec.port, spec.protocol) {
         (Some(port), _) if (1..=65535).contains(&port) => port,
         (Some(port), _) => {
-            errors.add(format!("{path}.port"), format!("must be 1 to 65535, got {port}"));
+            errors.add(
+                format!("{path}.port"),
+                format!("must be 1 to 65535, got {port}"),
+            );
             return None;
         }
         (None, Protocol::HTTP) => 80,
@@ -392,7 +452,10 @@ fn health_check(
     regions.sort();
     regions.dedup();
     if !regions.is_empty() && regions.len() < 3 {
-        errors.add(format!("{path}.regions"), "list at least three regions, or none for all");
+        errors.add(
+            format!("{path}.regions"),
+            "list at least three regions, or none for all",
+        );
         return None;
     }
     Some(HealthCheckConfig {
@@ -515,18 +578,29 @@ mod tests {
 
     #[test]
     fn a_name_outside_a_zone_given_by_name_is_rejected_without_any_call() {
-        let err = desired_from_spec(owner(), &base("www.other.com", "{name: example.com}")).expect_err("outside");
+        let err = desired_from_spec(owner(), &base("www.other.com", "{name: example.com}"))
+            .expect_err("outside");
         assert_eq!(err.0[0].field, "spec.name");
-        assert!(err.0[0].message.contains("not inside hosted zone example.com."), "{err}");
-        let err = desired_from_spec(owner(), &base("www.badexample.com.", "{name: example.com}")).expect_err("outside");
+        assert!(
+            err.0[0]
+                .message
+                .contains("not inside hosted zone example.com."),
+            "{err}"
+        );
+        let err = desired_from_spec(owner(), &base("www.badexample.com.", "{name: example.com}"))
+            .expect_err("outside");
         assert_eq!(err.0[0].field, "spec.name");
     }
 
     #[test]
     fn a_name_outside_a_zone_given_by_id_is_rejected_once_the_zone_is_known() {
-        let desired = desired_from_spec(owner(), &base("www.other.com", "{id: Z1}")).expect("valid before the zone is known");
+        let desired = desired_from_spec(owner(), &base("www.other.com", "{id: Z1}"))
+            .expect("valid before the zone is known");
         let err = desired.place(zone()).expect_err("outside");
-        assert!(err.contains("www.other.com. is not inside hosted zone example.com."), "{err}");
+        assert!(
+            err.contains("www.other.com. is not inside hosted zone example.com."),
+            "{err}"
+        );
     }
 
     #[test]
@@ -544,26 +618,48 @@ mod tests {
         assert_eq!(desired.secondary.set_identifier, "secondary");
         assert_eq!(desired.ttl, 60);
 
-        let https = spec("hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTPS, searchString: ok, hostName: WWW.Example.com}\nsecondary:\n  addresses: [52.94.236.20]\n");
-        let check = desired_from_spec(owner(), &https).expect("valid").primary.health_check.expect("check");
+        let https = spec(
+            "hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTPS, searchString: ok, hostName: WWW.Example.com}\nsecondary:\n  addresses: [52.94.236.20]\n",
+        );
+        let check = desired_from_spec(owner(), &https)
+            .expect("valid")
+            .primary
+            .health_check
+            .expect("check");
         assert_eq!(check.kind, HealthCheckKind::HttpsStrMatch);
         assert_eq!(check.port, 443);
         assert!(check.enable_sni);
-        assert_eq!(check.fqdn.as_deref(), Some("www.example.com"), "host header, normalised");
+        assert_eq!(
+            check.fqdn.as_deref(),
+            Some("www.example.com"),
+            "host header, normalised"
+        );
     }
 
     #[test]
     fn all_regions_mean_the_default() {
-        let all: Vec<String> = HealthCheckRegion::ALL.iter().map(|r| r.as_str().to_string()).collect();
+        let all: Vec<String> = HealthCheckRegion::ALL
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect();
         assert!(normalize_regions(all).is_empty());
-        assert_eq!(normalize_regions(vec!["us-west-2".into(), "eu-west-1".into(), "us-east-1".into()]), vec!["eu-west-1", "us-east-1", "us-west-2"]);
+        assert_eq!(
+            normalize_regions(vec![
+                "us-west-2".into(),
+                "eu-west-1".into(),
+                "us-east-1".into()
+            ]),
+            vec!["eu-west-1", "us-east-1", "us-west-2"]
+        );
     }
 
     #[test]
     fn documentation_addresses_warn_that_route53_cannot_check_them() {
         let desired = desired_from_spec(owner(), &base("www", "{id: Z1}")).expect("valid");
         assert!(desired.warnings.is_empty());
-        let doc = spec("hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [192.0.2.10]\n  healthCheck: {}\nsecondary:\n  addresses: [10.0.0.1]\n");
+        let doc = spec(
+            "hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [192.0.2.10]\n  healthCheck: {}\nsecondary:\n  addresses: [10.0.0.1]\n",
+        );
         let desired = desired_from_spec(owner(), &doc).expect("valid");
         assert_eq!(desired.warnings.len(), 1, "{:?}", desired.warnings);
         assert!(desired.warnings[0].contains("documentation range"));
@@ -571,9 +667,18 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_its_field() {
-        let bad = spec("hostedZone: {id: Z1, name: example.com}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: TCP, requestInterval: 15}\nsecondary:\n  addresses: [not-an-ip]\n");
+        let bad = spec(
+            "hostedZone: {id: Z1, name: example.com}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: TCP, requestInterval: 15}\nsecondary:\n  addresses: [not-an-ip]\n",
+        );
         let err = desired_from_spec(owner(), &bad).expect_err("invalid");
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["spec.hostedZone", "spec.primary.healthCheck.port", "spec.secondary.addresses[0]"]);
+        assert_eq!(
+            fields,
+            vec![
+                "spec.hostedZone",
+                "spec.primary.healthCheck.port",
+                "spec.secondary.addresses[0]"
+            ]
+        );
     }
 }

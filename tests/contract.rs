@@ -23,16 +23,47 @@ enum Kind {
 
 /// Route 53 rules moto does not implement, and what it does instead.
 const MOTO_GAPS: &[(&str, &str)] = &[
-    ("caller-reference-idempotency", "creates a second health check for a repeated CallerReference"),
-    ("caller-reference-conflict", "accepts a repeated CallerReference with different settings"),
-    ("health-check-in-use", "deletes a health check that a record set still refers to"),
-    ("delete-unknown-health-check", "answers success when deleting a health check that does not exist"),
-    ("create-existing-record", "accepts CREATE of a record set that already exists (unless the identical change was sent before)"),
-    ("primary-needs-health-check", "accepts a non-alias PRIMARY failover record without a health check"),
+    (
+        "caller-reference-idempotency",
+        "creates a second health check for a repeated CallerReference",
+    ),
+    (
+        "caller-reference-conflict",
+        "accepts a repeated CallerReference with different settings",
+    ),
+    (
+        "health-check-in-use",
+        "deletes a health check that a record set still refers to",
+    ),
+    (
+        "delete-unknown-health-check",
+        "answers success when deleting a health check that does not exist",
+    ),
+    (
+        "create-existing-record",
+        "accepts CREATE of a record set that already exists (unless the identical change was sent before)",
+    ),
+    (
+        "primary-needs-health-check",
+        "accepts a non-alias PRIMARY failover record without a health check",
+    ),
     ("change-propagation", "reports every change INSYNC at once"),
-    ("health-status", "reports one healthy observation for every health check"),
-    ("delete-by-set-identifier", "DELETE with a set identifier removes every record set with that identifier in the zone"),
-    ("health-check-version", "never increments HealthCheckVersion, so it cannot refuse an update planned against a stale version"),
+    (
+        "health-status",
+        "reports one healthy observation for every health check",
+    ),
+    (
+        "delete-by-set-identifier",
+        "DELETE with a set identifier removes every record set with that identifier in the zone",
+    ),
+    (
+        "start-record-identifier",
+        "ignores StartRecordIdentifier, so a page that starts inside a name and type repeats records of the previous page",
+    ),
+    (
+        "health-check-version",
+        "never increments HealthCheckVersion, so it cannot refuse an update planned against a stale version",
+    ),
 ];
 
 fn moto_lacks(rule: &str) {
@@ -69,7 +100,8 @@ macro_rules! contract {
             async fn moto() {
                 let moto = Moto::start();
                 let r53 = moto.route53().await;
-                let zone = zone_on(Kind::Moto, &FakeRoute53::new(), Some(&moto), "example.com").await;
+                let zone =
+                    zone_on(Kind::Moto, &FakeRoute53::new(), Some(&moto), "example.com").await;
                 super::$name(Kind::Moto, &r53, zone).await;
             }
         }
@@ -116,7 +148,13 @@ fn create(record: RecordSet) -> Change {
 }
 
 fn ours(records: Vec<RecordSet>, zone: &Zone) -> Vec<RecordSet> {
-    records.into_iter().filter(|r| !(r.name == zone.name && matches!(&r.rr_type, RrType::Other(t) if t == "NS" || t == "SOA"))).collect()
+    records
+        .into_iter()
+        .filter(|r| {
+            !(r.name == zone.name
+                && matches!(&r.rr_type, RrType::Other(t) if t == "NS" || t == "SOA"))
+        })
+        .collect()
 }
 
 // ----- zones -----
@@ -124,11 +162,34 @@ fn ours(records: Vec<RecordSet>, zone: &Zone) -> Vec<RecordSet> {
 contract!(zones_are_found_by_id_and_by_exact_name);
 async fn zones_are_found_by_id_and_by_exact_name(_: Kind, r53: &impl Route53, zone: Zone) {
     assert_eq!(r53.get_hosted_zone(&zone.id).await.expect("by id"), zone);
-    assert_eq!(r53.get_hosted_zone(&format!("/hostedzone/{}", zone.id)).await.expect("prefixed id"), zone);
-    assert_eq!(r53.list_hosted_zones_by_name("example.com").await.expect("by name"), vec![zone.clone()]);
-    assert_eq!(r53.list_hosted_zones_by_name("EXAMPLE.com.").await.expect("by name"), vec![zone]);
-    assert!(r53.list_hosted_zones_by_name("other.example").await.expect("by name").is_empty());
-    let missing = r53.get_hosted_zone("ZNOSUCHZONE1").await.expect_err("missing");
+    assert_eq!(
+        r53.get_hosted_zone(&format!("/hostedzone/{}", zone.id))
+            .await
+            .expect("prefixed id"),
+        zone
+    );
+    assert_eq!(
+        r53.list_hosted_zones_by_name("example.com")
+            .await
+            .expect("by name"),
+        vec![zone.clone()]
+    );
+    assert_eq!(
+        r53.list_hosted_zones_by_name("EXAMPLE.com.")
+            .await
+            .expect("by name"),
+        vec![zone]
+    );
+    assert!(
+        r53.list_hosted_zones_by_name("other.example")
+            .await
+            .expect("by name")
+            .is_empty()
+    );
+    let missing = r53
+        .get_hosted_zone("ZNOSUCHZONE1")
+        .await
+        .expect_err("missing");
     assert_eq!(missing.kind, ErrorKind::NotFound);
 }
 
@@ -136,7 +197,10 @@ async fn zones_are_found_by_id_and_by_exact_name(_: Kind, r53: &impl Route53, zo
 
 contract!(failover_record_sets_round_trip);
 async fn failover_record_sets_round_trip(_: Kind, r53: &impl Route53, zone: Zone) {
-    let check = r53.create_health_check("contract-roundtrip", &check_config("198.51.100.10")).await.expect("check");
+    let check = r53
+        .create_health_check("contract-roundtrip", &check_config("198.51.100.10"))
+        .await
+        .expect("check");
     let name = format!("www.{}", zone.name);
     let alias = RecordSet {
         name: format!("lb.{}", zone.name),
@@ -170,11 +234,25 @@ async fn failover_record_sets_round_trip(_: Kind, r53: &impl Route53, zone: Zone
         alias,
         marker,
     ];
-    let info = r53.change_record_sets(&zone.id, &sent.iter().cloned().map(create).collect::<Vec<_>>()).await.expect("batch");
+    let info = r53
+        .change_record_sets(
+            &zone.id,
+            &sent.iter().cloned().map(create).collect::<Vec<_>>(),
+        )
+        .await
+        .expect("batch");
     assert!(!info.id.is_empty() && !info.id.starts_with("/change/"));
-    let listed = ours(route53::list_all_record_sets(r53, &zone.id).await.expect("list"), &zone);
+    let listed = ours(
+        route53::list_all_record_sets(r53, &zone.id)
+            .await
+            .expect("list"),
+        &zone,
+    );
     for record in &sent {
-        assert!(listed.contains(record), "{record:?} not listed as sent; listed: {listed:#?}");
+        assert!(
+            listed.contains(record),
+            "{record:?} not listed as sent; listed: {listed:#?}"
+        );
     }
 }
 
@@ -196,16 +274,105 @@ async fn listing_pages_through_a_large_zone(_: Kind, r53: &impl Route53, zone: Z
         })
         .collect();
     for chunk in records.chunks(300) {
-        r53.change_record_sets(&zone.id, chunk).await.expect("batch");
+        r53.change_record_sets(&zone.id, chunk)
+            .await
+            .expect("batch");
     }
-    let first = r53.list_record_sets_page(&zone.id, None).await.expect("page");
-    assert_eq!(first.items.len(), 300, "Route 53 pages hold 300 record sets");
+    let first = r53
+        .list_record_sets_page(&zone.id, None)
+        .await
+        .expect("page");
+    assert_eq!(
+        first.items.len(),
+        300,
+        "Route 53 pages hold 300 record sets"
+    );
     assert!(first.next.is_some());
-    let all = ours(route53::list_all_record_sets(r53, &zone.id).await.expect("list"), &zone);
+    let all = ours(
+        route53::list_all_record_sets(r53, &zone.id)
+            .await
+            .expect("list"),
+        &zone,
+    );
     assert_eq!(all.len(), 650);
     let mut names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
     names.dedup();
     assert_eq!(names.len(), 650, "no record set listed twice across pages");
+}
+
+contract!(listing_pages_split_inside_a_failover_pair);
+async fn listing_pages_split_inside_a_failover_pair(kind: Kind, r53: &impl Route53, zone: Zone) {
+    // With the zone's own records (NS and SOA on moto), 299 record sets sort
+    // before the pair, so the page boundary falls between its PRIMARY and
+    // SECONDARY.
+    let present = route53::list_all_record_sets(r53, &zone.id)
+        .await
+        .expect("list")
+        .len();
+    let mut changes: Vec<Change> = (0..299 - present)
+        .map(|i| {
+            create(RecordSet {
+                name: format!("a-{i:03}.{}", zone.name),
+                rr_type: RrType::A,
+                set_identifier: None,
+                failover: None,
+                ttl: Some(300),
+                values: vec!["198.51.100.1".into()],
+                alias: None,
+                health_check_id: None,
+                other_routing: None,
+            })
+        })
+        .collect();
+    let check = r53
+        .create_health_check("contract-pair", &check_config("198.51.100.10"))
+        .await
+        .expect("check");
+    let pair = format!("b.{}", zone.name);
+    changes.push(create(failover(
+        &pair,
+        Failover::Primary,
+        "198.51.100.10",
+        Some(&check.id),
+    )));
+    changes.push(create(failover(
+        &pair,
+        Failover::Secondary,
+        "198.51.100.20",
+        None,
+    )));
+    r53.change_record_sets(&zone.id, &changes)
+        .await
+        .expect("batch");
+    let all = ours(
+        route53::list_all_record_sets(r53, &zone.id)
+            .await
+            .expect("list"),
+        &zone,
+    );
+    assert_eq!(all.len(), 301 - present, "each record set listed once");
+    assert_eq!(all.iter().filter(|r| r.name == pair).count(), 2);
+    if kind == Kind::Moto {
+        let first = r53
+            .list_record_sets_page(&zone.id, None)
+            .await
+            .expect("page");
+        let next = first.next.expect("a second page");
+        let second = r53
+            .list_record_sets_page(&zone.id, Some(&next))
+            .await
+            .expect("page");
+        let repeated = second
+            .items
+            .iter()
+            .filter(|r| first.items.contains(r))
+            .count();
+        moto_lacks("start-record-identifier");
+        assert!(
+            repeated > 0,
+            "moto now honours StartRecordIdentifier: remove it from MOTO_GAPS"
+        );
+    }
 }
 
 contract!(a_batch_over_1000_values_is_refused);
@@ -216,21 +383,43 @@ async fn a_batch_over_1000_values_is_refused(_: Kind, r53: &impl Route53, zone: 
         set_identifier: None,
         failover: None,
         ttl: Some(60),
-        values: (0..n).map(|j| format!("198.51.{}.{}", j / 250, j % 250 + 1)).collect(),
+        values: (0..n)
+            .map(|j| format!("198.51.{}.{}", j / 250, j % 250 + 1))
+            .collect(),
         alias: None,
         health_check_id: None,
         other_routing: None,
     };
     let over: Vec<Change> = (0..3).map(|i| create(record(i, 334))).collect();
-    let err = r53.change_record_sets(&zone.id, &over).await.expect_err("1,002 values");
+    let err = r53
+        .change_record_sets(&zone.id, &over)
+        .await
+        .expect_err("1,002 values");
     assert_eq!(err.kind, ErrorKind::InvalidChangeBatch);
     // UPSERT counts twice: 501 values upserted are 1,002.
-    let upsert = vec![Change { action: ChangeAction::Upsert, record: record(9, 501) }];
-    let err = r53.change_record_sets(&zone.id, &upsert).await.expect_err("501 upserted values");
+    let upsert = vec![Change {
+        action: ChangeAction::Upsert,
+        record: record(9, 501),
+    }];
+    let err = r53
+        .change_record_sets(&zone.id, &upsert)
+        .await
+        .expect_err("501 upserted values");
     assert_eq!(err.kind, ErrorKind::InvalidChangeBatch);
-    assert!(ours(route53::list_all_record_sets(r53, &zone.id).await.expect("list"), &zone).is_empty(), "nothing applied");
+    assert!(
+        ours(
+            route53::list_all_record_sets(r53, &zone.id)
+                .await
+                .expect("list"),
+            &zone
+        )
+        .is_empty(),
+        "nothing applied"
+    );
     let within: Vec<Change> = (0..2).map(|i| create(record(i, 500))).collect();
-    r53.change_record_sets(&zone.id, &within).await.expect("1,000 values fit");
+    r53.change_record_sets(&zone.id, &within)
+        .await
+        .expect("1,000 values fit");
 }
 
 contract!(a_batch_applies_all_or_nothing);
@@ -239,23 +428,71 @@ async fn a_batch_applies_all_or_nothing(_: Kind, r53: &impl Route53, zone: Zone)
     let good = create(failover(&name, Failover::Secondary, "198.51.100.20", None));
     let bad = Change {
         action: ChangeAction::Delete,
-        record: failover(&format!("missing.{}", zone.name), Failover::Secondary, "198.51.100.30", None),
+        record: failover(
+            &format!("missing.{}", zone.name),
+            Failover::Secondary,
+            "198.51.100.30",
+            None,
+        ),
     };
-    let err = r53.change_record_sets(&zone.id, &[good, bad]).await.expect_err("delete of a missing record");
-    assert!(matches!(err.kind, ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput), "{err}");
-    assert!(ours(route53::list_all_record_sets(r53, &zone.id).await.expect("list"), &zone).is_empty());
+    let err = r53
+        .change_record_sets(&zone.id, &[good, bad])
+        .await
+        .expect_err("delete of a missing record");
+    assert!(
+        matches!(
+            err.kind,
+            ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput
+        ),
+        "{err}"
+    );
+    assert!(
+        ours(
+            route53::list_all_record_sets(r53, &zone.id)
+                .await
+                .expect("list"),
+            &zone
+        )
+        .is_empty()
+    );
 }
 
 contract!(create_of_an_existing_record_set_fails);
 async fn create_of_an_existing_record_set_fails(kind: Kind, r53: &impl Route53, zone: Zone) {
     let name = format!("dup.{}", zone.name);
-    r53.change_record_sets(&zone.id, &[create(failover(&name, Failover::Secondary, "198.51.100.20", None))]).await.expect("first");
-    let again = r53.change_record_sets(&zone.id, &[create(failover(&name, Failover::Secondary, "198.51.100.21", None))]).await;
+    r53.change_record_sets(
+        &zone.id,
+        &[create(failover(
+            &name,
+            Failover::Secondary,
+            "198.51.100.20",
+            None,
+        ))],
+    )
+    .await
+    .expect("first");
+    let again = r53
+        .change_record_sets(
+            &zone.id,
+            &[create(failover(
+                &name,
+                Failover::Secondary,
+                "198.51.100.21",
+                None,
+            ))],
+        )
+        .await;
     match kind {
-        Kind::Fake => assert_eq!(again.expect_err("exists").kind, ErrorKind::InvalidChangeBatch),
+        Kind::Fake => assert_eq!(
+            again.expect_err("exists").kind,
+            ErrorKind::InvalidChangeBatch
+        ),
         Kind::Moto => {
             moto_lacks("create-existing-record");
-            assert!(again.is_ok(), "moto now refuses CREATE of an existing record: remove it from MOTO_GAPS");
+            assert!(
+                again.is_ok(),
+                "moto now refuses CREATE of an existing record: remove it from MOTO_GAPS"
+            );
         }
     }
 }
@@ -264,44 +501,125 @@ contract!(delete_must_repeat_the_record_exactly);
 async fn delete_must_repeat_the_record_exactly(_: Kind, r53: &impl Route53, zone: Zone) {
     let name = format!("exact.{}", zone.name);
     let record = failover(&name, Failover::Secondary, "198.51.100.20", None);
-    r53.change_record_sets(&zone.id, &[create(record.clone())]).await.expect("create");
+    r53.change_record_sets(&zone.id, &[create(record.clone())])
+        .await
+        .expect("create");
     let mut wrong = record.clone();
     wrong.values = vec!["198.51.100.99".into()];
-    let err = r53.change_record_sets(&zone.id, &[Change { action: ChangeAction::Delete, record: wrong }]).await.expect_err("values differ");
-    assert!(matches!(err.kind, ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput), "{err}");
-    r53.change_record_sets(&zone.id, &[Change { action: ChangeAction::Delete, record }]).await.expect("exact delete");
-    assert!(ours(route53::list_all_record_sets(r53, &zone.id).await.expect("list"), &zone).is_empty());
+    let err = r53
+        .change_record_sets(
+            &zone.id,
+            &[Change {
+                action: ChangeAction::Delete,
+                record: wrong,
+            }],
+        )
+        .await
+        .expect_err("values differ");
+    assert!(
+        matches!(
+            err.kind,
+            ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput
+        ),
+        "{err}"
+    );
+    r53.change_record_sets(
+        &zone.id,
+        &[Change {
+            action: ChangeAction::Delete,
+            record,
+        }],
+    )
+    .await
+    .expect("exact delete");
+    assert!(
+        ours(
+            route53::list_all_record_sets(r53, &zone.id)
+                .await
+                .expect("list"),
+            &zone
+        )
+        .is_empty()
+    );
 }
 
 contract!(a_non_alias_primary_needs_a_health_check);
 async fn a_non_alias_primary_needs_a_health_check(kind: Kind, r53: &impl Route53, zone: Zone) {
     let name = format!("nocheck.{}", zone.name);
-    let result = r53.change_record_sets(&zone.id, &[create(failover(&name, Failover::Primary, "198.51.100.10", None))]).await;
+    let result = r53
+        .change_record_sets(
+            &zone.id,
+            &[create(failover(
+                &name,
+                Failover::Primary,
+                "198.51.100.10",
+                None,
+            ))],
+        )
+        .await;
     match kind {
         Kind::Fake => {
             let err = result.expect_err("refused");
             assert_eq!(err.kind, ErrorKind::InvalidChangeBatch);
-            assert!(err.message.contains("must have an associated health check"), "{err}");
+            assert!(
+                err.message.contains("must have an associated health check"),
+                "{err}"
+            );
         }
         Kind::Moto => {
             moto_lacks("primary-needs-health-check");
-            assert!(result.is_ok(), "moto now enforces health checks on primaries: remove it from MOTO_GAPS");
+            assert!(
+                result.is_ok(),
+                "moto now enforces health checks on primaries: remove it from MOTO_GAPS"
+            );
         }
     }
 }
 
 contract!(delete_by_set_identifier_is_scoped_to_the_name);
-async fn delete_by_set_identifier_is_scoped_to_the_name(kind: Kind, r53: &impl Route53, zone: Zone) {
-    let a = failover(&format!("a.{}", zone.name), Failover::Secondary, "198.51.100.1", None);
-    let b = failover(&format!("b.{}", zone.name), Failover::Secondary, "198.51.100.2", None);
-    r53.change_record_sets(&zone.id, &[create(a.clone()), create(b.clone())]).await.expect("create");
-    r53.change_record_sets(&zone.id, &[Change { action: ChangeAction::Delete, record: a }]).await.expect("delete a");
-    let left = ours(route53::list_all_record_sets(r53, &zone.id).await.expect("list"), &zone);
+async fn delete_by_set_identifier_is_scoped_to_the_name(
+    kind: Kind,
+    r53: &impl Route53,
+    zone: Zone,
+) {
+    let a = failover(
+        &format!("a.{}", zone.name),
+        Failover::Secondary,
+        "198.51.100.1",
+        None,
+    );
+    let b = failover(
+        &format!("b.{}", zone.name),
+        Failover::Secondary,
+        "198.51.100.2",
+        None,
+    );
+    r53.change_record_sets(&zone.id, &[create(a.clone()), create(b.clone())])
+        .await
+        .expect("create");
+    r53.change_record_sets(
+        &zone.id,
+        &[Change {
+            action: ChangeAction::Delete,
+            record: a,
+        }],
+    )
+    .await
+    .expect("delete a");
+    let left = ours(
+        route53::list_all_record_sets(r53, &zone.id)
+            .await
+            .expect("list"),
+        &zone,
+    );
     match kind {
         Kind::Fake => assert_eq!(left, vec![b]),
         Kind::Moto => {
             moto_lacks("delete-by-set-identifier");
-            assert!(left.is_empty(), "moto now scopes DELETE to the name: remove it from MOTO_GAPS");
+            assert!(
+                left.is_empty(),
+                "moto now scopes DELETE to the name: remove it from MOTO_GAPS"
+            );
         }
     }
 }
@@ -309,14 +627,22 @@ async fn delete_by_set_identifier_is_scoped_to_the_name(kind: Kind, r53: &impl R
 // ----- health checks -----
 
 contract!(health_checks_round_trip_with_their_caller_reference);
-async fn health_checks_round_trip_with_their_caller_reference(_: Kind, r53: &impl Route53, _: Zone) {
+async fn health_checks_round_trip_with_their_caller_reference(
+    _: Kind,
+    r53: &impl Route53,
+    _: Zone,
+) {
     let mut https = check_config("198.51.100.10");
     https.kind = HealthCheckKind::HttpsStrMatch;
     https.search_string = Some("EC2 Primary".into());
     https.port = 443;
     https.enable_sni = true;
     https.fqdn = Some("www.example.com".into());
-    https.regions = vec!["ap-southeast-1".into(), "eu-west-1".into(), "us-east-1".into()];
+    https.regions = vec![
+        "ap-southeast-1".into(),
+        "eu-west-1".into(),
+        "us-east-1".into(),
+    ];
     https.inverted = true;
     let mut tcp = check_config("198.51.100.11");
     tcp.kind = HealthCheckKind::Tcp;
@@ -325,29 +651,49 @@ async fn health_checks_round_trip_with_their_caller_reference(_: Kind, r53: &imp
     tcp.request_interval = 30;
     tcp.failure_threshold = 1;
     for (reference, config) in [("contract-https", &https), ("contract-tcp", &tcp)] {
-        let created = r53.create_health_check(reference, config).await.expect("create");
+        let created = r53
+            .create_health_check(reference, config)
+            .await
+            .expect("create");
         assert_eq!(&created.config, config);
         assert_eq!(created.caller_reference, reference);
         let listed = route53::list_all_health_checks(r53).await.expect("list");
         let found = listed.iter().find(|c| c.id == created.id).expect("listed");
-        assert_eq!(&found.config, config, "listing returns the settings as created");
+        assert_eq!(
+            &found.config, config,
+            "listing returns the settings as created"
+        );
         assert_eq!(found.caller_reference, reference);
     }
 }
 
 contract!(updates_change_mutable_settings_and_reset_elements);
-async fn updates_change_mutable_settings_and_reset_elements(kind: Kind, r53: &impl Route53, _: Zone) {
+async fn updates_change_mutable_settings_and_reset_elements(
+    kind: Kind,
+    r53: &impl Route53,
+    _: Zone,
+) {
     let mut config = check_config("198.51.100.10");
     config.regions = vec!["eu-west-1".into(), "sa-east-1".into(), "us-west-2".into()];
     config.fqdn = Some("www.example.com".into());
-    let created = r53.create_health_check("contract-update", &config).await.expect("create");
+    let created = r53
+        .create_health_check("contract-update", &config)
+        .await
+        .expect("create");
     let mut wanted = config.clone();
     wanted.failure_threshold = 7;
     wanted.ip_address = Some("198.51.100.77".into());
     wanted.resource_path = Some("/ready".into());
     wanted.disabled = true;
     let updated = r53
-        .update_health_check(&created.id, &HealthCheckUpdate { version: created.version, config: wanted.clone(), reset: vec![] })
+        .update_health_check(
+            &created.id,
+            &HealthCheckUpdate {
+                version: created.version,
+                config: wanted.clone(),
+                reset: vec![],
+            },
+        )
         .await
         .expect("update");
     assert_eq!(updated.config, wanted);
@@ -355,46 +701,94 @@ async fn updates_change_mutable_settings_and_reset_elements(kind: Kind, r53: &im
         Kind::Fake => assert!(updated.version > created.version),
         Kind::Moto => {
             moto_lacks("health-check-version");
-            assert_eq!(updated.version, created.version, "moto now increments versions: remove it from MOTO_GAPS");
+            assert_eq!(
+                updated.version, created.version,
+                "moto now increments versions: remove it from MOTO_GAPS"
+            );
         }
     }
     let listed = route53::list_all_health_checks(r53).await.expect("list");
-    assert_eq!(listed.iter().find(|c| c.id == created.id).map(|c| &c.config), Some(&wanted));
+    assert_eq!(
+        listed
+            .iter()
+            .find(|c| c.id == created.id)
+            .map(|c| &c.config),
+        Some(&wanted)
+    );
 }
 
 contract!(tags_are_added_listed_and_removed);
 async fn tags_are_added_listed_and_removed(_: Kind, r53: &impl Route53, _: Zone) {
-    let a = r53.create_health_check("contract-tags-a", &check_config("198.51.100.10")).await.expect("a");
-    let b = r53.create_health_check("contract-tags-b", &check_config("198.51.100.11")).await.expect("b");
-    let tags: Tags = BTreeMap::from([("Name".to_string(), "www A primary".to_string()), ("dnsfailover.io/owner".to_string(), "x".to_string())]);
-    r53.change_health_check_tags(&a.id, &tags, &[]).await.expect("tag");
-    let listed = r53.list_health_check_tags(&[a.id.clone(), b.id.clone()]).await.expect("list");
+    let a = r53
+        .create_health_check("contract-tags-a", &check_config("198.51.100.10"))
+        .await
+        .expect("a");
+    let b = r53
+        .create_health_check("contract-tags-b", &check_config("198.51.100.11"))
+        .await
+        .expect("b");
+    let tags: Tags = BTreeMap::from([
+        ("Name".to_string(), "www A primary".to_string()),
+        ("dnsfailover.io/owner".to_string(), "x".to_string()),
+    ]);
+    r53.change_health_check_tags(&a.id, &tags, &[])
+        .await
+        .expect("tag");
+    let listed = r53
+        .list_health_check_tags(&[a.id.clone(), b.id.clone()])
+        .await
+        .expect("list");
     assert_eq!(listed.get(&a.id), Some(&tags));
     assert_eq!(listed.get(&b.id).map(|t| t.len()), Some(0));
-    r53.change_health_check_tags(&a.id, &Tags::new(), &["Name".to_string()]).await.expect("untag");
-    let listed = r53.list_health_check_tags(std::slice::from_ref(&a.id)).await.expect("list");
-    assert_eq!(listed[&a.id].keys().collect::<Vec<_>>(), vec!["dnsfailover.io/owner"]);
+    r53.change_health_check_tags(&a.id, &Tags::new(), &["Name".to_string()])
+        .await
+        .expect("untag");
+    let listed = r53
+        .list_health_check_tags(std::slice::from_ref(&a.id))
+        .await
+        .expect("list");
+    assert_eq!(
+        listed[&a.id].keys().collect::<Vec<_>>(),
+        vec!["dnsfailover.io/owner"]
+    );
 }
 
 contract!(a_caller_reference_makes_creation_idempotent);
 async fn a_caller_reference_makes_creation_idempotent(kind: Kind, r53: &impl Route53, _: Zone) {
     let config = check_config("198.51.100.10");
-    let first = r53.create_health_check("contract-idem", &config).await.expect("first");
-    let again = r53.create_health_check("contract-idem", &config).await.expect("same reference, same settings");
+    let first = r53
+        .create_health_check("contract-idem", &config)
+        .await
+        .expect("first");
+    let again = r53
+        .create_health_check("contract-idem", &config)
+        .await
+        .expect("same reference, same settings");
     let mut other = config.clone();
     other.failure_threshold = 9;
     let conflicting = r53.create_health_check("contract-idem", &other).await;
-    let count = route53::list_all_health_checks(r53).await.expect("list").iter().filter(|c| c.caller_reference == "contract-idem").count();
+    let count = route53::list_all_health_checks(r53)
+        .await
+        .expect("list")
+        .iter()
+        .filter(|c| c.caller_reference == "contract-idem")
+        .count();
     match kind {
         Kind::Fake => {
             assert_eq!(again.id, first.id);
-            assert_eq!(conflicting.expect_err("different settings").kind, ErrorKind::AlreadyExists);
+            assert_eq!(
+                conflicting.expect_err("different settings").kind,
+                ErrorKind::AlreadyExists
+            );
             assert_eq!(count, 1);
         }
         Kind::Moto => {
             moto_lacks("caller-reference-idempotency");
             moto_lacks("caller-reference-conflict");
-            assert_ne!(again.id, first.id, "moto now returns the existing check: remove it from MOTO_GAPS");
+            assert_ne!(
+                again.id, first.id,
+                "moto now returns the existing check: remove it from MOTO_GAPS"
+            );
             assert!(conflicting.is_ok());
             assert_eq!(count, 3);
         }
@@ -402,23 +796,59 @@ async fn a_caller_reference_makes_creation_idempotent(kind: Kind, r53: &impl Rou
 }
 
 contract!(a_check_in_use_cannot_be_deleted_and_deleting_twice_is_not_found);
-async fn a_check_in_use_cannot_be_deleted_and_deleting_twice_is_not_found(kind: Kind, r53: &impl Route53, zone: Zone) {
-    let check = r53.create_health_check("contract-inuse", &check_config("198.51.100.10")).await.expect("check");
-    let record = failover(&format!("inuse.{}", zone.name), Failover::Primary, "198.51.100.10", Some(&check.id));
-    r53.change_record_sets(&zone.id, &[create(record.clone())]).await.expect("record");
+async fn a_check_in_use_cannot_be_deleted_and_deleting_twice_is_not_found(
+    kind: Kind,
+    r53: &impl Route53,
+    zone: Zone,
+) {
+    let check = r53
+        .create_health_check("contract-inuse", &check_config("198.51.100.10"))
+        .await
+        .expect("check");
+    let record = failover(
+        &format!("inuse.{}", zone.name),
+        Failover::Primary,
+        "198.51.100.10",
+        Some(&check.id),
+    );
+    r53.change_record_sets(&zone.id, &[create(record.clone())])
+        .await
+        .expect("record");
     let in_use = r53.delete_health_check(&check.id).await;
     match kind {
         Kind::Fake => {
             assert_eq!(in_use.expect_err("in use").kind, ErrorKind::InUse);
-            r53.change_record_sets(&zone.id, &[Change { action: ChangeAction::Delete, record }]).await.expect("delete record");
-            r53.delete_health_check(&check.id).await.expect("now deletable");
-            assert_eq!(r53.delete_health_check(&check.id).await.expect_err("gone").kind, ErrorKind::NotFound);
+            r53.change_record_sets(
+                &zone.id,
+                &[Change {
+                    action: ChangeAction::Delete,
+                    record,
+                }],
+            )
+            .await
+            .expect("delete record");
+            r53.delete_health_check(&check.id)
+                .await
+                .expect("now deletable");
+            assert_eq!(
+                r53.delete_health_check(&check.id)
+                    .await
+                    .expect_err("gone")
+                    .kind,
+                ErrorKind::NotFound
+            );
         }
         Kind::Moto => {
             moto_lacks("health-check-in-use");
-            assert!(in_use.is_ok(), "moto now enforces HealthCheckInUse: remove it from MOTO_GAPS");
+            assert!(
+                in_use.is_ok(),
+                "moto now enforces HealthCheckInUse: remove it from MOTO_GAPS"
+            );
             moto_lacks("delete-unknown-health-check");
-            assert!(r53.delete_health_check(&check.id).await.is_ok(), "moto now reports NoSuchHealthCheck: remove it from MOTO_GAPS");
+            assert!(
+                r53.delete_health_check(&check.id).await.is_ok(),
+                "moto now reports NoSuchHealthCheck: remove it from MOTO_GAPS"
+            );
         }
     }
 }
@@ -426,7 +856,15 @@ async fn a_check_in_use_cannot_be_deleted_and_deleting_twice_is_not_found(kind: 
 contract!(changes_become_insync);
 async fn changes_become_insync(kind: Kind, r53: &impl Route53, zone: Zone) {
     let info = r53
-        .change_record_sets(&zone.id, &[create(failover(&format!("sync.{}", zone.name), Failover::Secondary, "198.51.100.20", None))])
+        .change_record_sets(
+            &zone.id,
+            &[create(failover(
+                &format!("sync.{}", zone.name),
+                Failover::Secondary,
+                "198.51.100.20",
+                None,
+            ))],
+        )
         .await
         .expect("batch");
     let mut polls = 0;
@@ -447,33 +885,71 @@ async fn changes_become_insync(kind: Kind, r53: &impl Route53, zone: Zone) {
 
 contract!(health_status_is_reported_per_checker);
 async fn health_status_is_reported_per_checker(kind: Kind, r53: &impl Route53, _: Zone) {
-    let check = r53.create_health_check("contract-status", &check_config("198.51.100.10")).await.expect("check");
-    let observations = r53.get_health_check_status(&check.id).await.expect("status");
+    let check = r53
+        .create_health_check("contract-status", &check_config("198.51.100.10"))
+        .await
+        .expect("check");
+    let observations = r53
+        .get_health_check_status(&check.id)
+        .await
+        .expect("status");
     assert!(!observations.is_empty());
-    assert!(observations.iter().all(|o| o.healthy && o.report.starts_with("Success")));
+    assert!(
+        observations
+            .iter()
+            .all(|o| o.healthy && o.report.starts_with("Success"))
+    );
     if kind == Kind::Moto {
         moto_lacks("health-status");
         assert_eq!(observations.len(), 1);
     }
-    let missing = r53.get_health_check_status("00000000-0000-0000-0000-000000000000").await.expect_err("unknown");
+    let missing = r53
+        .get_health_check_status("00000000-0000-0000-0000-000000000000")
+        .await
+        .expect_err("unknown");
     assert_eq!(missing.kind, ErrorKind::NotFound);
 }
 
 contract!(an_update_against_a_stale_version_is_refused);
 async fn an_update_against_a_stale_version_is_refused(kind: Kind, r53: &impl Route53, _: Zone) {
-    let created = r53.create_health_check("contract-version", &check_config("198.51.100.10")).await.expect("create");
+    let created = r53
+        .create_health_check("contract-version", &check_config("198.51.100.10"))
+        .await
+        .expect("create");
     let mut wanted = created.config.clone();
     wanted.failure_threshold = 4;
-    r53.update_health_check(&created.id, &HealthCheckUpdate { version: created.version, config: wanted.clone(), reset: vec![] }).await.expect("first update");
+    r53.update_health_check(
+        &created.id,
+        &HealthCheckUpdate {
+            version: created.version,
+            config: wanted.clone(),
+            reset: vec![],
+        },
+    )
+    .await
+    .expect("first update");
     wanted.failure_threshold = 5;
     let stale = r53
-        .update_health_check(&created.id, &HealthCheckUpdate { version: created.version, config: wanted, reset: vec![ResettableElement::Regions] })
+        .update_health_check(
+            &created.id,
+            &HealthCheckUpdate {
+                version: created.version,
+                config: wanted,
+                reset: vec![ResettableElement::Regions],
+            },
+        )
         .await;
     match kind {
-        Kind::Fake => assert_eq!(stale.expect_err("stale version").kind, ErrorKind::VersionMismatch),
+        Kind::Fake => assert_eq!(
+            stale.expect_err("stale version").kind,
+            ErrorKind::VersionMismatch
+        ),
         Kind::Moto => {
             moto_lacks("health-check-version");
-            assert!(stale.is_ok(), "moto now checks versions: remove it from MOTO_GAPS");
+            assert!(
+                stale.is_ok(),
+                "moto now checks versions: remove it from MOTO_GAPS"
+            );
         }
     }
 }

@@ -5,6 +5,10 @@
 //! lives here too, as schema constraints and CEL rules; `crate::validate` only
 //! adds what needs knowledge the schema cannot have (the hosted zone's name).
 
+// Each `printcolumn(...)` repeats `type_ = "string"`; clippy reads the
+// derive's attribute list as duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::core::Rule;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -27,12 +31,41 @@ use super::status::FailoverRecordStatus;
     status = "FailoverRecordStatus",
     derive = "PartialEq",
     doc = "FailoverRecord declares a Route 53 DNS failover pair (PRIMARY and SECONDARY record sets) and the health check that drives it.",
-    printcolumn(name = "FQDN", type_ = "string", json_path = ".status.fqdn", description = "Fully qualified record name"),
-    printcolumn(name = "Type", type_ = "string", json_path = ".spec.type", description = "Record type"),
-    printcolumn(name = "Active", type_ = "string", json_path = ".status.active", description = "Which side Route 53 answers with"),
-    printcolumn(name = "Primary", type_ = "string", json_path = ".status.primary.health", description = "Route 53's view of the primary's health"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Route 53 matches the spec"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "FQDN",
+        type_ = "string",
+        json_path = ".status.fqdn",
+        description = "Fully qualified record name"
+    ),
+    printcolumn(
+        name = "Type",
+        type_ = "string",
+        json_path = ".spec.type",
+        description = "Record type"
+    ),
+    printcolumn(
+        name = "Active",
+        type_ = "string",
+        json_path = ".status.active",
+        description = "Which side Route 53 answers with"
+    ),
+    printcolumn(
+        name = "Primary",
+        type_ = "string",
+        json_path = ".status.primary.health",
+        description = "Route 53's view of the primary's health"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Route 53 matches the spec"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(
     cel,
@@ -60,7 +93,12 @@ pub struct FailoverRecordSpec {
     /// Record name. Either a single label relative to the zone (`www`, `*` for a
     /// wildcard, `@` for the zone apex) or a fully qualified name inside the zone
     /// (`www.example.com` or `www.example.com.`).
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^(@|\*|(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?)$"))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(
+            pattern = r"^(@|\*|(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?)$"
+        )
+    )]
     pub name: String,
 
     /// Record type. `A` and `AAAA` take IP addresses, `CNAME` takes one host name.
@@ -126,7 +164,9 @@ fn cname_target(side: &str) -> Rule {
 }
 
 /// The hosted zone, selected by id or by name.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 #[x_kube(
     cel,
     validation = Rule::new("has(self.id) != has(self.name)").message("set exactly one of hostedZone.id or hostedZone.name"),
@@ -136,13 +176,21 @@ fn cname_target(side: &str) -> Rule {
 pub struct HostedZoneRef {
     /// Hosted zone id, such as `Z0123456789ABCDEFGHIJ` (a `/hostedzone/` prefix is accepted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 64), regex(pattern = r"^(/hostedzone/)?[A-Z0-9]+$"))]
+    #[schemars(
+        length(min = 1, max = 64),
+        regex(pattern = r"^(/hostedzone/)?[A-Z0-9]+$")
+    )]
     pub id: Option<String>,
 
     /// Hosted zone name, such as `example.com`. Must match exactly one zone
     /// (of the kind chosen by `private`) in the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(
+            pattern = r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"
+        )
+    )]
     pub name: Option<String>,
 
     /// With `name`: select the private (true) or public (false) zone of that name.
@@ -152,7 +200,20 @@ pub struct HostedZoneRef {
 }
 
 /// DNS record type of the failover pair.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+)]
 pub enum RecordType {
     /// IPv4 addresses, or an alias to an IPv4 target.
     #[default]
@@ -348,7 +409,9 @@ pub enum Protocol {
 }
 
 /// A region Route 53 health checkers run in.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub enum HealthCheckRegion {
     #[serde(rename = "us-east-1")]
     UsEast1,

@@ -82,7 +82,11 @@ pub fn admit(object: &Value) -> Result<FailoverRecord, InvalidSpec> {
         && let Err(found) = Validator::new().validate_compiled(&compiled().cel, object, None)
     {
         errors.extend(found.into_vec().into_iter().map(|e| FieldError {
-            field: if e.field_path.is_empty() { "spec".to_string() } else { e.field_path.clone() },
+            field: if e.field_path.is_empty() {
+                "spec".to_string()
+            } else {
+                e.field_path.clone()
+            },
             message: e.message.clone(),
         }));
     }
@@ -99,11 +103,20 @@ fn check_identity(object: &Value, errors: &mut Vec<FieldError>) {
             message,
         })
     };
-    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if api_version != "dnsfailover.io/v1alpha1" {
-        add("apiVersion", format!("must be dnsfailover.io/v1alpha1, got {api_version:?}"));
+        add(
+            "apiVersion",
+            format!("must be dnsfailover.io/v1alpha1, got {api_version:?}"),
+        );
     }
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if kind != "FailoverRecord" {
         add("kind", format!("must be FailoverRecord, got {kind:?}"));
     }
@@ -112,7 +125,9 @@ fn check_identity(object: &Value, errors: &mut Vec<FieldError>) {
         Some(name) if is_dns_subdomain(name) => {}
         Some(name) => add(
             "metadata.name",
-            format!("{name:?} must be a lower-case DNS subdomain: a-z, 0-9, '-' and '.', at most 253 characters"),
+            format!(
+                "{name:?} must be a lower-case DNS subdomain: a-z, 0-9, '-' and '.', at most 253 characters"
+            ),
         ),
         None => add("metadata.name", "required".to_string()),
     }
@@ -121,7 +136,9 @@ fn check_identity(object: &Value, errors: &mut Vec<FieldError>) {
             Some(ns) if is_dns_label(ns) => {}
             _ => add(
                 "metadata.namespace",
-                format!("{namespace} must be a lower-case DNS label: a-z, 0-9 and '-', at most 63 characters"),
+                format!(
+                    "{namespace} must be a lower-case DNS label: a-z, 0-9 and '-', at most 63 characters"
+                ),
             ),
         }
     }
@@ -130,7 +147,8 @@ fn check_identity(object: &Value, errors: &mut Vec<FieldError>) {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -139,25 +157,39 @@ fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253
         && s.split('.').all(|label| {
             !label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>) {
     let mut add = |message: String| {
         errors.push(FieldError {
-            field: if path.is_empty() { "<root>".to_string() } else { path.to_string() },
+            field: if path.is_empty() {
+                "<root>".to_string()
+            } else {
+                path.to_string()
+            },
             message,
         })
     };
     if value.is_null() {
-        if !schema.get("nullable").and_then(Value::as_bool).unwrap_or(false) {
+        if !schema
+            .get("nullable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
             add("must not be null".to_string());
         }
         return;
@@ -165,8 +197,15 @@ fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldE
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(value)
     {
-        let names: Vec<String> = allowed.iter().filter(|v| !v.is_null()).map(|v| v.to_string()).collect();
-        add(format!("unsupported value {value}: supported values are {}", names.join(", ")));
+        let names: Vec<String> = allowed
+            .iter()
+            .filter(|v| !v.is_null())
+            .map(|v| v.to_string())
+            .collect();
+        add(format!(
+            "unsupported value {value}: supported values are {}",
+            names.join(", ")
+        ));
         return;
     }
     match schema.get("type").and_then(Value::as_str) {
@@ -176,7 +215,12 @@ fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldE
                 return;
             };
             let properties = schema.get("properties").and_then(Value::as_object);
-            for required in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for required in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(key) = required.as_str()
                     && !map.contains_key(key)
                 {
@@ -188,11 +232,20 @@ fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldE
             }
             for (key, child) in map {
                 let child_path = join(path, key);
-                match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
+                match (
+                    properties.and_then(|p| p.get(key)),
+                    schema.get("additionalProperties"),
+                ) {
                     (Some(child_schema), _) => structural(child_schema, child, &child_path, errors),
-                    (None, Some(additional)) if additional.is_object() => structural(additional, child, &child_path, errors),
+                    (None, Some(additional)) if additional.is_object() => {
+                        structural(additional, child, &child_path, errors)
+                    }
                     // The API server handles these itself; the CRD schema omits them.
-                    _ if path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind" | "metadata" | "status") => {}
+                    _ if path.is_empty()
+                        && matches!(
+                            key.as_str(),
+                            "apiVersion" | "kind" | "metadata" | "status"
+                        ) => {}
                     _ => errors.push(FieldError {
                         field: child_path,
                         message: "unknown field".to_string(),
@@ -208,12 +261,18 @@ fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldE
             if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
                 && (items.len() as u64) < min
             {
-                add(format!("must have at least {min} items, has {}", items.len()));
+                add(format!(
+                    "must have at least {min} items, has {}",
+                    items.len()
+                ));
             }
             if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
                 && (items.len() as u64) > max
             {
-                add(format!("must have at most {max} items, has {}", items.len()));
+                add(format!(
+                    "must have at most {max} items, has {}",
+                    items.len()
+                ));
             }
             if schema.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("set") {
                 let mut seen = HashSet::new();
@@ -249,7 +308,9 @@ fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldE
                 match Regex::new(pattern) {
                     Ok(re) if re.is_match(s) => {}
                     Ok(_) => add(format!("{s:?} does not match the pattern {pattern}")),
-                    Err(e) => add(format!("the schema pattern {pattern} does not compile: {e}")),
+                    Err(e) => add(format!(
+                        "the schema pattern {pattern} does not compile: {e}"
+                    )),
                 }
             }
         }
@@ -258,7 +319,9 @@ fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldE
                 add(format!("must be an integer, got {value}"));
                 return;
             };
-            if schema.get("format").and_then(Value::as_str) == Some("int32") && i32::try_from(n).is_err() {
+            if schema.get("format").and_then(Value::as_str) == Some("int32")
+                && i32::try_from(n).is_err()
+            {
                 add(format!("{n} does not fit a 32-bit integer"));
             }
             check_range(schema, n as f64, value, &mut add);
@@ -267,7 +330,9 @@ fn structural(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldE
             Some(n) => check_range(schema, n, value, &mut add),
             None => add(format!("must be a number, got {}", json_type(value))),
         },
-        Some("boolean") if !value.is_boolean() => add(format!("must be true or false, got {value}")),
+        Some("boolean") if !value.is_boolean() => {
+            add(format!("must be true or false, got {value}"))
+        }
         _ => {}
     }
 }
@@ -276,7 +341,9 @@ fn check_range(schema: &Value, n: f64, value: &Value, add: &mut impl FnMut(Strin
     let min = schema.get("minimum").and_then(Value::as_f64);
     let max = schema.get("maximum").and_then(Value::as_f64);
     match (min, max) {
-        (Some(min), Some(max)) if n < min || n > max => add(format!("must be between {min} and {max}, got {value}")),
+        (Some(min), Some(max)) if n < min || n > max => {
+            add(format!("must be between {min} and {max}, got {value}"))
+        }
         (Some(min), None) if n < min => add(format!("must be at least {min}, got {value}")),
         (None, Some(max)) if n > max => add(format!("must be at most {max}, got {value}")),
         _ => {}

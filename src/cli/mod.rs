@@ -167,8 +167,15 @@ impl AwsArgs {
 }
 
 fn parse_owner_id(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty() && s.len() <= 63 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok { Ok(s.to_string()) } else { Err("use 1-63 lower-case letters, digits and '-'".into()) }
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("use 1-63 lower-case letters, digits and '-'".into())
+    }
 }
 
 fn parse_positive(s: &str) -> Result<f64, String> {
@@ -180,8 +187,14 @@ fn parse_positive(s: &str) -> Result<f64, String> {
 
 /// `90s`, `5m`, `1h` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (number, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
-    let n: u64 = number.parse().map_err(|_| format!("{s:?} is not a duration such as 90s, 5m or 1h"))?;
+    let (number, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(s.trim().len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 90s, 5m or 1h"))?;
     let seconds = match unit {
         "" | "s" => n,
         "m" => n * 60,
@@ -197,11 +210,18 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage.into() } else { Exit::Ok.into() };
+            return if e.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Ok.into()
+            };
         }
     };
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -212,8 +232,12 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DNSFAILOVER_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DNSFAILOVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn run(cli: Cli) -> Exit {
@@ -227,9 +251,18 @@ async fn run(cli: Cli) -> Exit {
         },
         Command::Plan { common, exit_code } => {
             let r53 = common.aws.connect().await;
-            plan(&common, &Engine::new(r53, common.aws.owner_id.clone()), exit_code).await
+            plan(
+                &common,
+                &Engine::new(r53, common.aws.owner_id.clone()),
+                exit_code,
+            )
+            .await
         }
-        Command::Apply { common, wait, wait_timeout } => {
+        Command::Apply {
+            common,
+            wait,
+            wait_timeout,
+        } => {
             let r53 = common.aws.connect().await;
             let engine = Engine::new(r53, common.aws.owner_id.clone());
             let exit = apply(&common, &engine, wait.then_some(wait_timeout)).await;
@@ -257,7 +290,10 @@ fn fail(message: &str) -> Exit {
 
 fn report_calls<R: Route53>(common: &Common, r53: &Resilient<R>) {
     if common.output == Output::Text {
-        eprint!("{}", render::calls(&r53.stats().snapshot(), r53.stats().rate_limit_wait()));
+        eprint!(
+            "{}",
+            render::calls(&r53.stats().snapshot(), r53.stats().rate_limit_wait())
+        );
     }
 }
 
@@ -269,7 +305,11 @@ fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Exit> {
     })?;
     workflow::admit_all(&documents, &common.aws.owner_id).map_err(|rejected| {
         eprint!("{}", render::rejected(&rejected));
-        eprintln!("error: {} of {} manifests are invalid; nothing was sent to Route 53", rejected.len(), documents.len());
+        eprintln!(
+            "error: {} of {} manifests are invalid; nothing was sent to Route 53",
+            rejected.len(),
+            documents.len()
+        );
         Exit::Invalid
     })
 }
@@ -277,15 +317,23 @@ fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Exit> {
 /// Admit, place and plan; the shared front half of `plan`, `apply` and `status`.
 async fn prepare<R: Route53>(common: &Common, engine: &Engine<R>) -> Result<Prepared, Exit> {
     let admitted = admit(common)?;
-    let warnings: BTreeMap<String, Vec<String>> = admitted.iter().map(|a| (a.desired.owner.to_string(), a.desired.warnings.clone())).collect();
+    let warnings: BTreeMap<String, Vec<String>> = admitted
+        .iter()
+        .map(|a| (a.desired.owner.to_string(), a.desired.warnings.clone()))
+        .collect();
     let placed = workflow::place_all(engine, admitted).await;
     if !placed.rejected.is_empty() {
         eprint!("{}", render::rejected(&placed.rejected));
         let invalid = placed.rejected.iter().all(|r| r.category == "InvalidSpec");
-        eprintln!("error: {} manifests cannot be placed in a hosted zone; nothing was written to Route 53", placed.rejected.len());
+        eprintln!(
+            "error: {} manifests cannot be placed in a hosted zone; nothing was written to Route 53",
+            placed.rejected.len()
+        );
         return Err(if invalid { Exit::Invalid } else { Exit::Failed });
     }
-    let (snapshot, plans) = workflow::plan_all(engine, &placed.records).await.map_err(|e| fail(&e.to_string()))?;
+    let (snapshot, plans) = workflow::plan_all(engine, &placed.records)
+        .await
+        .map_err(|e| fail(&e.to_string()))?;
     Ok(Prepared {
         records: placed.records,
         plans,
@@ -306,11 +354,19 @@ impl Prepared {
         match output {
             Output::Text => {
                 for ((source, _), plan) in self.records.iter().zip(&self.plans) {
-                    let warnings = self.warnings.get(&plan.owner.to_string()).map(Vec::as_slice).unwrap_or_default();
+                    let warnings = self
+                        .warnings
+                        .get(&plan.owner.to_string())
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
                     print!("{}", render::plan(source, plan, warnings));
                 }
                 let changing = self.plans.iter().filter(|p| !p.is_empty()).count();
-                let conflicts = self.plans.iter().filter(|p| !p.conflicts.is_empty()).count();
+                let conflicts = self
+                    .plans
+                    .iter()
+                    .filter(|p| !p.conflicts.is_empty())
+                    .count();
                 let writes: usize = self.plans.iter().map(|p| p.write_count()).sum();
                 println!(
                     "Plan: {} FailoverRecords, {changing} to change, {conflicts} in conflict; at most {writes} Route 53 writes (record changes of one zone share batches).",
@@ -352,23 +408,42 @@ async fn apply<R: Route53>(common: &Common, engine: &Engine<R>, wait: Option<Dur
     };
     prepared.print_plan(common.output);
     let outcomes = engine.apply(&prepared.plans).await;
-    let mut exit = finish(common, prepared.plans.iter().map(|p| p.owner.to_string()).zip(&outcomes));
+    let mut exit = finish(
+        common,
+        prepared
+            .plans
+            .iter()
+            .map(|p| p.owner.to_string())
+            .zip(&outcomes),
+    );
     if let Some(timeout) = wait {
         let ids: BTreeSet<String> = outcomes
             .iter()
             .filter_map(|o| match o {
-                Outcome::Changed { change: Some(c), .. } => Some(c.id.clone()),
+                Outcome::Changed {
+                    change: Some(c), ..
+                } => Some(c.id.clone()),
                 _ => None,
             })
             .collect();
         if !ids.is_empty() {
             match engine.wait_insync(&ids, timeout).await {
-                Ok(states) if states.values().all(|s| *s == crate::route53::ChangeState::InSync) => {
+                Ok(states)
+                    if states
+                        .values()
+                        .all(|s| *s == crate::route53::ChangeState::InSync) =>
+                {
                     eprintln!("all {} changes are INSYNC", states.len());
                 }
                 Ok(states) => {
-                    let pending = states.values().filter(|s| **s != crate::route53::ChangeState::InSync).count();
-                    eprintln!("error: {pending} changes still PENDING after {}s", timeout.as_secs());
+                    let pending = states
+                        .values()
+                        .filter(|s| **s != crate::route53::ChangeState::InSync)
+                        .count();
+                    eprintln!(
+                        "error: {pending} changes still PENDING after {}s",
+                        timeout.as_secs()
+                    );
                     exit = Exit::Failed;
                 }
                 Err(e) => exit = fail(&e.to_string()),
@@ -387,17 +462,31 @@ fn finish<'a>(common: &Common, outcomes: impl Iterator<Item = (String, &'a Outco
             }
         }
         Output::Json => {
-            let list: Vec<_> = outcomes.iter().map(|(owner, outcome)| json!({"resource": owner, "outcome": outcome})).collect();
+            let list: Vec<_> = outcomes
+                .iter()
+                .map(|(owner, outcome)| json!({"resource": owner, "outcome": outcome}))
+                .collect();
             println!("{}", json!({"outcomes": list}));
         }
     }
-    let failed = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Failed(_))).count();
-    let conflicts = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Conflict(_))).count();
+    let failed = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+        .count();
+    let conflicts = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Conflict(_)))
+        .count();
     if failed > 0 {
-        eprintln!("error: {failed} of {} FailoverRecords failed; run again to continue from where it stopped", outcomes.len());
+        eprintln!(
+            "error: {failed} of {} FailoverRecords failed; run again to continue from where it stopped",
+            outcomes.len()
+        );
         Exit::Failed
     } else if conflicts > 0 {
-        eprintln!("error: {conflicts} FailoverRecords are in conflict with record sets dnsfailover does not own; nothing was written for them");
+        eprintln!(
+            "error: {conflicts} FailoverRecords are in conflict with record sets dnsfailover does not own; nothing was written for them"
+        );
         Exit::Conflict
     } else {
         Exit::Ok
@@ -442,7 +531,10 @@ async fn delete<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
         }
     }
     let outcomes = engine.apply(&to_apply).await;
-    finish(common, to_apply.iter().map(|p| p.owner.to_string()).zip(&outcomes))
+    finish(
+        common,
+        to_apply.iter().map(|p| p.owner.to_string()).zip(&outcomes),
+    )
 }
 
 async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
@@ -450,7 +542,8 @@ async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now());
+    let now =
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now());
     let mut statuses = Vec::new();
     let mut exit = Exit::Ok;
     for ((source, record), plan) in prepared.records.iter().zip(&prepared.plans) {
@@ -460,7 +553,10 @@ async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
                 Some(check) => match engine.health_of(check).await {
                     Ok(h) => Some(h),
                     Err(e) => {
-                        eprintln!("warning: {}: cannot read the health of {}: {e}", record.desired.owner, check.id);
+                        eprintln!(
+                            "warning: {}: cannot read the health of {}: {e}",
+                            record.desired.owner, check.id
+                        );
                         None
                     }
                 },
@@ -490,7 +586,11 @@ async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
             error: None,
             change: None,
         };
-        statuses.push((source.clone(), record.desired.owner.to_string(), status::build(&report, None, now.clone())));
+        statuses.push((
+            source.clone(),
+            record.desired.owner.to_string(),
+            status::build(&report, None, now.clone()),
+        ));
     }
     match common.output {
         Output::Text => {
@@ -499,7 +599,10 @@ async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
             }
         }
         Output::Json => {
-            let list: Vec<_> = statuses.iter().map(|(source, owner, s)| json!({"source": source, "resource": owner, "status": s})).collect();
+            let list: Vec<_> = statuses
+                .iter()
+                .map(|(source, owner, s)| json!({"source": source, "resource": owner, "status": s}))
+                .collect();
             println!("{}", json!({"records": list}));
         }
     }

@@ -31,7 +31,17 @@ fn record_line(record: &RecordSet, check: Option<&CheckRef>) -> String {
         let _ = write!(line, " {}", role.as_route53());
     }
     if let Some(alias) = &record.alias {
-        let _ = write!(line, " alias {} ({}{})", alias.dns_name, alias.hosted_zone_id, if alias.evaluate_target_health { ", evaluates target health" } else { "" });
+        let _ = write!(
+            line,
+            " alias {} ({}{})",
+            alias.dns_name,
+            alias.hosted_zone_id,
+            if alias.evaluate_target_health {
+                ", evaluates target health"
+            } else {
+                ""
+            }
+        );
     } else {
         let _ = write!(line, " {}", record.values.join(" "));
         if let Some(ttl) = record.ttl {
@@ -56,7 +66,10 @@ fn change_line(change: &PlannedChange) -> String {
         ChangeAction::Delete => "-",
         ChangeAction::Upsert => "~",
     };
-    format!("  {sign} record {}", record_line(&change.record, change.health_check.as_ref()))
+    format!(
+        "  {sign} record {}",
+        record_line(&change.record, change.health_check.as_ref())
+    )
 }
 
 /// One record's plan, as a diff.
@@ -66,23 +79,55 @@ pub fn plan(source: &str, plan: &RecordPlan, warnings: &[String]) -> String {
         (Some(fqdn), Some(rr_type)) => format!("{fqdn} {rr_type}"),
         _ => "(no record sets)".to_string(),
     };
-    let _ = writeln!(out, "{} → {target} in zone {}", plan.owner, if plan.zone_id.is_empty() { "(none)" } else { &plan.zone_id });
+    let _ = writeln!(
+        out,
+        "{} → {target} in zone {}",
+        plan.owner,
+        if plan.zone_id.is_empty() {
+            "(none)"
+        } else {
+            &plan.zone_id
+        }
+    );
     let _ = writeln!(out, "  from {source}");
     for warning in warnings {
         let _ = writeln!(out, "  warning: {warning}");
     }
     for conflict in &plan.conflicts {
-        let _ = writeln!(out, "  ! conflict ({}): {}", conflict.kind.as_str(), conflict.message);
+        let _ = writeln!(
+            out,
+            "  ! conflict ({}): {}",
+            conflict.kind.as_str(),
+            conflict.message
+        );
     }
     for create in &plan.create_checks {
-        let _ = writeln!(out, "  + health check {}: {}", create.role, create.config.summary());
+        let _ = writeln!(
+            out,
+            "  + health check {}: {}",
+            create.role,
+            create.config.summary()
+        );
     }
     for update in &plan.update_checks {
-        let _ = writeln!(out, "  ~ health check {} {}: change {} → {}", update.role, update.id, update.changed.join(", "), update.update.config.summary());
+        let _ = writeln!(
+            out,
+            "  ~ health check {} {}: change {} → {}",
+            update.role,
+            update.id,
+            update.changed.join(", "),
+            update.update.config.summary()
+        );
     }
     for retag in &plan.retag_checks {
         let keys: Vec<&str> = retag.add.keys().map(String::as_str).collect();
-        let _ = writeln!(out, "  ~ health check {} {}: tags {}", retag.role, retag.id, keys.join(", "));
+        let _ = writeln!(
+            out,
+            "  ~ health check {} {}: tags {}",
+            retag.role,
+            retag.id,
+            keys.join(", ")
+        );
     }
     for change in &plan.changes {
         let _ = writeln!(out, "{}", change_line(change));
@@ -94,7 +139,11 @@ pub fn plan(source: &str, plan: &RecordPlan, warnings: &[String]) -> String {
             DeleteReason::Duplicate => "duplicate left by an interrupted run",
             DeleteReason::ResourceDeleted => "FailoverRecord deleted",
         };
-        let _ = writeln!(out, "  - health check {} {} ({why})", delete.role, delete.id);
+        let _ = writeln!(
+            out,
+            "  - health check {} {} ({why})",
+            delete.role, delete.id
+        );
     }
     if plan.is_empty() && plan.conflicts.is_empty() {
         let _ = writeln!(out, "  = no changes");
@@ -112,19 +161,32 @@ pub fn outcome(owner: &str, outcome: &Outcome) -> String {
         } => {
             let mut parts = Vec::new();
             if let Some(change) = change {
-                parts.push(format!("change {} {}", change.id, change.status.as_route53()));
+                parts.push(format!(
+                    "change {} {}",
+                    change.id,
+                    change.status.as_route53()
+                ));
             }
             if !created_checks.is_empty() {
-                parts.push(format!("created health check {}", created_checks.join(", ")));
+                parts.push(format!(
+                    "created health check {}",
+                    created_checks.join(", ")
+                ));
             }
             if !deleted_checks.is_empty() {
-                parts.push(format!("deleted health check {}", deleted_checks.join(", ")));
+                parts.push(format!(
+                    "deleted health check {}",
+                    deleted_checks.join(", ")
+                ));
             }
             format!("{owner}: changed ({})", parts.join("; "))
         }
         Outcome::Conflict(conflicts) => {
             let messages: Vec<&str> = conflicts.iter().map(|c| c.message.as_str()).collect();
-            format!("{owner}: conflict, nothing written: {}", messages.join("; "))
+            format!(
+                "{owner}: conflict, nothing written: {}",
+                messages.join("; ")
+            )
         }
         Outcome::Failed(e) => format!("{owner}: failed: {e}"),
     }
@@ -157,17 +219,32 @@ pub fn calls(stats: &BTreeMap<Operation, OperationStats>, waited: Duration) -> S
 
 pub fn status(source: &str, owner: &str, status: &FailoverRecordStatus) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{owner} → {} in zone {}", status.fqdn.as_deref().unwrap_or("?"), status.hosted_zone_id.as_deref().unwrap_or("?"));
+    let _ = writeln!(
+        out,
+        "{owner} → {} in zone {}",
+        status.fqdn.as_deref().unwrap_or("?"),
+        status.hosted_zone_id.as_deref().unwrap_or("?")
+    );
     let _ = writeln!(out, "  from {source}");
-    for (role, side) in [("primary", &status.primary), ("secondary", &status.secondary)] {
+    for (role, side) in [
+        ("primary", &status.primary),
+        ("secondary", &status.secondary),
+    ] {
         match side {
             Some(side) => {
                 let check = match (&side.health_check_id, side.health) {
-                    (Some(id), Some(health)) => format!("health check {id}: {health:?} ({} checkers healthy)", side.checkers_healthy.as_deref().unwrap_or("?")),
+                    (Some(id), Some(health)) => format!(
+                        "health check {id}: {health:?} ({} checkers healthy)",
+                        side.checkers_healthy.as_deref().unwrap_or("?")
+                    ),
                     (Some(id), None) => format!("health check {id}"),
                     (None, _) => "no health check (always healthy to Route 53)".to_string(),
                 };
-                let _ = writeln!(out, "  {role:<9} set {:<12} {check}", side.set_identifier.as_deref().unwrap_or("-"));
+                let _ = writeln!(
+                    out,
+                    "  {role:<9} set {:<12} {check}",
+                    side.set_identifier.as_deref().unwrap_or("-")
+                );
             }
             None => {
                 let _ = writeln!(out, "  {role:<9} not in Route 53");
@@ -178,7 +255,11 @@ pub fn status(source: &str, owner: &str, status: &FailoverRecordStatus) -> Strin
         let _ = writeln!(out, "  active: {active:?}");
     }
     for condition in &status.conditions {
-        let _ = writeln!(out, "  {:<18} {:<5} {}: {}", condition.type_, condition.status, condition.reason, condition.message);
+        let _ = writeln!(
+            out,
+            "  {:<18} {:<5} {}: {}",
+            condition.type_, condition.status, condition.reason, condition.message
+        );
     }
     out
 }

@@ -45,7 +45,10 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
                 if let Some(first) = seen.insert(desired.owner.clone(), document.source.clone()) {
                     rejected.push(Rejected {
                         source: document.to_string(),
-                        error: format!("FailoverRecord {} is also defined in {first}", desired.owner),
+                        error: format!(
+                            "FailoverRecord {} is also defined in {first}",
+                            desired.owner
+                        ),
                         category: "InvalidSpec",
                     });
                     continue;
@@ -62,13 +65,23 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
             }),
         }
     }
-    if rejected.is_empty() { Ok(admitted) } else { Err(rejected) }
+    if rejected.is_empty() {
+        Ok(admitted)
+    } else {
+        Err(rejected)
+    }
 }
 
 fn owner_of(owner_id: &str, object: &Value) -> Owner {
     let meta = object.get("metadata");
-    let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
-    let namespace = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("default");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespace = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or("default");
     Owner::new(owner_id, namespace, name)
 }
 
@@ -80,13 +93,17 @@ pub struct Placed {
 
 /// Resolve each distinct zone once and place every record in it.
 pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) -> Placed {
-    let zones = engine.resolve_zones(admitted.iter().map(|a| &a.desired.zone)).await;
+    let zones = engine
+        .resolve_zones(admitted.iter().map(|a| &a.desired.zone))
+        .await;
     let mut records = Vec::new();
     let mut rejected = Vec::new();
     let mut claimed: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for Admitted { source, desired } in admitted {
         let result = match zones.get(&desired.zone) {
-            Some(Ok(zone)) => desired.place(zone.clone()).map_err(ReconcileError::NameOutsideZone),
+            Some(Ok(zone)) => desired
+                .place(zone.clone())
+                .map_err(ReconcileError::NameOutsideZone),
             Some(Err(e)) => Err(e.clone()),
             None => Err(ReconcileError::ZoneNotFound {
                 selector: desired.zone.clone(),
@@ -94,7 +111,11 @@ pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) 
         };
         match result {
             Ok(placed) => {
-                let key = (placed.zone.id.clone(), placed.fqdn.clone(), placed.desired.rr_type.to_string());
+                let key = (
+                    placed.zone.id.clone(),
+                    placed.fqdn.clone(),
+                    placed.desired.rr_type.to_string(),
+                );
                 if let Some(first) = claimed.insert(key, source.clone()) {
                     rejected.push(Rejected {
                         error: format!("{} {} is also managed by {first}; one FailoverRecord per name and type", placed.fqdn, placed.desired.rr_type),
@@ -116,7 +137,10 @@ pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) 
 }
 
 /// Observe the zones of `records` once and plan each record.
-pub async fn plan_all<R: Route53>(engine: &Engine<R>, records: &[(String, PlacedRecord)]) -> Result<(Snapshot, Vec<RecordPlan>), Route53Error> {
+pub async fn plan_all<R: Route53>(
+    engine: &Engine<R>,
+    records: &[(String, PlacedRecord)],
+) -> Result<(Snapshot, Vec<RecordPlan>), Route53Error> {
     let zone_ids: BTreeSet<String> = records.iter().map(|(_, r)| r.zone.id.clone()).collect();
     let snapshot = engine.observe(&zone_ids).await?;
     let empty = ZoneRecords::default();
@@ -145,7 +169,10 @@ pub struct DeleteTarget {
     pub retain: bool,
 }
 
-pub fn delete_targets(documents: &[Document], owner_id: &str) -> Result<Vec<DeleteTarget>, Vec<Rejected>> {
+pub fn delete_targets(
+    documents: &[Document],
+    owner_id: &str,
+) -> Result<Vec<DeleteTarget>, Vec<Rejected>> {
     let mut targets = Vec::new();
     let mut rejected = Vec::new();
     for document in documents {
@@ -155,7 +182,10 @@ pub fn delete_targets(documents: &[Document], owner_id: &str) -> Result<Vec<Dele
         let zone = spec
             .and_then(|s| s.get("hostedZone"))
             .ok_or_else(|| InvalidSpec::single("spec.hostedZone", "required"))
-            .and_then(|z| serde_json::from_value::<HostedZoneRef>(z.clone()).map_err(|e| InvalidSpec::single("spec.hostedZone", e.to_string())))
+            .and_then(|z| {
+                serde_json::from_value::<HostedZoneRef>(z.clone())
+                    .map_err(|e| InvalidSpec::single("spec.hostedZone", e.to_string()))
+            })
             .and_then(|z| validate::zone_selector_of(&z));
         let retain = spec
             .and_then(|s| s.get("deletionPolicy"))
@@ -180,12 +210,19 @@ pub fn delete_targets(documents: &[Document], owner_id: &str) -> Result<Vec<Dele
             }),
         }
     }
-    if rejected.is_empty() { Ok(targets) } else { Err(rejected) }
+    if rejected.is_empty() {
+        Ok(targets)
+    } else {
+        Err(rejected)
+    }
 }
 
 /// Plan deletion of every target that is not retained. A zone that no longer
 /// exists has no records left; the health checks are still cleaned up.
-pub async fn plan_deletes<R: Route53>(engine: &Engine<R>, targets: &[DeleteTarget]) -> Result<Vec<Option<RecordPlan>>, ReconcileError> {
+pub async fn plan_deletes<R: Route53>(
+    engine: &Engine<R>,
+    targets: &[DeleteTarget],
+) -> Result<Vec<Option<RecordPlan>>, ReconcileError> {
     let zones = engine.resolve_zones(targets.iter().map(|t| &t.zone)).await;
     let mut zone_ids = BTreeSet::new();
     for zone in zones.values() {
@@ -205,7 +242,11 @@ pub async fn plan_deletes<R: Route53>(engine: &Engine<R>, targets: &[DeleteTarge
             if target.retain {
                 return None;
             }
-            let zone_id = zones.get(&target.zone).and_then(|z| z.as_ref().ok()).map(|z| z.id.clone()).unwrap_or_default();
+            let zone_id = zones
+                .get(&target.zone)
+                .and_then(|z| z.as_ref().ok())
+                .map(|z| z.id.clone())
+                .unwrap_or_default();
             let observed = snapshot.observed(&zone_id).unwrap_or(Observed {
                 records: &empty,
                 health_checks: &snapshot.health_checks,

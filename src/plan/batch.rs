@@ -63,16 +63,19 @@ pub struct OversizedGroup {
     pub limits: BatchLimits,
 }
 
+/// Groups of changes, each tagged with whose they are.
+pub type Groups<T> = Vec<(T, Vec<Change>)>;
+
 /// Pack groups, in order, into as few batches as fit the limits. Each group
 /// lands whole in one batch; a group that fits no batch is returned as an error
 /// in its place, so the caller can report it and go on with the rest.
 pub fn pack<T>(
-    groups: Vec<(T, Vec<Change>)>,
+    groups: Groups<T>,
     limits: BatchLimits,
-) -> (Vec<Vec<(T, Vec<Change>)>>, Vec<(T, OversizedGroup)>) {
-    let mut batches: Vec<Vec<(T, Vec<Change>)>> = Vec::new();
+) -> (Vec<Groups<T>>, Vec<(T, OversizedGroup)>) {
+    let mut batches: Vec<Groups<T>> = Vec::new();
     let mut oversized = Vec::new();
-    let mut current: Vec<(T, Vec<Change>)> = Vec::new();
+    let mut current: Groups<T> = Vec::new();
     let mut current_cost = BatchCost::default();
     for (tag, changes) in groups {
         let cost = BatchCost::of(&changes);
@@ -117,9 +120,27 @@ mod tests {
 
     #[test]
     fn upsert_counts_twice() {
-        assert_eq!(BatchCost::of(&[change(ChangeAction::Upsert, 3, 10)]), BatchCost { values: 6, chars: 60 });
-        assert_eq!(BatchCost::of(&[change(ChangeAction::Create, 3, 10)]), BatchCost { values: 3, chars: 30 });
-        assert_eq!(BatchCost::of(&[change(ChangeAction::Delete, 3, 10)]), BatchCost { values: 3, chars: 30 });
+        assert_eq!(
+            BatchCost::of(&[change(ChangeAction::Upsert, 3, 10)]),
+            BatchCost {
+                values: 6,
+                chars: 60
+            }
+        );
+        assert_eq!(
+            BatchCost::of(&[change(ChangeAction::Create, 3, 10)]),
+            BatchCost {
+                values: 3,
+                chars: 30
+            }
+        );
+        assert_eq!(
+            BatchCost::of(&[change(ChangeAction::Delete, 3, 10)]),
+            BatchCost {
+                values: 3,
+                chars: 30
+            }
+        );
     }
 
     #[test]
@@ -136,13 +157,19 @@ mod tests {
             assert!(BatchCost::of(&all).fits(BatchLimits::default()));
         }
         let order: Vec<usize> = batches.iter().flatten().map(|(i, _)| *i).collect();
-        assert_eq!(order, (0..600).collect::<Vec<_>>(), "order and completeness kept");
+        assert_eq!(
+            order,
+            (0..600).collect::<Vec<_>>(),
+            "order and completeness kept"
+        );
     }
 
     #[test]
     fn character_limit_splits_batches_too() {
         // 100 groups of 400 characters: 40,000 characters, over 32,000.
-        let groups: Vec<(usize, Vec<Change>)> = (0..100).map(|i| (i, vec![change(ChangeAction::Create, 1, 400)])).collect();
+        let groups: Vec<(usize, Vec<Change>)> = (0..100)
+            .map(|i| (i, vec![change(ChangeAction::Create, 1, 400)]))
+            .collect();
         let (batches, _) = pack(groups, BatchLimits::default());
         assert_eq!(batches.len(), 2);
         assert_eq!(batches[0].len(), 80);
@@ -150,16 +177,26 @@ mod tests {
 
     #[test]
     fn an_upsert_heavy_group_is_split_where_a_create_heavy_one_is_not() {
-        let limits = BatchLimits { max_values: 10, max_chars: 10_000 };
-        let creates: Vec<(usize, Vec<Change>)> = (0..2).map(|i| (i, vec![change(ChangeAction::Create, 5, 1)])).collect();
+        let limits = BatchLimits {
+            max_values: 10,
+            max_chars: 10_000,
+        };
+        let creates: Vec<(usize, Vec<Change>)> = (0..2)
+            .map(|i| (i, vec![change(ChangeAction::Create, 5, 1)]))
+            .collect();
         assert_eq!(pack(creates, limits).0.len(), 1);
-        let upserts: Vec<(usize, Vec<Change>)> = (0..2).map(|i| (i, vec![change(ChangeAction::Upsert, 5, 1)])).collect();
+        let upserts: Vec<(usize, Vec<Change>)> = (0..2)
+            .map(|i| (i, vec![change(ChangeAction::Upsert, 5, 1)]))
+            .collect();
         assert_eq!(pack(upserts, limits).0.len(), 2);
     }
 
     #[test]
     fn an_oversized_group_is_reported_and_the_rest_still_packed() {
-        let limits = BatchLimits { max_values: 10, max_chars: 10_000 };
+        let limits = BatchLimits {
+            max_values: 10,
+            max_chars: 10_000,
+        };
         let groups = vec![
             (0, vec![change(ChangeAction::Create, 2, 1)]),
             (1, vec![change(ChangeAction::Create, 11, 1)]),
@@ -167,7 +204,10 @@ mod tests {
         ];
         let (batches, oversized) = pack(groups, limits);
         assert_eq!(batches.len(), 1);
-        assert_eq!(batches[0].iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(
+            batches[0].iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
         assert_eq!(oversized.len(), 1);
         assert_eq!(oversized[0].0, 1);
     }

@@ -236,7 +236,11 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     let owned_checks: Vec<(&HealthCheck, Failover)> = observed
         .health_checks
         .iter()
-        .filter_map(|c| owner.role_of_check(&c.caller_reference).map(|role| (c, role)))
+        .filter_map(|c| {
+            owner
+                .role_of_check(&c.caller_reference)
+                .map(|role| (c, role))
+        })
         .collect();
     let mut check_refs: BTreeMap<Failover, Option<CheckRef>> = BTreeMap::new();
     for side in record.desired.sides() {
@@ -249,7 +253,15 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
             .filter(|(_, role)| *role == side.role)
             .map(|(c, _)| *c)
             .collect();
-        let check_ref = plan_side_check(&mut plan, record, side.role, side.health_check.as_ref(), serving, &candidates, observed.tags);
+        let check_ref = plan_side_check(
+            &mut plan,
+            record,
+            side.role,
+            side.health_check.as_ref(),
+            serving,
+            &candidates,
+            observed.tags,
+        );
         check_refs.insert(side.role, check_ref);
     }
 
@@ -308,7 +320,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
             deletes.push(delete_of(have));
         }
     }
-    deletes.sort_by(|a, b| a.record.key().cmp(&b.record.key()));
+    deletes.sort_by_key(|c| c.record.key());
     plan.changes = deletes;
     plan.changes.extend(creates);
     plan
@@ -335,17 +347,19 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
         );
         deletes.push(delete_of(&found.record));
     }
-    deletes.sort_by(|a, b| a.record.key().cmp(&b.record.key()));
+    deletes.sort_by_key(|c| c.record.key());
     plan.changes = deletes;
     plan.delete_checks = observed
         .health_checks
         .iter()
         .filter_map(|c| {
-            owner.role_of_check(&c.caller_reference).map(|role| DeleteCheck {
-                id: c.id.clone(),
-                role,
-                reason: DeleteReason::ResourceDeleted,
-            })
+            owner
+                .role_of_check(&c.caller_reference)
+                .map(|role| DeleteCheck {
+                    id: c.id.clone(),
+                    role,
+                    reason: DeleteReason::ResourceDeleted,
+                })
         })
         .collect();
     plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));
@@ -361,7 +375,10 @@ enum Ownership<'a> {
     Adopt(Vec<&'a RecordSet>),
 }
 
-fn ownership_of<'a>(record: &PlacedRecord, zone: &'a ZoneRecords) -> Result<Ownership<'a>, Vec<Conflict>> {
+fn ownership_of<'a>(
+    record: &PlacedRecord,
+    zone: &'a ZoneRecords,
+) -> Result<Ownership<'a>, Vec<Conflict>> {
     let owner = &record.desired.owner;
     let fqdn = record.fqdn.as_str();
     let rr_type = &record.desired.rr_type;
@@ -380,10 +397,11 @@ fn ownership_of<'a>(record: &PlacedRecord, zone: &'a ZoneRecords) -> Result<Owne
         .filter(|r| &r.rr_type != rr_type)
         .filter(|r| *rr_type == RrType::CNAME || r.rr_type == RrType::CNAME)
         .filter(|r| {
-            !zone
-                .markers_of(owner)
-                .iter()
-                .any(|m| m.name == r.name && m.rr_type == r.rr_type && m.marker.claims(r.set_identifier.as_deref()))
+            !zone.markers_of(owner).iter().any(|m| {
+                m.name == r.name
+                    && m.rr_type == r.rr_type
+                    && m.marker.claims(r.set_identifier.as_deref())
+            })
         })
         .map(RecordSet::key)
         .collect();
@@ -481,11 +499,12 @@ fn plan_side_check(
     tags: &BTreeMap<String, Tags>,
 ) -> Option<CheckRef> {
     let Some(want) = want else {
-        plan.delete_checks.extend(candidates.iter().map(|c| DeleteCheck {
-            id: c.id.clone(),
-            role,
-            reason: DeleteReason::NoLongerWanted,
-        }));
+        plan.delete_checks
+            .extend(candidates.iter().map(|c| DeleteCheck {
+                id: c.id.clone(),
+                role,
+                reason: DeleteReason::NoLongerWanted,
+            }));
         return None;
     };
     let compatible = |c: &&&HealthCheck| c.config.immutable_part() == want.immutable_part();
@@ -495,8 +514,18 @@ fn plan_side_check(
         .iter()
         .filter(compatible)
         .find(|c| Some(c.id.as_str()) == serving)
-        .or_else(|| candidates.iter().filter(compatible).find(|c| &c.config == want))
-        .or_else(|| candidates.iter().filter(compatible).min_by(|a, b| a.id.cmp(&b.id)))
+        .or_else(|| {
+            candidates
+                .iter()
+                .filter(compatible)
+                .find(|c| &c.config == want)
+        })
+        .or_else(|| {
+            candidates
+                .iter()
+                .filter(compatible)
+                .min_by(|a, b| a.id.cmp(&b.id))
+        })
         .copied();
 
     for c in candidates {
@@ -515,7 +544,12 @@ fn plan_side_check(
         });
     }
 
-    let desired_tags = ownership::health_check_tags(&record.desired.owner, &record.fqdn, &record.desired.rr_type, role);
+    let desired_tags = ownership::health_check_tags(
+        &record.desired.owner,
+        &record.fqdn,
+        &record.desired.rr_type,
+        role,
+    );
     match keep {
         Some(check) => {
             if &check.config != want {
@@ -585,7 +619,10 @@ fn changed_settings(have: &HealthCheckConfig, want: &HealthCheckConfig) -> Vec<&
     check(have.port != want.port, "port");
     check(have.resource_path != want.resource_path, "path");
     check(have.search_string != want.search_string, "searchString");
-    check(have.failure_threshold != want.failure_threshold, "failureThreshold");
+    check(
+        have.failure_threshold != want.failure_threshold,
+        "failureThreshold",
+    );
     check(have.inverted != want.inverted, "inverted");
     check(have.disabled != want.disabled, "disabled");
     check(have.enable_sni != want.enable_sni, "enableSNI");
@@ -619,13 +656,12 @@ fn equivalent(have: &RecordSet, want: &RecordSet, check_ref: Option<&CheckRef>) 
     };
     let values_match = if want.rr_type == RrType::TXT {
         have.values.len() == want.values.len()
-            && have
-                .values
-                .iter()
-                .zip(&want.values)
-                .all(|(h, w)| h == w || (Marker::parse(h).is_some() && Marker::parse(h) == Marker::parse(w)))
+            && have.values.iter().zip(&want.values).all(|(h, w)| {
+                h == w || (Marker::parse(h).is_some() && Marker::parse(h) == Marker::parse(w))
+            })
     } else {
-        canonical_values(&have.rr_type, &have.values) == canonical_values(&want.rr_type, &want.values)
+        canonical_values(&have.rr_type, &have.values)
+            == canonical_values(&want.rr_type, &want.values)
     };
     let alias_matches = match (&have.alias, &want.alias) {
         (None, None) => true,
@@ -648,7 +684,9 @@ fn canonical_values(rr_type: &RrType, values: &[String]) -> Vec<String> {
     let mut out: Vec<String> = values
         .iter()
         .map(|v| match rr_type {
-            RrType::A | RrType::AAAA => v.parse::<IpAddr>().map_or_else(|_| v.clone(), |ip| ip.to_string()),
+            RrType::A | RrType::AAAA => v
+                .parse::<IpAddr>()
+                .map_or_else(|_| v.clone(), |ip| ip.to_string()),
             RrType::CNAME => dns_name::normalize_host(v),
             _ => v.clone(),
         })

@@ -55,7 +55,10 @@ impl World {
 
     pub async fn plan(&self, record: &PlacedRecord) -> RecordPlan {
         let snapshot = self.snapshot().await;
-        plan_apply(record, snapshot.observed(&self.zone.id).expect("zone observed"))
+        plan_apply(
+            record,
+            snapshot.observed(&self.zone.id).expect("zone observed"),
+        )
     }
 
     pub async fn apply(&self, record: &PlacedRecord) -> Outcome {
@@ -65,16 +68,28 @@ impl World {
 
     pub async fn delete(&self, owner: &Owner) -> (RecordPlan, Outcome) {
         let snapshot = self.snapshot().await;
-        let plan = plan_delete(owner, &self.zone.id, snapshot.observed(&self.zone.id).expect("zone observed"));
-        let outcome = self.engine.apply(std::slice::from_ref(&plan)).await.remove(0);
+        let plan = plan_delete(
+            owner,
+            &self.zone.id,
+            snapshot.observed(&self.zone.id).expect("zone observed"),
+        );
+        let outcome = self
+            .engine
+            .apply(std::slice::from_ref(&plan))
+            .await
+            .remove(0);
         (plan, outcome)
     }
 
-    pub fn record(&self, name: &str, rr_type: RrType, set_identifier: Option<&str>) -> Option<RecordSet> {
-        self.fake
-            .records(&self.zone.id)
-            .into_iter()
-            .find(|r| r.name == name && r.rr_type == rr_type && r.set_identifier.as_deref() == set_identifier)
+    pub fn record(
+        &self,
+        name: &str,
+        rr_type: RrType,
+        set_identifier: Option<&str>,
+    ) -> Option<RecordSet> {
+        self.fake.records(&self.zone.id).into_iter().find(|r| {
+            r.name == name && r.rr_type == rr_type && r.set_identifier.as_deref() == set_identifier
+        })
     }
 
     pub fn put(&self, record: RecordSet) {
@@ -99,7 +114,16 @@ pub(crate) fn simple_a(name: &str, ip: &str) -> RecordSet {
 fn actions(plan: &RecordPlan) -> Vec<(ChangeAction, String)> {
     plan.changes
         .iter()
-        .map(|c| (c.action, format!("{} {}", c.record.name, c.record.set_identifier.as_deref().unwrap_or("-"))))
+        .map(|c| {
+            (
+                c.action,
+                format!(
+                    "{} {}",
+                    c.record.name,
+                    c.record.set_identifier.as_deref().unwrap_or("-")
+                ),
+            )
+        })
         .collect()
 }
 
@@ -113,21 +137,38 @@ async fn a_new_record_creates_its_check_then_one_group_of_three_record_sets() {
     assert_eq!(plan.create_checks.len(), 1);
     let create = &plan.create_checks[0];
     assert_eq!(create.role, Failover::Primary);
-    assert_eq!(create.caller_reference, ownership::caller_reference(&record.desired.owner, Failover::Primary, &create.config, 0));
+    assert_eq!(
+        create.caller_reference,
+        ownership::caller_reference(&record.desired.owner, Failover::Primary, &create.config, 0)
+    );
     assert_eq!(create.tags[TAG_NAME], "www.example.com A primary");
-    assert_eq!(create.config.ip_address.as_deref(), Some("198.51.100.10"), "defaults to the first address");
+    assert_eq!(
+        create.config.ip_address.as_deref(),
+        Some("198.51.100.10"),
+        "defaults to the first address"
+    );
     assert_eq!(create.config.resource_path.as_deref(), Some("/health"));
     assert_eq!(create.config.port, 80);
 
     // PRIMARY, SECONDARY and the ownership marker in one atomic group.
     assert_eq!(plan.changes.len(), 3);
-    assert!(plan.changes.iter().all(|c| c.action == ChangeAction::Create));
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.action == ChangeAction::Create)
+    );
     let primary = &plan.changes[0];
     assert_eq!(primary.record.failover, Some(Failover::Primary));
-    assert_eq!(primary.health_check, Some(CheckRef::Created(Failover::Primary)));
+    assert_eq!(
+        primary.health_check,
+        Some(CheckRef::Created(Failover::Primary))
+    );
     assert_eq!(plan.changes[1].record.failover, Some(Failover::Secondary));
     assert_eq!(plan.changes[1].health_check, None);
-    assert_eq!(plan.changes[2].record.name, marker_name("www.example.com.", &RrType::A));
+    assert_eq!(
+        plan.changes[2].record.name,
+        marker_name("www.example.com.", &RrType::A)
+    );
     assert_eq!(plan.changes[2].record.ttl, Some(MARKER_TTL));
     assert!(plan.delete_checks.is_empty());
 }
@@ -136,15 +177,22 @@ async fn a_new_record_creates_its_check_then_one_group_of_three_record_sets() {
 async fn applying_then_planning_again_is_empty_and_route53_holds_the_pair() {
     let world = World::new();
     let record = world.placed("web", &spec(BASE));
-    assert!(matches!(world.apply(&record).await, Outcome::Changed { .. }));
+    assert!(matches!(
+        world.apply(&record).await,
+        Outcome::Changed { .. }
+    ));
     assert!(world.plan(&record).await.is_empty());
     assert_eq!(world.apply(&record).await, Outcome::Unchanged);
 
-    let primary = world.record("www.example.com.", RrType::A, Some("primary")).expect("primary exists");
+    let primary = world
+        .record("www.example.com.", RrType::A, Some("primary"))
+        .expect("primary exists");
     let check_id = primary.health_check_id.expect("primary carries the check");
     assert_eq!(world.fake.health_checks().len(), 1);
     assert_eq!(world.fake.health_checks()[0].id, check_id);
-    let secondary = world.record("www.example.com.", RrType::A, Some("secondary")).expect("secondary exists");
+    let secondary = world
+        .record("www.example.com.", RrType::A, Some("secondary"))
+        .expect("secondary exists");
     assert_eq!(secondary.failover, Some(Failover::Secondary));
     assert_eq!(secondary.values, vec!["198.51.100.20"]);
     assert_eq!(secondary.ttl, Some(60));
@@ -159,15 +207,25 @@ async fn a_mutable_health_check_change_updates_in_place() {
     world.apply(&world.placed("web", &s)).await;
     let before = world.fake.health_checks()[0].clone();
 
-    s.primary.health_check.as_mut().expect("check").failure_threshold = 5;
+    s.primary
+        .health_check
+        .as_mut()
+        .expect("check")
+        .failure_threshold = 5;
     s.primary.health_check.as_mut().expect("check").path = Some("/ready".into());
     let record = world.placed("web", &s);
     let plan = world.plan(&record).await;
-    assert!(plan.create_checks.is_empty() && plan.delete_checks.is_empty() && plan.changes.is_empty(), "{plan:#?}");
+    assert!(
+        plan.create_checks.is_empty() && plan.delete_checks.is_empty() && plan.changes.is_empty(),
+        "{plan:#?}"
+    );
     assert_eq!(plan.update_checks.len(), 1);
     assert_eq!(plan.update_checks[0].id, before.id);
     assert_eq!(plan.update_checks[0].update.version, before.version);
-    assert_eq!(plan.update_checks[0].changed, vec!["path", "failureThreshold"]);
+    assert_eq!(
+        plan.update_checks[0].changed,
+        vec!["path", "failureThreshold"]
+    );
 
     world.engine.apply(&[plan]).await;
     let after = world.fake.health_checks();
@@ -184,7 +242,11 @@ async fn an_immutable_change_replaces_the_check_create_repoint_delete() {
     world.apply(&world.placed("web", &s)).await;
     let old = world.fake.health_checks()[0].clone();
 
-    s.primary.health_check.as_mut().expect("check").request_interval = 30;
+    s.primary
+        .health_check
+        .as_mut()
+        .expect("check")
+        .request_interval = 30;
     let record = world.placed("web", &s);
     let plan = world.plan(&record).await;
     // 1. create the new check,
@@ -199,10 +261,23 @@ async fn an_immutable_change_replaces_the_check_create_repoint_delete() {
             (ChangeAction::Create, "www.example.com. primary".to_string()),
         ]
     );
-    assert_eq!(plan.changes[0].health_check, Some(CheckRef::Existing(old.id.clone())));
-    assert_eq!(plan.changes[1].health_check, Some(CheckRef::Created(Failover::Primary)));
+    assert_eq!(
+        plan.changes[0].health_check,
+        Some(CheckRef::Existing(old.id.clone()))
+    );
+    assert_eq!(
+        plan.changes[1].health_check,
+        Some(CheckRef::Created(Failover::Primary))
+    );
     // 3. and only then delete the old check.
-    assert_eq!(plan.delete_checks, vec![DeleteCheck { id: old.id.clone(), role: Failover::Primary, reason: DeleteReason::Replaced }]);
+    assert_eq!(
+        plan.delete_checks,
+        vec![DeleteCheck {
+            id: old.id.clone(),
+            role: Failover::Primary,
+            reason: DeleteReason::Replaced
+        }]
+    );
 
     world.fake.clear_calls();
     world.engine.apply(&[plan]).await;
@@ -230,12 +305,25 @@ async fn deleting_removes_records_first_then_checks_and_is_idempotent() {
     world.fake.clear_calls();
     let (plan, outcome) = world.delete(&record.desired.owner).await;
     assert_eq!(plan.changes.len(), 3);
-    assert!(plan.changes.iter().all(|c| c.action == ChangeAction::Delete));
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.action == ChangeAction::Delete)
+    );
     assert_eq!(plan.delete_checks.len(), 2);
     assert!(matches!(outcome, Outcome::Changed { .. }));
     let calls = world.fake.calls();
-    let batch = calls.iter().position(|c| *c == Operation::ChangeResourceRecordSets).expect("batch");
-    assert!(calls.iter().enumerate().filter(|(_, c)| **c == Operation::DeleteHealthCheck).all(|(i, _)| i > batch));
+    let batch = calls
+        .iter()
+        .position(|c| *c == Operation::ChangeResourceRecordSets)
+        .expect("batch");
+    assert!(
+        calls
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == Operation::DeleteHealthCheck)
+            .all(|(i, _)| i > batch)
+    );
     assert!(world.fake.records(&world.zone.id).is_empty());
     assert!(world.fake.health_checks().is_empty());
 
@@ -252,14 +340,24 @@ async fn an_existing_record_that_is_not_ours_is_a_conflict_and_untouched() {
     let plan = world.plan(&record).await;
     assert_eq!(plan.conflicts.len(), 1);
     assert_eq!(plan.conflicts[0].kind, ConflictKind::NotOwned);
-    assert!(plan.conflicts[0].message.contains("adoptExisting"), "{}", plan.conflicts[0].message);
-    assert!(plan.is_empty(), "no health check is created for a record we cannot write");
+    assert!(
+        plan.conflicts[0].message.contains("adoptExisting"),
+        "{}",
+        plan.conflicts[0].message
+    );
+    assert!(
+        plan.is_empty(),
+        "no health check is created for a record we cannot write"
+    );
 
     world.fake.clear_calls();
     let outcome = world.engine.apply(&[plan]).await.remove(0);
     assert!(matches!(outcome, Outcome::Conflict(_)));
     assert_eq!(world.fake.write_calls(), 0);
-    assert_eq!(world.record("www.example.com.", RrType::A, None), Some(simple_a("www.example.com.", "203.0.113.5")));
+    assert_eq!(
+        world.record("www.example.com.", RrType::A, None),
+        Some(simple_a("www.example.com.", "203.0.113.5"))
+    );
 }
 
 #[tokio::test]
@@ -272,10 +370,17 @@ async fn adoption_is_explicit_and_replaces_the_existing_records() {
     let plan = world.plan(&record).await;
     assert!(plan.conflicts.is_empty());
     assert_eq!(plan.changes[0].action, ChangeAction::Delete);
-    assert_eq!(plan.changes[0].record, simple_a("www.example.com.", "203.0.113.5"));
+    assert_eq!(
+        plan.changes[0].record,
+        simple_a("www.example.com.", "203.0.113.5")
+    );
     world.engine.apply(&[plan]).await;
     assert_eq!(world.record("www.example.com.", RrType::A, None), None);
-    assert!(world.record("www.example.com.", RrType::A, Some("primary")).is_some());
+    assert!(
+        world
+            .record("www.example.com.", RrType::A, Some("primary"))
+            .is_some()
+    );
     assert!(world.plan(&record).await.is_empty());
 }
 
@@ -287,7 +392,11 @@ async fn records_of_another_failover_record_are_a_conflict() {
     let plan = world.plan(&second).await;
     assert_eq!(plan.conflicts.len(), 1);
     assert_eq!(plan.conflicts[0].kind, ConflictKind::OwnedByOther);
-    assert!(plan.conflicts[0].message.contains("default/first"), "{}", plan.conflicts[0].message);
+    assert!(
+        plan.conflicts[0].message.contains("default/first"),
+        "{}",
+        plan.conflicts[0].message
+    );
     assert!(plan.is_empty());
 
     // Even with adoption: another FailoverRecord's records are never taken.
@@ -306,11 +415,21 @@ async fn another_installation_sharing_the_zone_is_never_touched() {
         .expect("valid")
         .place(world.zone.clone())
         .expect("placed");
-    let snapshot = other.observe(&BTreeSet::from([world.zone.id.clone()])).await.expect("observe");
-    assert!(snapshot.health_checks.is_empty(), "checks of other owner ids are not even considered");
+    let snapshot = other
+        .observe(&BTreeSet::from([world.zone.id.clone()]))
+        .await
+        .expect("observe");
+    assert!(
+        snapshot.health_checks.is_empty(),
+        "checks of other owner ids are not even considered"
+    );
     let plan = plan_apply(&record, snapshot.observed(&world.zone.id).expect("zone"));
     assert_eq!(plan.conflicts[0].kind, ConflictKind::OwnedByOther);
-    let deletion = plan_delete(&record.desired.owner, &world.zone.id, snapshot.observed(&world.zone.id).expect("zone"));
+    let deletion = plan_delete(
+        &record.desired.owner,
+        &world.zone.id,
+        snapshot.observed(&world.zone.id).expect("zone"),
+    );
     assert!(deletion.is_empty());
 }
 
@@ -342,7 +461,15 @@ secondary:
 "#,
     );
     let record = world.placed("web", &s);
-    assert_eq!(record.desired.primary.health_check.as_ref().and_then(|c| c.fqdn.as_deref()), Some("primary.example.net"));
+    assert_eq!(
+        record
+            .desired
+            .primary
+            .health_check
+            .as_ref()
+            .and_then(|c| c.fqdn.as_deref()),
+        Some("primary.example.net")
+    );
     let plan = world.plan(&record).await;
     assert_eq!(plan.conflicts[0].kind, ConflictKind::CnameClash);
     assert!(plan.is_empty());
@@ -355,9 +482,17 @@ async fn a_foreign_failover_record_next_to_ours_is_a_conflict() {
     world.apply(&record).await;
     let mut s = spec(BASE);
     s.secondary.set_identifier = Some("backup".into());
-    let mut foreign = world.record("www.example.com.", RrType::A, Some("secondary")).expect("secondary");
+    let mut foreign = world
+        .record("www.example.com.", RrType::A, Some("secondary"))
+        .expect("secondary");
     foreign.set_identifier = Some("backup".into());
-    world.fake.remove_record(&world.zone.id, &world.record("www.example.com.", RrType::A, Some("secondary")).expect("s").key());
+    world.fake.remove_record(
+        &world.zone.id,
+        &world
+            .record("www.example.com.", RrType::A, Some("secondary"))
+            .expect("s")
+            .key(),
+    );
     world.put(foreign);
     let plan = world.plan(&world.placed("web", &s)).await;
     assert_eq!(plan.conflicts[0].kind, ConflictKind::ForeignRecord);
@@ -371,17 +506,46 @@ async fn renaming_moves_the_records_in_one_batch() {
     s.name = "api".into();
     let record = world.placed("web", &s);
     let plan = world.plan(&record).await;
-    assert!(plan.create_checks.is_empty(), "the check is kept: its settings did not change");
-    let deleted: Vec<&str> = plan.changes.iter().filter(|c| c.action == ChangeAction::Delete).map(|c| c.record.name.as_str()).collect();
+    assert!(
+        plan.create_checks.is_empty(),
+        "the check is kept: its settings did not change"
+    );
+    let deleted: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == ChangeAction::Delete)
+        .map(|c| c.record.name.as_str())
+        .collect();
     assert_eq!(deleted.len(), 3);
     assert!(deleted.iter().all(|n| n.ends_with("www.example.com.")));
-    let created: Vec<&str> = plan.changes.iter().filter(|c| c.action == ChangeAction::Create).map(|c| c.record.name.as_str()).collect();
+    let created: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == ChangeAction::Create)
+        .map(|c| c.record.name.as_str())
+        .collect();
     assert!(created.iter().all(|n| n.ends_with("api.example.com.")));
     world.fake.clear_calls();
     world.engine.apply(&[plan]).await;
-    assert_eq!(world.fake.calls().iter().filter(|c| **c == Operation::ChangeResourceRecordSets).count(), 1);
-    assert!(world.record("www.example.com.", RrType::A, Some("primary")).is_none());
-    assert!(world.record("api.example.com.", RrType::A, Some("primary")).is_some());
+    assert_eq!(
+        world
+            .fake
+            .calls()
+            .iter()
+            .filter(|c| **c == Operation::ChangeResourceRecordSets)
+            .count(),
+        1
+    );
+    assert!(
+        world
+            .record("www.example.com.", RrType::A, Some("primary"))
+            .is_none()
+    );
+    assert!(
+        world
+            .record("api.example.com.", RrType::A, Some("primary"))
+            .is_some()
+    );
     assert!(world.plan(&record).await.is_empty());
 }
 
@@ -393,8 +557,16 @@ async fn a_new_set_identifier_replaces_the_record_set() {
     s.primary.set_identifier = Some("main".into());
     let record = world.placed("web", &s);
     world.apply(&record).await;
-    assert!(world.record("www.example.com.", RrType::A, Some("primary")).is_none());
-    assert!(world.record("www.example.com.", RrType::A, Some("main")).is_some());
+    assert!(
+        world
+            .record("www.example.com.", RrType::A, Some("primary"))
+            .is_none()
+    );
+    assert!(
+        world
+            .record("www.example.com.", RrType::A, Some("main"))
+            .is_some()
+    );
     assert!(world.plan(&record).await.is_empty());
 }
 
@@ -408,7 +580,10 @@ async fn a_duplicate_check_left_by_a_crash_is_removed_and_the_used_one_kept() {
     let config = used.config.clone();
     world
         .fake
-        .create_health_check(&ownership::caller_reference(&record.desired.owner, Failover::Primary, &config, 1), &config)
+        .create_health_check(
+            &ownership::caller_reference(&record.desired.owner, Failover::Primary, &config, 1),
+            &config,
+        )
         .await
         .expect("create");
     let plan = world.plan(&record).await;
@@ -426,10 +601,17 @@ async fn missing_tags_are_restored() {
     let record = world.placed("web", &spec(BASE));
     world.apply(&record).await;
     let id = world.fake.health_checks()[0].id.clone();
-    world.fake.change_health_check_tags(&id, &Tags::new(), &[TAG_NAME.to_string()]).await.expect("untag");
+    world
+        .fake
+        .change_health_check_tags(&id, &Tags::new(), &[TAG_NAME.to_string()])
+        .await
+        .expect("untag");
     let plan = world.plan(&record).await;
     assert_eq!(plan.retag_checks.len(), 1);
-    assert_eq!(plan.retag_checks[0].add.keys().collect::<Vec<_>>(), vec![TAG_NAME]);
+    assert_eq!(
+        plan.retag_checks[0].add.keys().collect::<Vec<_>>(),
+        vec![TAG_NAME]
+    );
     assert_eq!(plan.write_count(), 1);
 }
 
@@ -437,7 +619,8 @@ async fn missing_tags_are_restored() {
 async fn removing_a_secondary_check_repoints_first_then_deletes() {
     let world = World::new();
     let mut s = spec(BASE);
-    s.secondary.health_check = Some(serde_yaml::from_str("{protocol: TCP, port: 443}").expect("check"));
+    s.secondary.health_check =
+        Some(serde_yaml::from_str("{protocol: TCP, port: 443}").expect("check"));
     world.apply(&world.placed("web", &s)).await;
     assert_eq!(world.fake.health_checks().len(), 2);
     s.secondary.health_check = None;
@@ -445,8 +628,18 @@ async fn removing_a_secondary_check_repoints_first_then_deletes() {
     let plan = world.plan(&record).await;
     assert_eq!(plan.delete_checks.len(), 1);
     assert_eq!(plan.delete_checks[0].reason, DeleteReason::NoLongerWanted);
-    assert_eq!(actions(&plan).len(), 2, "secondary deleted and recreated without its check");
-    assert!(matches!(world.engine.apply(&[plan]).await[0], Outcome::Changed { .. }), "HealthCheckInUse would fail this");
+    assert_eq!(
+        actions(&plan).len(),
+        2,
+        "secondary deleted and recreated without its check"
+    );
+    assert!(
+        matches!(
+            world.engine.apply(&[plan]).await[0],
+            Outcome::Changed { .. }
+        ),
+        "HealthCheckInUse would fail this"
+    );
     assert_eq!(world.fake.health_checks().len(), 1);
 }
 
@@ -474,7 +667,10 @@ secondary:
             evaluate_target_health: true
         })
     );
-    assert_eq!(plan.changes[0].record.ttl, None, "an alias has no TTL of its own");
+    assert_eq!(
+        plan.changes[0].record.ttl, None,
+        "an alias has no TTL of its own"
+    );
     world.engine.apply(&[plan]).await;
     assert!(world.plan(&record).await.is_empty());
 }
@@ -497,7 +693,9 @@ secondary:
     let record = world.placed("v6", &s);
     world.apply(&record).await;
     // Route 53 may hand values back in another order or spelling.
-    let mut primary = world.record("v6.example.com.", RrType::AAAA, Some("primary")).expect("primary");
+    let mut primary = world
+        .record("v6.example.com.", RrType::AAAA, Some("primary"))
+        .expect("primary");
     world.fake.remove_record(&world.zone.id, &primary.key());
     primary.values = vec!["2001:db8:0::1".into(), "2001:db8::2".into()];
     world.put(primary);
@@ -509,14 +707,19 @@ async fn drift_in_an_owned_record_is_corrected_exactly() {
     let world = World::new();
     let record = world.placed("web", &spec(BASE));
     world.apply(&record).await;
-    let mut secondary = world.record("www.example.com.", RrType::A, Some("secondary")).expect("secondary");
+    let mut secondary = world
+        .record("www.example.com.", RrType::A, Some("secondary"))
+        .expect("secondary");
     world.fake.remove_record(&world.zone.id, &secondary.key());
     secondary.values = vec!["203.0.113.99".into()];
     world.put(secondary.clone());
     let plan = world.plan(&record).await;
     assert_eq!(plan.changes.len(), 2);
     assert_eq!(plan.changes[0].action, ChangeAction::Delete);
-    assert_eq!(plan.changes[0].record, secondary, "the DELETE repeats the drifted record exactly");
+    assert_eq!(
+        plan.changes[0].record, secondary,
+        "the DELETE repeats the drifted record exactly"
+    );
     world.engine.apply(&[plan]).await;
     assert!(world.plan(&record).await.is_empty());
 }

@@ -62,7 +62,10 @@ impl ZoneRecords {
 
     /// Markers of `owner` anywhere in the zone.
     pub fn markers_of(&self, owner: &Owner) -> Vec<&FoundMarker> {
-        self.markers.iter().filter(|m| m.marker.is_owned_by(owner)).collect()
+        self.markers
+            .iter()
+            .filter(|m| m.marker.is_owned_by(owner))
+            .collect()
     }
 
     pub fn len(&self) -> usize {

@@ -10,12 +10,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
-use aws_config::{BehaviorVersion, Region};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
 use aws_sdk_route53::Client;
 use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::types as sdk;
@@ -67,7 +67,9 @@ impl AwsRoute53 {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(settings.request_timeout.unwrap_or(Duration::from_secs(20)))
+                    .operation_attempt_timeout(
+                        settings.request_timeout.unwrap_or(Duration::from_secs(20)),
+                    )
                     .build(),
             );
         // Route 53 is global, so the region only matters for signing: take it
@@ -110,18 +112,28 @@ where
     };
     match &err {
         SdkError::TimeoutError(_) => Route53Error::new(op, ErrorKind::Timeout, context),
-        SdkError::DispatchFailure(failure) if failure.is_timeout() => Route53Error::new(op, ErrorKind::Timeout, context),
-        SdkError::DispatchFailure(failure) if failure.is_io() => Route53Error::new(op, ErrorKind::Network, context),
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if credentials => Route53Error::new(
-            op,
-            ErrorKind::Credentials,
-            format!("no usable AWS credentials: {context}"),
-        ),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+            Route53Error::new(op, ErrorKind::Timeout, context)
+        }
+        SdkError::DispatchFailure(failure) if failure.is_io() => {
+            Route53Error::new(op, ErrorKind::Network, context)
+        }
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if credentials => {
+            Route53Error::new(
+                op,
+                ErrorKind::Credentials,
+                format!("no usable AWS credentials: {context}"),
+            )
+        }
         SdkError::DispatchFailure(_) => Route53Error::new(op, ErrorKind::Network, context),
         SdkError::ConstructionFailure(_) => Route53Error::new(op, ErrorKind::InvalidInput, context),
         SdkError::ResponseError(response) => {
             let status = response.raw().status().as_u16();
-            let kind = if status >= 500 { ErrorKind::ServerError } else { ErrorKind::Other };
+            let kind = if status >= 500 {
+                ErrorKind::ServerError
+            } else {
+                ErrorKind::Other
+            };
             Route53Error::new(op, kind, context)
         }
         SdkError::ServiceError(service) => {
@@ -138,15 +150,29 @@ where
 
 fn classify(code: &str, status: u16) -> ErrorKind {
     match code {
-        "Throttling" | "ThrottlingException" | "PriorRequestNotComplete" | "RequestLimitExceeded" | "TooManyRequestsException" => ErrorKind::Throttled,
+        "Throttling"
+        | "ThrottlingException"
+        | "PriorRequestNotComplete"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException" => ErrorKind::Throttled,
         "NoSuchHealthCheck" | "NoSuchHostedZone" | "NoSuchChange" => ErrorKind::NotFound,
         "HealthCheckAlreadyExists" => ErrorKind::AlreadyExists,
         "HealthCheckInUse" => ErrorKind::InUse,
         "HealthCheckVersionMismatch" => ErrorKind::VersionMismatch,
         "InvalidChangeBatch" => ErrorKind::InvalidChangeBatch,
-        "InvalidInput" | "InvalidArgument" | "InvalidDomainName" | "ValidationError" => ErrorKind::InvalidInput,
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => ErrorKind::AccessDenied,
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" | "ExpiredTokenException" | "UnrecognizedClientException" | "IncompleteSignature" | "MissingAuthenticationToken" => ErrorKind::Credentials,
+        "InvalidInput" | "InvalidArgument" | "InvalidDomainName" | "ValidationError" => {
+            ErrorKind::InvalidInput
+        }
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            ErrorKind::AccessDenied
+        }
+        "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "UnrecognizedClientException"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken" => ErrorKind::Credentials,
         "TooManyHealthChecks" | "LimitsExceeded" => ErrorKind::LimitExceeded,
         _ if status == 429 => ErrorKind::Throttled,
         _ if status >= 500 => ErrorKind::ServerError,
@@ -156,7 +182,11 @@ fn classify(code: &str, status: u16) -> ErrorKind {
 }
 
 fn build_error(op: Operation, err: impl std::fmt::Display) -> Route53Error {
-    Route53Error::new(op, ErrorKind::InvalidInput, format!("could not build the request: {err}"))
+    Route53Error::new(
+        op,
+        ErrorKind::InvalidInput,
+        format!("could not build the request: {err}"),
+    )
 }
 
 fn zone_from(zone: &sdk::HostedZone) -> Zone {
@@ -195,7 +225,11 @@ fn record_from(record: &sdk::ResourceRecordSet) -> RecordSet {
             _ => None,
         }),
         ttl: record.ttl(),
-        values: record.resource_records().iter().map(|r| r.value().to_string()).collect(),
+        values: record
+            .resource_records()
+            .iter()
+            .map(|r| r.value().to_string())
+            .collect(),
         alias: record.alias_target().map(|a| AliasTarget {
             dns_name: dns_name::normalize_host(a.dns_name()),
             hosted_zone_id: a.hosted_zone_id().to_string(),
@@ -206,12 +240,18 @@ fn record_from(record: &sdk::ResourceRecordSet) -> RecordSet {
     }
 }
 
-fn record_to(record: &RecordSet) -> std::result::Result<sdk::ResourceRecordSet, aws_sdk_route53::error::BuildError> {
+fn record_to(
+    record: &RecordSet,
+) -> std::result::Result<sdk::ResourceRecordSet, aws_sdk_route53::error::BuildError> {
     let mut builder = sdk::ResourceRecordSet::builder()
         .name(&record.name)
         .r#type(sdk::RrType::from(record.rr_type.as_str()))
         .set_set_identifier(record.set_identifier.clone())
-        .set_failover(record.failover.map(|f| sdk::ResourceRecordSetFailover::from(f.as_route53())))
+        .set_failover(
+            record
+                .failover
+                .map(|f| sdk::ResourceRecordSetFailover::from(f.as_route53())),
+        )
         .set_ttl(record.ttl)
         .set_health_check_id(record.health_check_id.clone());
     for value in &record.values {
@@ -231,7 +271,9 @@ fn record_to(record: &RecordSet) -> std::result::Result<sdk::ResourceRecordSet, 
 
 fn check_from(check: &sdk::HealthCheck) -> HealthCheck {
     let config = check.health_check_config();
-    let kind = config.map_or(HealthCheckKind::Other(String::new()), |c| HealthCheckKind::parse(c.r#type().as_str()));
+    let kind = config.map_or(HealthCheckKind::Other(String::new()), |c| {
+        HealthCheckKind::parse(c.r#type().as_str())
+    });
     let http = kind.is_http_family();
     HealthCheck {
         id: check.id().to_string(),
@@ -239,9 +281,16 @@ fn check_from(check: &sdk::HealthCheck) -> HealthCheck {
         version: check.health_check_version(),
         config: HealthCheckConfig {
             ip_address: config.and_then(|c| c.ip_address()).map(str::to_string),
-            fqdn: config.and_then(|c| c.fully_qualified_domain_name()).map(dns_name::normalize_host),
-            port: config.and_then(|c| c.port()).unwrap_or(if kind.is_https() { 443 } else { 80 }),
-            resource_path: config.and_then(|c| c.resource_path()).map(str::to_string).or_else(|| http.then(|| "/".to_string())),
+            fqdn: config
+                .and_then(|c| c.fully_qualified_domain_name())
+                .map(dns_name::normalize_host),
+            port: config
+                .and_then(|c| c.port())
+                .unwrap_or(if kind.is_https() { 443 } else { 80 }),
+            resource_path: config
+                .and_then(|c| c.resource_path())
+                .map(str::to_string)
+                .or_else(|| http.then(|| "/".to_string())),
             search_string: config.and_then(|c| c.search_string()).map(str::to_string),
             request_interval: config.and_then(|c| c.request_interval()).unwrap_or(30),
             failure_threshold: config.and_then(|c| c.failure_threshold()).unwrap_or(3),
@@ -249,13 +298,19 @@ fn check_from(check: &sdk::HealthCheck) -> HealthCheck {
             inverted: config.and_then(|c| c.inverted()).unwrap_or(false),
             disabled: config.and_then(|c| c.disabled()).unwrap_or(false),
             enable_sni: kind.is_https() && config.and_then(|c| c.enable_sni()).unwrap_or(false),
-            regions: normalize_regions(config.map(|c| c.regions().iter().map(|r| r.as_str().to_string()).collect()).unwrap_or_default()),
+            regions: normalize_regions(
+                config
+                    .map(|c| c.regions().iter().map(|r| r.as_str().to_string()).collect())
+                    .unwrap_or_default(),
+            ),
             kind,
         },
     }
 }
 
-fn check_config_to(config: &HealthCheckConfig) -> std::result::Result<sdk::HealthCheckConfig, aws_sdk_route53::error::BuildError> {
+fn check_config_to(
+    config: &HealthCheckConfig,
+) -> std::result::Result<sdk::HealthCheckConfig, aws_sdk_route53::error::BuildError> {
     sdk::HealthCheckConfig::builder()
         .r#type(sdk::HealthCheckType::from(config.kind.as_route53()))
         .set_ip_address(config.ip_address.clone())
@@ -269,21 +324,35 @@ fn check_config_to(config: &HealthCheckConfig) -> std::result::Result<sdk::Healt
         .inverted(config.inverted)
         .disabled(config.disabled)
         .set_enable_sni(config.kind.is_https().then_some(config.enable_sni))
-        .set_regions((!config.regions.is_empty()).then(|| config.regions.iter().map(|r| sdk::HealthCheckRegion::from(r.as_str())).collect()))
+        .set_regions((!config.regions.is_empty()).then(|| {
+            config
+                .regions
+                .iter()
+                .map(|r| sdk::HealthCheckRegion::from(r.as_str()))
+                .collect()
+        }))
         .build()
 }
 
 fn tags_to(tags: &Tags) -> Vec<sdk::Tag> {
-    tags.iter().map(|(k, v)| sdk::Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 impl Route53 for AwsRoute53 {
     async fn get_hosted_zone(&self, id: &str) -> Result<Zone> {
         let op = Operation::GetHostedZone;
-        let out = self.client.get_hosted_zone().id(bare_zone_id(id)).send().await.map_err(|e| error(op, e))?;
-        out.hosted_zone()
-            .map(zone_from)
-            .ok_or_else(|| Route53Error::new(op, ErrorKind::Other, "the answer held no hosted zone"))
+        let out = self
+            .client
+            .get_hosted_zone()
+            .id(bare_zone_id(id))
+            .send()
+            .await
+            .map_err(|e| error(op, e))?;
+        out.hosted_zone().map(zone_from).ok_or_else(|| {
+            Route53Error::new(op, ErrorKind::Other, "the answer held no hosted zone")
+        })
     }
 
     async fn list_hosted_zones_by_name(&self, name: &str) -> Result<Vec<Zone>> {
@@ -298,12 +367,25 @@ impl Route53 for AwsRoute53 {
             .await
             .map_err(|e| error(op, e))?;
         // The answer starts at `name` and continues in order; keep exact matches.
-        Ok(out.hosted_zones().iter().map(zone_from).filter(|z| z.name == wanted).collect())
+        Ok(out
+            .hosted_zones()
+            .iter()
+            .map(zone_from)
+            .filter(|z| z.name == wanted)
+            .collect())
     }
 
-    async fn list_record_sets_page(&self, zone_id: &str, start: Option<&RecordCursor>) -> Result<Page<RecordSet, RecordCursor>> {
+    async fn list_record_sets_page(
+        &self,
+        zone_id: &str,
+        start: Option<&RecordCursor>,
+    ) -> Result<Page<RecordSet, RecordCursor>> {
         let op = Operation::ListResourceRecordSets;
-        let mut request = self.client.list_resource_record_sets().hosted_zone_id(zone_id).max_items(RECORD_PAGE);
+        let mut request = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .max_items(RECORD_PAGE);
         if let Some(cursor) = start {
             request = request
                 .start_record_name(&cursor.name)
@@ -314,7 +396,10 @@ impl Route53 for AwsRoute53 {
         let next = if out.is_truncated() {
             out.next_record_name().map(|name| RecordCursor {
                 name: name.to_string(),
-                rr_type: out.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                rr_type: out
+                    .next_record_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
                 set_identifier: out.next_record_identifier().map(str::to_string),
             })
         } else {
@@ -367,11 +452,20 @@ impl Route53 for AwsRoute53 {
 
     async fn get_change(&self, id: &str) -> Result<ChangeInfo> {
         let op = Operation::GetChange;
-        let out = self.client.get_change().id(id).send().await.map_err(|e| error(op, e))?;
+        let out = self
+            .client
+            .get_change()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| error(op, e))?;
         change_info(op, out.change_info())
     }
 
-    async fn list_health_checks_page(&self, marker: Option<&str>) -> Result<Page<HealthCheck, String>> {
+    async fn list_health_checks_page(
+        &self,
+        marker: Option<&str>,
+    ) -> Result<Page<HealthCheck, String>> {
         let op = Operation::ListHealthChecks;
         let out = self
             .client
@@ -381,14 +475,22 @@ impl Route53 for AwsRoute53 {
             .send()
             .await
             .map_err(|e| error(op, e))?;
-        let next = if out.is_truncated() { out.next_marker().map(str::to_string) } else { None };
+        let next = if out.is_truncated() {
+            out.next_marker().map(str::to_string)
+        } else {
+            None
+        };
         Ok(Page {
             items: out.health_checks().iter().map(check_from).collect(),
             next,
         })
     }
 
-    async fn create_health_check(&self, caller_reference: &str, config: &HealthCheckConfig) -> Result<HealthCheck> {
+    async fn create_health_check(
+        &self,
+        caller_reference: &str,
+        config: &HealthCheckConfig,
+    ) -> Result<HealthCheck> {
         let op = Operation::CreateHealthCheck;
         let sdk_config = check_config_to(config).map_err(|e| build_error(op, e))?;
         let out = self
@@ -399,12 +501,16 @@ impl Route53 for AwsRoute53 {
             .send()
             .await
             .map_err(|e| error(op, e))?;
-        out.health_check()
-            .map(check_from)
-            .ok_or_else(|| Route53Error::new(op, ErrorKind::Other, "the answer held no health check"))
+        out.health_check().map(check_from).ok_or_else(|| {
+            Route53Error::new(op, ErrorKind::Other, "the answer held no health check")
+        })
     }
 
-    async fn update_health_check(&self, id: &str, update: &HealthCheckUpdate) -> Result<HealthCheck> {
+    async fn update_health_check(
+        &self,
+        id: &str,
+        update: &HealthCheckUpdate,
+    ) -> Result<HealthCheck> {
         let op = Operation::UpdateHealthCheck;
         let c = &update.config;
         let out = self
@@ -421,34 +527,61 @@ impl Route53 for AwsRoute53 {
             .inverted(c.inverted)
             .disabled(c.disabled)
             .set_enable_sni(c.kind.is_https().then_some(c.enable_sni))
-            .set_regions((!c.regions.is_empty()).then(|| c.regions.iter().map(|r| sdk::HealthCheckRegion::from(r.as_str())).collect()))
+            .set_regions((!c.regions.is_empty()).then(|| {
+                c.regions
+                    .iter()
+                    .map(|r| sdk::HealthCheckRegion::from(r.as_str()))
+                    .collect()
+            }))
             .set_reset_elements((!update.reset.is_empty()).then(|| {
-                update.reset.iter().map(|r| sdk::ResettableElementName::from(r.as_route53())).collect()
+                update
+                    .reset
+                    .iter()
+                    .map(|r| sdk::ResettableElementName::from(r.as_route53()))
+                    .collect()
             }))
             .send()
             .await
             .map_err(|e| error(op, e))?;
-        out.health_check()
-            .map(check_from)
-            .ok_or_else(|| Route53Error::new(op, ErrorKind::Other, "the answer held no health check"))
+        out.health_check().map(check_from).ok_or_else(|| {
+            Route53Error::new(op, ErrorKind::Other, "the answer held no health check")
+        })
     }
 
     async fn delete_health_check(&self, id: &str) -> Result<()> {
         let op = Operation::DeleteHealthCheck;
-        self.client.delete_health_check().health_check_id(id).send().await.map_err(|e| error(op, e))?;
+        self.client
+            .delete_health_check()
+            .health_check_id(id)
+            .send()
+            .await
+            .map_err(|e| error(op, e))?;
         Ok(())
     }
 
     async fn get_health_check_status(&self, id: &str) -> Result<Vec<HealthObservation>> {
         let op = Operation::GetHealthCheckStatus;
-        let out = self.client.get_health_check_status().health_check_id(id).send().await.map_err(|e| error(op, e))?;
+        let out = self
+            .client
+            .get_health_check_status()
+            .health_check_id(id)
+            .send()
+            .await
+            .map_err(|e| error(op, e))?;
         Ok(out
             .health_check_observations()
             .iter()
             .map(|o| {
-                let report = o.status_report().and_then(|r| r.status()).unwrap_or_default().to_string();
+                let report = o
+                    .status_report()
+                    .and_then(|r| r.status())
+                    .unwrap_or_default()
+                    .to_string();
                 HealthObservation {
-                    region: o.region().map(|r| r.as_str().to_string()).unwrap_or_default(),
+                    region: o
+                        .region()
+                        .map(|r| r.as_str().to_string())
+                        .unwrap_or_default(),
                     healthy: report.starts_with("Success"),
                     report,
                 }
@@ -474,14 +607,24 @@ impl Route53 for AwsRoute53 {
                 let tags = set
                     .tags()
                     .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        ))
+                    })
                     .collect();
                 Some((id, tags))
             })
             .collect())
     }
 
-    async fn change_health_check_tags(&self, id: &str, add: &Tags, remove: &[String]) -> Result<()> {
+    async fn change_health_check_tags(
+        &self,
+        id: &str,
+        add: &Tags,
+        remove: &[String],
+    ) -> Result<()> {
         let op = Operation::ChangeTagsForResource;
         self.client
             .change_tags_for_resource()
@@ -497,7 +640,8 @@ impl Route53 for AwsRoute53 {
 }
 
 fn change_info(op: Operation, info: Option<&sdk::ChangeInfo>) -> Result<ChangeInfo> {
-    let info = info.ok_or_else(|| Route53Error::new(op, ErrorKind::Other, "the answer held no change info"))?;
+    let info = info
+        .ok_or_else(|| Route53Error::new(op, ErrorKind::Other, "the answer held no change info"))?;
     Ok(ChangeInfo {
         id: info.id().trim_start_matches("/change/").to_string(),
         status: match info.status() {

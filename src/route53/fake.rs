@@ -63,8 +63,18 @@ struct FakeZone {
 type SortKey = (Vec<String>, String, Option<String>);
 
 fn sort_key(key: &RecordKey) -> SortKey {
-    let labels = key.name.trim_end_matches('.').split('.').rev().map(str::to_string).collect();
-    (labels, key.rr_type.as_str().to_string(), key.set_identifier.clone())
+    let labels = key
+        .name
+        .trim_end_matches('.')
+        .split('.')
+        .rev()
+        .map(str::to_string)
+        .collect();
+    (
+        labels,
+        key.rr_type.as_str().to_string(),
+        key.set_identifier.clone(),
+    )
 }
 
 #[derive(Debug)]
@@ -192,7 +202,9 @@ impl FakeRoute53 {
     /// Set how many checkers report the endpoint healthy.
     pub fn set_health(&self, check_id: &str, healthy: u32, total: u32) {
         let observations = observations(healthy, total);
-        self.lock().health.insert(check_id.to_string(), observations);
+        self.lock()
+            .health
+            .insert(check_id.to_string(), observations);
     }
 
     /// Every call received, in order, faulted ones included.
@@ -276,7 +288,9 @@ impl FakeRoute53 {
             } else {
                 "Throttling"
             };
-            return Err(Route53Error::new(op, ErrorKind::Throttled, "Rate exceeded").with_code(code));
+            return Err(
+                Route53Error::new(op, ErrorKind::Throttled, "Rate exceeded").with_code(code)
+            );
         }
         let fault = take_fault(&mut state, op);
         if let Some(Fault::Fail(kind)) = fault {
@@ -295,14 +309,22 @@ impl FakeRoute53 {
             state.aborted = true;
         }
         match fault {
-            Some(Fault::FailAfterApply(kind)) => Err(Route53Error::new(op, kind, "injected fault after the work was done")),
+            Some(Fault::FailAfterApply(kind)) => Err(Route53Error::new(
+                op,
+                kind,
+                "injected fault after the work was done",
+            )),
             _ => result,
         }
     }
 }
 
 fn aborted(op: Operation) -> Route53Error {
-    Route53Error::new(op, ErrorKind::Aborted, "the process was stopped here (injected)")
+    Route53Error::new(
+        op,
+        ErrorKind::Aborted,
+        "the process was stopped here (injected)",
+    )
 }
 
 fn take_fault(state: &mut State, op: Operation) -> Option<Fault> {
@@ -319,7 +341,14 @@ fn take_fault(state: &mut State, op: Operation) -> Option<Fault> {
 
 fn observations(healthy: u32, total: u32) -> Vec<HealthObservation> {
     const REGIONS: [&str; 8] = [
-        "us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1",
+        "us-east-1",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "sa-east-1",
     ];
     (0..total)
         .map(|i| HealthObservation {
@@ -335,8 +364,12 @@ fn observations(healthy: u32, total: u32) -> Vec<HealthObservation> {
 }
 
 fn invalid_batch(message: impl Into<String>) -> Route53Error {
-    Route53Error::new(Operation::ChangeResourceRecordSets, ErrorKind::InvalidChangeBatch, message)
-        .with_code("InvalidChangeBatch")
+    Route53Error::new(
+        Operation::ChangeResourceRecordSets,
+        ErrorKind::InvalidChangeBatch,
+        message,
+    )
+    .with_code("InvalidChangeBatch")
 }
 
 fn describe(key: &RecordKey) -> String {
@@ -371,18 +404,32 @@ fn apply_batch(state: &mut State, zone_id: &str, changes: &[Change]) -> Result<C
     let cost = BatchCost::of(changes);
     let limits = BatchLimits::default();
     if cost.values > limits.max_values {
-        return Err(invalid_batch(format!("[Number of records limit of {} exceeded.]", limits.max_values)));
+        return Err(invalid_batch(format!(
+            "[Number of records limit of {} exceeded.]",
+            limits.max_values
+        )));
     }
     if cost.chars > limits.max_chars {
-        return Err(invalid_batch(format!("[Number of characters limit of {} exceeded.]", limits.max_chars)));
+        return Err(invalid_batch(format!(
+            "[Number of characters limit of {} exceeded.]",
+            limits.max_chars
+        )));
     }
     if changes.is_empty() {
-        return Err(Route53Error::new(Operation::ChangeResourceRecordSets, ErrorKind::InvalidInput, "a change batch needs at least one change"));
+        return Err(Route53Error::new(
+            Operation::ChangeResourceRecordSets,
+            ErrorKind::InvalidInput,
+            "a change batch needs at least one change",
+        ));
     }
     let checks: HashSet<String> = state.checks.keys().cloned().collect();
     let zone = state.zones.get(zone_id).ok_or_else(|| {
-        Route53Error::new(Operation::ChangeResourceRecordSets, ErrorKind::NotFound, format!("No hosted zone found with ID: {zone_id}"))
-            .with_code("NoSuchHostedZone")
+        Route53Error::new(
+            Operation::ChangeResourceRecordSets,
+            ErrorKind::NotFound,
+            format!("No hosted zone found with ID: {zone_id}"),
+        )
+        .with_code("NoSuchHostedZone")
     })?;
     let zone_name = zone.zone.name.clone();
     // Work on a copy so the batch applies all or nothing.
@@ -393,11 +440,17 @@ fn apply_batch(state: &mut State, zone_id: &str, changes: &[Change]) -> Result<C
         let record = &change.record;
         let key = record.key();
         if !dns_name::is_within(&record.name, &zone_name) {
-            errors.push(format!("RRSet with DNS name {} is not permitted in zone {zone_name}", record.name));
+            errors.push(format!(
+                "RRSet with DNS name {} is not permitted in zone {zone_name}",
+                record.name
+            ));
             continue;
         }
         if record.values.is_empty() == record.alias.is_none() {
-            errors.push(format!("{} needs either values or an alias target", describe(&key)));
+            errors.push(format!(
+                "{} needs either values or an alias target",
+                describe(&key)
+            ));
             continue;
         }
         if let Some(id) = &record.health_check_id
@@ -411,14 +464,20 @@ fn apply_batch(state: &mut State, zone_id: &str, changes: &[Change]) -> Result<C
         match change.action {
             ChangeAction::Create => {
                 if records.contains_key(&slot) {
-                    errors.push(format!("Tried to create resource record set {} but it already exists", describe(&key)));
+                    errors.push(format!(
+                        "Tried to create resource record set {} but it already exists",
+                        describe(&key)
+                    ));
                     continue;
                 }
                 records.insert(slot, record.clone());
             }
             ChangeAction::Delete => match records.get(&slot) {
                 None => {
-                    errors.push(format!("Tried to delete resource record set {} but it was not found", describe(&key)));
+                    errors.push(format!(
+                        "Tried to delete resource record set {} but it was not found",
+                        describe(&key)
+                    ));
                     continue;
                 }
                 Some(existing) if !same_record(existing, record) => {
@@ -436,20 +495,47 @@ fn apply_batch(state: &mut State, zone_id: &str, changes: &[Change]) -> Result<C
         touched.push((record.name.clone(), record.rr_type.clone()));
     }
     for (name, rr_type) in &touched {
-        let group: Vec<&RecordSet> = records.values().filter(|r| &r.name == name && &r.rr_type == rr_type).collect();
-        let primaries = group.iter().filter(|r| r.failover == Some(super::Failover::Primary)).count();
-        let secondaries = group.iter().filter(|r| r.failover == Some(super::Failover::Secondary)).count();
+        let group: Vec<&RecordSet> = records
+            .values()
+            .filter(|r| &r.name == name && &r.rr_type == rr_type)
+            .collect();
+        let primaries = group
+            .iter()
+            .filter(|r| r.failover == Some(super::Failover::Primary))
+            .count();
+        let secondaries = group
+            .iter()
+            .filter(|r| r.failover == Some(super::Failover::Secondary))
+            .count();
         if primaries > 1 || secondaries > 1 {
-            errors.push(format!("More than one {} failover record set for {name} {rr_type}", if primaries > 1 { "PRIMARY" } else { "SECONDARY" }));
+            errors.push(format!(
+                "More than one {} failover record set for {name} {rr_type}",
+                if primaries > 1 {
+                    "PRIMARY"
+                } else {
+                    "SECONDARY"
+                }
+            ));
         }
         let simple = group.iter().any(|r| r.set_identifier.is_none());
         if simple && group.len() > 1 {
             errors.push(format!("RRSet of type {rr_type} with DNS name {name} is not permitted because a conflicting RRSet of type {rr_type} with the same DNS name already exists"));
         }
-        if group.iter().any(|r| r.failover == Some(super::Failover::Primary) && r.alias.is_none() && r.health_check_id.is_none()) {
-            errors.push("A non-alias primary ResourceRecordSet must have an associated health check".to_string());
+        if group.iter().any(|r| {
+            r.failover == Some(super::Failover::Primary)
+                && r.alias.is_none()
+                && r.health_check_id.is_none()
+        }) {
+            errors.push(
+                "A non-alias primary ResourceRecordSet must have an associated health check"
+                    .to_string(),
+            );
         }
-        let types_here: HashSet<&RrType> = records.values().filter(|r| &r.name == name).map(|r| &r.rr_type).collect();
+        let types_here: HashSet<&RrType> = records
+            .values()
+            .filter(|r| &r.name == name)
+            .map(|r| &r.rr_type)
+            .collect();
         if types_here.contains(&RrType::CNAME) && types_here.len() > 1 {
             errors.push(format!("RRSet of type CNAME with DNS name {name} is not permitted because a conflicting RRSet of another type with the same DNS name already exists"));
         }
@@ -479,8 +565,12 @@ impl Route53 for FakeRoute53 {
                 .get(&super::bare_zone_id(id))
                 .map(|z| z.zone.clone())
                 .ok_or_else(|| {
-                    Route53Error::new(Operation::GetHostedZone, ErrorKind::NotFound, format!("No hosted zone found with ID: {id}"))
-                        .with_code("NoSuchHostedZone")
+                    Route53Error::new(
+                        Operation::GetHostedZone,
+                        ErrorKind::NotFound,
+                        format!("No hosted zone found with ID: {id}"),
+                    )
+                    .with_code("NoSuchHostedZone")
                 })
         })
     }
@@ -488,15 +578,28 @@ impl Route53 for FakeRoute53 {
     async fn list_hosted_zones_by_name(&self, name: &str) -> Result<Vec<Zone>> {
         let name = dns_name::normalize(name);
         self.call(Operation::ListHostedZonesByName, |state| {
-            Ok(state.zones.values().filter(|z| z.zone.name == name).map(|z| z.zone.clone()).collect())
+            Ok(state
+                .zones
+                .values()
+                .filter(|z| z.zone.name == name)
+                .map(|z| z.zone.clone())
+                .collect())
         })
     }
 
-    async fn list_record_sets_page(&self, zone_id: &str, start: Option<&RecordCursor>) -> Result<Page<RecordSet, RecordCursor>> {
+    async fn list_record_sets_page(
+        &self,
+        zone_id: &str,
+        start: Option<&RecordCursor>,
+    ) -> Result<Page<RecordSet, RecordCursor>> {
         self.call(Operation::ListResourceRecordSets, |state| {
             let zone = state.zones.get(zone_id).ok_or_else(|| {
-                Route53Error::new(Operation::ListResourceRecordSets, ErrorKind::NotFound, format!("No hosted zone found with ID: {zone_id}"))
-                    .with_code("NoSuchHostedZone")
+                Route53Error::new(
+                    Operation::ListResourceRecordSets,
+                    ErrorKind::NotFound,
+                    format!("No hosted zone found with ID: {zone_id}"),
+                )
+                .with_code("NoSuchHostedZone")
             })?;
             let from = start.map(|c| {
                 sort_key(&RecordKey {
@@ -521,13 +624,20 @@ impl Route53 for FakeRoute53 {
     }
 
     async fn change_record_sets(&self, zone_id: &str, changes: &[Change]) -> Result<ChangeInfo> {
-        self.call(Operation::ChangeResourceRecordSets, |state| apply_batch(state, zone_id, changes))
+        self.call(Operation::ChangeResourceRecordSets, |state| {
+            apply_batch(state, zone_id, changes)
+        })
     }
 
     async fn get_change(&self, id: &str) -> Result<ChangeInfo> {
         self.call(Operation::GetChange, |state| {
             let polls = state.changes.get_mut(id).ok_or_else(|| {
-                Route53Error::new(Operation::GetChange, ErrorKind::NotFound, format!("No change found with ID: {id}")).with_code("NoSuchChange")
+                Route53Error::new(
+                    Operation::GetChange,
+                    ErrorKind::NotFound,
+                    format!("No change found with ID: {id}"),
+                )
+                .with_code("NoSuchChange")
             })?;
             let status = if *polls == 0 {
                 ChangeState::InSync
@@ -535,24 +645,38 @@ impl Route53 for FakeRoute53 {
                 *polls -= 1;
                 ChangeState::Pending
             };
-            Ok(ChangeInfo { id: id.to_string(), status })
+            Ok(ChangeInfo {
+                id: id.to_string(),
+                status,
+            })
         })
     }
 
-    async fn list_health_checks_page(&self, marker: Option<&str>) -> Result<Page<HealthCheck, String>> {
+    async fn list_health_checks_page(
+        &self,
+        marker: Option<&str>,
+    ) -> Result<Page<HealthCheck, String>> {
         self.call(Operation::ListHealthChecks, |state| {
             let mut iter = state
                 .checks
                 .iter()
                 .filter(|(id, _)| marker.is_none_or(|m| id.as_str() >= m))
                 .map(|(_, c)| c);
-            let items: Vec<HealthCheck> = iter.by_ref().take(HEALTH_CHECK_PAGE_SIZE).cloned().collect();
+            let items: Vec<HealthCheck> = iter
+                .by_ref()
+                .take(HEALTH_CHECK_PAGE_SIZE)
+                .cloned()
+                .collect();
             let next = iter.next().map(|c| c.id.clone());
             Ok(Page { items, next })
         })
     }
 
-    async fn create_health_check(&self, caller_reference: &str, config: &HealthCheckConfig) -> Result<HealthCheck> {
+    async fn create_health_check(
+        &self,
+        caller_reference: &str,
+        config: &HealthCheckConfig,
+    ) -> Result<HealthCheck> {
         self.call(Operation::CreateHealthCheck, |state| {
             let exists = || {
                 Route53Error::new(
@@ -586,7 +710,11 @@ impl Route53 for FakeRoute53 {
         })
     }
 
-    async fn update_health_check(&self, id: &str, update: &HealthCheckUpdate) -> Result<HealthCheck> {
+    async fn update_health_check(
+        &self,
+        id: &str,
+        update: &HealthCheckUpdate,
+    ) -> Result<HealthCheck> {
         self.call(Operation::UpdateHealthCheck, |state| {
             let check = state.checks.get_mut(id).ok_or_else(|| not_found_check(Operation::UpdateHealthCheck, id))?;
             if check.version != update.version {
@@ -654,7 +782,11 @@ impl Route53 for FakeRoute53 {
     async fn list_health_check_tags(&self, ids: &[String]) -> Result<BTreeMap<String, Tags>> {
         self.call(Operation::ListTagsForResources, |state| {
             if ids.len() > TAGS_PER_REQUEST {
-                return Err(Route53Error::new(Operation::ListTagsForResources, ErrorKind::InvalidInput, "at most 10 resource ids per request"));
+                return Err(Route53Error::new(
+                    Operation::ListTagsForResources,
+                    ErrorKind::InvalidInput,
+                    "at most 10 resource ids per request",
+                ));
             }
             ids.iter()
                 .map(|id| {
@@ -668,7 +800,12 @@ impl Route53 for FakeRoute53 {
         })
     }
 
-    async fn change_health_check_tags(&self, id: &str, add: &Tags, remove: &[String]) -> Result<()> {
+    async fn change_health_check_tags(
+        &self,
+        id: &str,
+        add: &Tags,
+        remove: &[String],
+    ) -> Result<()> {
         self.call(Operation::ChangeTagsForResource, |state| {
             if !state.checks.contains_key(id) {
                 return Err(not_found_check(Operation::ChangeTagsForResource, id));
@@ -684,5 +821,10 @@ impl Route53 for FakeRoute53 {
 }
 
 fn not_found_check(op: Operation, id: &str) -> Route53Error {
-    Route53Error::new(op, ErrorKind::NotFound, format!("No health check exists with the specified ID {id}")).with_code("NoSuchHealthCheck")
+    Route53Error::new(
+        op,
+        ErrorKind::NotFound,
+        format!("No health check exists with the specified ID {id}"),
+    )
+    .with_code("NoSuchHealthCheck")
 }

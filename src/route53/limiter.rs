@@ -105,9 +105,8 @@ impl RateLimiter {
         let per_operation = Operation::ALL
             .iter()
             .filter_map(|&op| {
-                account_operation_bucket(op).map(|(burst, rate)| {
-                    (op, Mutex::new(Bucket::new(burst * share, rate * share)))
-                })
+                account_operation_bucket(op)
+                    .map(|(burst, rate)| (op, Mutex::new(Bucket::new(burst * share, rate * share))))
             })
             .collect();
         Self {
@@ -185,12 +184,19 @@ mod tests {
         for _ in 0..3 {
             limiter.acquire(Operation::ListHealthChecks).await;
         }
-        assert_eq!(start.elapsed(), Duration::ZERO, "the burst goes out at once");
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the burst goes out at once"
+        );
         for _ in 0..4 {
             limiter.acquire(Operation::ListHealthChecks).await;
         }
         let elapsed = start.elapsed().as_secs_f64();
-        assert!((1.99..2.1).contains(&elapsed), "4 more at 2/s take 2s, took {elapsed}");
+        assert!(
+            (1.99..2.1).contains(&elapsed),
+            "4 more at 2/s take 2s, took {elapsed}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -205,7 +211,10 @@ mod tests {
             limiter.acquire(Operation::CreateHealthCheck).await;
         }
         let elapsed = start.elapsed().as_secs_f64();
-        assert!((3.9..4.2).contains(&elapsed), "2 beyond the burst at 0.5/s take 4s, took {elapsed}");
+        assert!(
+            (3.9..4.2).contains(&elapsed),
+            "2 beyond the burst at 0.5/s take 4s, took {elapsed}"
+        );
     }
 
     #[test]
@@ -216,7 +225,8 @@ mod tests {
             max_attempts: 10,
         };
         for retry in 0..20 {
-            let ceiling = Duration::from_millis(100 * 2u64.pow(retry.min(20))).min(Duration::from_secs(1));
+            let ceiling =
+                Duration::from_millis(100 * 2u64.pow(retry.min(20))).min(Duration::from_secs(1));
             for _ in 0..50 {
                 assert!(backoff.delay(retry) <= ceiling);
             }

@@ -114,20 +114,26 @@ pub trait Route53: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Every record set of a zone, page after page.
+/// Every record set of a zone, page after page, each once. (A page starts at
+/// the cursor's record; an emulator that ignores the set identifier in the
+/// cursor repeats records at a page boundary, so repeats are dropped.)
 pub async fn list_all_record_sets<R: Route53>(r53: &R, zone_id: &str) -> Result<Vec<RecordSet>> {
     let mut all = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut cursor: Option<RecordCursor> = None;
     loop {
         let page = r53.list_record_sets_page(zone_id, cursor.as_ref()).await?;
-        all.extend(page.items);
+        all.extend(page.items.into_iter().filter(|r| seen.insert(r.key())));
         match page.next {
             Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
             Some(next) => {
                 return Err(Route53Error::new(
                     Operation::ListResourceRecordSets,
                     ErrorKind::Other,
-                    format!("listing of zone {zone_id} did not advance past {}", next.name),
+                    format!(
+                        "listing of zone {zone_id} did not advance past {}",
+                        next.name
+                    ),
                 ));
             }
             None => return Ok(all),

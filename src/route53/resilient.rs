@@ -9,8 +9,8 @@ use tracing::{debug, warn};
 use super::limiter::RateLimiter;
 use super::{
     Backoff, CallStats, Change, ChangeInfo, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
-    HealthObservation, Operation, Page, RateBudget, RecordCursor, RecordSet, Result, Route53,
-    Tags, Zone,
+    HealthObservation, Operation, Page, RateBudget, RecordCursor, RecordSet, Result, Route53, Tags,
+    Zone,
 };
 
 /// Wraps a [`Route53`] implementation: every request waits for the shared rate
@@ -168,7 +168,12 @@ impl<R: Route53> Route53 for Resilient<R> {
         .await
     }
 
-    async fn change_health_check_tags(&self, id: &str, add: &Tags, remove: &[String]) -> Result<()> {
+    async fn change_health_check_tags(
+        &self,
+        id: &str,
+        add: &Tags,
+        remove: &[String],
+    ) -> Result<()> {
         self.call(Operation::ChangeTagsForResource, || {
             self.inner.change_health_check_tags(id, add, remove)
         })

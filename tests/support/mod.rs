@@ -26,7 +26,11 @@ pub struct Moto {
 fn moto_binary() -> PathBuf {
     if let Ok(path) = std::env::var("DNSFAILOVER_MOTO_SERVER") {
         let path = PathBuf::from(path);
-        assert!(path.exists(), "DNSFAILOVER_MOTO_SERVER={} does not exist; run `make venv`", path.display());
+        assert!(
+            path.exists(),
+            "DNSFAILOVER_MOTO_SERVER={} does not exist; run `make venv`",
+            path.display()
+        );
         return path;
     }
     let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
@@ -45,9 +49,14 @@ fn free_port() -> u16 {
 }
 
 fn answers(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+    if stream
+        .write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut buf = [0u8; 16];
@@ -100,7 +109,9 @@ impl Moto {
             endpoint: Some(self.endpoint.clone()),
             region: Some("us-east-1".into()),
             request_timeout: Some(Duration::from_secs(30)),
-            credentials: Some(aws_sdk_route53::config::Credentials::new("testing", "testing", None, None, "tests")),
+            credentials: Some(aws_sdk_route53::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )),
         })
         .await
     }
@@ -140,5 +151,107 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A FailoverRecord spec for tests, in YAML.
+pub fn spec(yaml: &str) -> dnsfailover::api::FailoverRecordSpec {
+    serde_yaml::from_str(yaml).expect("test spec parses")
+}
+
+/// The classic walkthrough's spec with an address that Route 53 could check.
+pub const CLASSIC: &str = r#"
+hostedZone: {name: example.com}
+name: examplefailover
+ttl: 60
+primary:
+  addresses: [52.94.236.10]
+  healthCheck: {protocol: HTTP, port: 80, path: /index.html, requestInterval: 10}
+secondary:
+  addresses: [52.94.236.20]
+"#;
+
+/// The in-memory Route 53 with one zone, and the engine over it.
+pub struct FakeWorld<R> {
+    pub fake: dnsfailover::route53::fake::FakeRoute53,
+    pub zone: Zone,
+    pub engine: dnsfailover::reconcile::Engine<R>,
+}
+
+impl FakeWorld<dnsfailover::route53::fake::FakeRoute53> {
+    pub fn new() -> Self {
+        let fake = dnsfailover::route53::fake::FakeRoute53::new();
+        let zone = fake.create_zone("example.com", false);
+        let engine = dnsfailover::reconcile::Engine::new(fake.clone(), "test");
+        Self { fake, zone, engine }
+    }
+}
+
+impl<R: dnsfailover::route53::Route53> FakeWorld<R> {
+    pub fn with_port(fake: dnsfailover::route53::fake::FakeRoute53, zone: Zone, port: R) -> Self {
+        Self {
+            fake,
+            zone,
+            engine: dnsfailover::reconcile::Engine::new(port, "test"),
+        }
+    }
+
+    pub fn placed(
+        &self,
+        name: &str,
+        spec: &dnsfailover::api::FailoverRecordSpec,
+    ) -> dnsfailover::desired::PlacedRecord {
+        dnsfailover::validate::desired_from_spec(
+            dnsfailover::ownership::Owner::new("test", "default", name),
+            spec,
+        )
+        .expect("valid spec")
+        .place(self.zone.clone())
+        .expect("fits the zone")
+    }
+
+    pub async fn plan(
+        &self,
+        record: &dnsfailover::desired::PlacedRecord,
+    ) -> Result<dnsfailover::plan::RecordPlan, dnsfailover::route53::Route53Error> {
+        let snapshot = self
+            .engine
+            .observe(&std::collections::BTreeSet::from([self.zone.id.clone()]))
+            .await?;
+        Ok(dnsfailover::plan::plan_apply(
+            record,
+            snapshot.observed(&self.zone.id).expect("zone observed"),
+        ))
+    }
+
+    /// Observe, plan and apply once; a failed read counts as a failed run.
+    pub async fn apply(
+        &self,
+        record: &dnsfailover::desired::PlacedRecord,
+    ) -> dnsfailover::reconcile::Outcome {
+        match self.plan(record).await {
+            Ok(plan) => self.engine.apply(&[plan]).await.remove(0),
+            Err(e) => dnsfailover::reconcile::Outcome::Failed(e),
+        }
+    }
+
+    pub async fn delete(
+        &self,
+        owner: &dnsfailover::ownership::Owner,
+    ) -> dnsfailover::reconcile::Outcome {
+        let snapshot = match self
+            .engine
+            .observe(&std::collections::BTreeSet::from([self.zone.id.clone()]))
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return dnsfailover::reconcile::Outcome::Failed(e),
+        };
+        let plan = dnsfailover::plan::plan_delete(
+            owner,
+            &self.zone.id,
+            snapshot.observed(&self.zone.id).expect("zone"),
+        );
+        self.engine.apply(&[plan]).await.remove(0)
     }
 }

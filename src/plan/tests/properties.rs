@@ -12,9 +12,15 @@ use super::*;
 
 fn ips(v6: bool) -> impl Strategy<Value = Vec<String>> {
     let pool: Vec<String> = if v6 {
-        vec!["2600:1f18::1", "2600:1f18::2", "2600:1F18:0::3"].into_iter().map(String::from).collect()
+        vec!["2600:1f18::1", "2600:1f18::2", "2600:1F18:0::3"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     } else {
-        vec!["198.51.100.1", "198.51.100.2", "203.0.113.3"].into_iter().map(String::from).collect()
+        vec!["198.51.100.1", "198.51.100.2", "203.0.113.3"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     };
     proptest::sample::subsequence(pool, 1..=3)
 }
@@ -31,30 +37,42 @@ fn health_check() -> impl Strategy<Value = Value> {
         any::<bool>(),
         proptest::option::of(Just(vec!["us-east-1", "eu-west-1", "ap-southeast-1"])),
     )
-        .prop_map(|(protocol, interval, threshold, path, search, inverted, disabled, latency, regions)| {
-            let mut check = json!({
-                "protocol": protocol,
-                "requestInterval": interval,
-                "failureThreshold": threshold,
-                "inverted": inverted,
-                "disabled": disabled,
-                "measureLatency": latency,
-            });
-            if protocol == "TCP" {
-                check["port"] = json!(443);
-            } else {
-                if let Some(path) = path {
-                    check["path"] = json!(path);
+        .prop_map(
+            |(
+                protocol,
+                interval,
+                threshold,
+                path,
+                search,
+                inverted,
+                disabled,
+                latency,
+                regions,
+            )| {
+                let mut check = json!({
+                    "protocol": protocol,
+                    "requestInterval": interval,
+                    "failureThreshold": threshold,
+                    "inverted": inverted,
+                    "disabled": disabled,
+                    "measureLatency": latency,
+                });
+                if protocol == "TCP" {
+                    check["port"] = json!(443);
+                } else {
+                    if let Some(path) = path {
+                        check["path"] = json!(path);
+                    }
+                    if let Some(search) = search {
+                        check["searchString"] = json!(search);
+                    }
                 }
-                if let Some(search) = search {
-                    check["searchString"] = json!(search);
+                if let Some(regions) = regions {
+                    check["regions"] = json!(regions);
                 }
-            }
-            if let Some(regions) = regions {
-                check["regions"] = json!(regions);
-            }
-            check
-        })
+                check
+            },
+        )
 }
 
 fn spec_strategy() -> impl Strategy<Value = FailoverRecordSpec> {
@@ -88,7 +106,8 @@ fn spec_strategy() -> impl Strategy<Value = FailoverRecordSpec> {
                 if let Some(check) = &s_check {
                     spec["secondary"]["healthCheck"] = check.clone();
                 }
-                serde_json::from_value::<FailoverRecordSpec>(spec).expect("generated spec deserialises")
+                serde_json::from_value::<FailoverRecordSpec>(spec)
+                    .expect("generated spec deserialises")
             })
         })
 }
@@ -103,14 +122,38 @@ fn foreign_strategy() -> impl Strategy<Value = Vec<RecordSet>> {
             Just("_dnsfailover-a.www.example.com."),
             Just("_dnsfailover-aaaa.api.example.com."),
         ],
-        prop_oneof![Just(RrType::A), Just(RrType::AAAA), Just(RrType::CNAME), Just(RrType::TXT)],
-        prop_oneof![Just(None), Just(Some("primary")), Just(Some("secondary")), Just(Some("x"))],
+        prop_oneof![
+            Just(RrType::A),
+            Just(RrType::AAAA),
+            Just(RrType::CNAME),
+            Just(RrType::TXT)
+        ],
+        prop_oneof![
+            Just(None),
+            Just(Some("primary")),
+            Just(Some("secondary")),
+            Just(Some("x"))
+        ],
         prop_oneof![Just("plain"), Just("other-owner"), Just("other-resource")],
     )
         .prop_map(|(name, rr_type, set_id, flavour)| {
             let values = match (&rr_type, flavour) {
-                (RrType::TXT, "other-owner") => vec![Marker::new(&Owner::new("someone-else", "default", "web"), "primary", "secondary").to_txt_value()],
-                (RrType::TXT, "other-resource") => vec![Marker::new(&Owner::new("test", "default", "other"), "primary", "secondary").to_txt_value()],
+                (RrType::TXT, "other-owner") => vec![
+                    Marker::new(
+                        &Owner::new("someone-else", "default", "web"),
+                        "primary",
+                        "secondary",
+                    )
+                    .to_txt_value(),
+                ],
+                (RrType::TXT, "other-resource") => vec![
+                    Marker::new(
+                        &Owner::new("test", "default", "other"),
+                        "primary",
+                        "secondary",
+                    )
+                    .to_txt_value(),
+                ],
                 (RrType::TXT, _) => vec!["\"v=spf1 -all\"".to_string()],
                 (RrType::AAAA, _) => vec!["2001:db8::99".to_string()],
                 (RrType::CNAME, _) => vec!["elsewhere.example.net".to_string()],
@@ -137,11 +180,15 @@ fn foreign_strategy() -> impl Strategy<Value = Vec<RecordSet>> {
 }
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(future)
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(future)
 }
 
 fn wanted_checks(spec: &FailoverRecordSpec) -> usize {
-    usize::from(spec.primary.health_check.is_some()) + usize::from(spec.secondary.health_check.is_some())
+    usize::from(spec.primary.health_check.is_some())
+        + usize::from(spec.secondary.health_check.is_some())
 }
 
 proptest! {
