@@ -71,6 +71,7 @@ pub enum SideTarget {
 
 /// One side of the failover pair.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DesiredSide {
     pub role: Failover,
     pub set_identifier: String,
@@ -80,6 +81,7 @@ pub struct DesiredSide {
 
 /// A validated FailoverRecord, not yet placed in a zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DesiredRecord {
     pub owner: Owner,
     pub zone: ZoneSelector,
@@ -119,6 +121,7 @@ impl DesiredRecord {
 
 /// A desired record in a known zone: everything the planner needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlacedRecord {
     pub desired: DesiredRecord,
     pub zone: Zone,

@@ -15,6 +15,7 @@ const HEALTHY_SHARE: f64 = 0.18;
 
 /// Health of one check as Route 53 sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HealthSummary {
     pub health: Health,
     pub healthy_checkers: usize,

@@ -40,6 +40,7 @@ pub const TAG_ROLE: &str = "dnsfailover.io/role";
 /// installation or CLI user, so that several can share a zone) and the
 /// FailoverRecord, by namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Owner {
     pub owner_id: String,
     pub namespace: String,
@@ -114,7 +115,8 @@ pub fn caller_reference(
         Failover::Primary => "p",
         Failover::Secondary => "s",
     };
-    // Serialising a struct with sorted regions is deterministic.
+    // Deterministic for given settings, which is all a retried create needs;
+    // existing checks are found by the prefix, whatever the suffix.
     let config = serde_json::to_string(config).unwrap_or_default();
     let mut reference = format!(
         "{}{role}-{}",
@@ -160,6 +162,7 @@ pub fn marker_name(fqdn: &str, rr_type: &RrType) -> String {
 
 /// Contents of an ownership marker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Marker {
     pub owner_id: String,
     pub resource: String,

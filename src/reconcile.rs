@@ -105,6 +105,7 @@ impl Snapshot {
 
 /// How one FailoverRecord's plan went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all_fields = "camelCase")]
 pub enum Outcome {
     /// Route 53 already matched.
     Unchanged,

@@ -24,6 +24,7 @@ use crate::route53::{
 
 /// One problem with a spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldError {
     /// Path of the field, such as `spec.primary.healthCheck.requestInterval`.
     pub field: String,

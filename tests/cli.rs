@@ -484,3 +484,44 @@ async fn six_hundred_records_into_one_zone_take_as_few_change_batches_as_the_lim
         "1,800 record sets plus NS and SOA are 7 pages of 300"
     );
 }
+
+#[tokio::test]
+async fn the_standard_aws_endpoint_variable_reaches_the_emulator_and_json_is_one_document() {
+    let moto = Moto::start();
+    moto.create_zone("example.com").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "example.yaml", EXAMPLE);
+    let output = Command::new(env!("CARGO_BIN_EXE_dnsfailover"))
+        .args(["apply", "-f", file.to_str().expect("path"), "-o", "json"])
+        .env_remove("DNSFAILOVER_ROUTE53_ENDPOINT")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL_ROUTE_53", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout).expect("one JSON document on stdout");
+    assert_eq!(json["records"][0]["resource"], "web/examplefailover");
+    assert_eq!(
+        json["records"][0]["plan"]["createChecks"][0]["role"],
+        "Primary"
+    );
+    assert!(
+        json["records"][0]["outcome"]["Changed"].is_object(),
+        "{json}"
+    );
+    assert_eq!(
+        json["requests"]["byOperation"]["CreateHealthCheck"]["requests"],
+        1
+    );
+    assert_eq!(json["requests"]["writes"], 3);
+}

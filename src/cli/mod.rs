@@ -265,16 +265,12 @@ async fn run(cli: Cli) -> Exit {
         } => {
             let r53 = common.aws.connect().await;
             let engine = Engine::new(r53, common.aws.owner_id.clone());
-            let exit = apply(&common, &engine, wait.then_some(wait_timeout)).await;
-            report_calls(&common, engine.route53());
-            exit
+            apply(&common, &engine, wait.then_some(wait_timeout)).await
         }
         Command::Delete { common } => {
             let r53 = common.aws.connect().await;
             let engine = Engine::new(r53, common.aws.owner_id.clone());
-            let exit = delete(&common, &engine).await;
-            report_calls(&common, engine.route53());
-            exit
+            delete(&common, &engine).await
         }
         Command::Status { common } => {
             let r53 = common.aws.connect().await;
@@ -401,21 +397,29 @@ async fn plan<R: Route53>(common: &Common, engine: &Engine<R>, exit_code: bool) 
     }
 }
 
-async fn apply<R: Route53>(common: &Common, engine: &Engine<R>, wait: Option<Duration>) -> Exit {
+async fn apply<R: Route53>(
+    common: &Common,
+    engine: &Engine<Resilient<R>>,
+    wait: Option<Duration>,
+) -> Exit {
     let prepared = match prepare(common, engine).await {
         Ok(p) => p,
-        Err(exit) => return exit,
+        Err(exit) => {
+            report_calls(common, engine.route53());
+            return exit;
+        }
     };
-    prepared.print_plan(common.output);
+    if common.output == Output::Text {
+        prepared.print_plan(common.output);
+    }
     let outcomes = engine.apply(&prepared.plans).await;
-    let mut exit = finish(
-        common,
-        prepared
-            .plans
-            .iter()
-            .map(|p| p.owner.to_string())
-            .zip(&outcomes),
-    );
+    let labelled: Vec<(&str, &crate::plan::RecordPlan)> = prepared
+        .records
+        .iter()
+        .map(|(source, _)| source.as_str())
+        .zip(&prepared.plans)
+        .collect();
+    let mut exit = finish(common, engine.route53(), &labelled, &outcomes);
     if let Some(timeout) = wait {
         let ids: BTreeSet<String> = outcomes
             .iter()
@@ -453,29 +457,55 @@ async fn apply<R: Route53>(common: &Common, engine: &Engine<R>, wait: Option<Dur
     exit
 }
 
-fn finish<'a>(common: &Common, outcomes: impl Iterator<Item = (String, &'a Outcome)>) -> Exit {
-    let outcomes: Vec<(String, &Outcome)> = outcomes.collect();
+/// The Route 53 requests made, for the JSON output.
+fn calls_json<R: Route53>(r53: &Resilient<R>) -> serde_json::Value {
+    let stats = r53.stats();
+    let by_operation: BTreeMap<&str, _> = stats
+        .snapshot()
+        .into_iter()
+        .map(|(op, s)| (op.as_str(), s))
+        .collect();
+    json!({
+        "byOperation": by_operation,
+        "total": stats.total_requests(),
+        "writes": stats.write_requests(),
+        "rateLimitWaitSeconds": stats.rate_limit_wait().as_secs_f64(),
+    })
+}
+
+/// Print what happened to each plan and the requests made; return the exit code.
+fn finish<R: Route53>(
+    common: &Common,
+    r53: &Resilient<R>,
+    plans: &[(&str, &crate::plan::RecordPlan)],
+    outcomes: &[Outcome],
+) -> Exit {
     match common.output {
         Output::Text => {
-            for (owner, outcome) in &outcomes {
-                println!("{}", render::outcome(owner, outcome));
+            for ((_, plan), outcome) in plans.iter().zip(outcomes) {
+                println!("{}", render::outcome(&plan.owner.to_string(), outcome));
             }
+            report_calls(common, r53);
         }
         Output::Json => {
-            let list: Vec<_> = outcomes
+            let records: Vec<_> = plans
                 .iter()
-                .map(|(owner, outcome)| json!({"resource": owner, "outcome": outcome}))
+                .zip(outcomes)
+                .map(|((source, plan), outcome)| json!({"source": source, "resource": plan.owner.to_string(), "plan": plan, "outcome": outcome}))
                 .collect();
-            println!("{}", json!({"outcomes": list}));
+            println!(
+                "{}",
+                json!({"records": records, "requests": calls_json(r53)})
+            );
         }
     }
     let failed = outcomes
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+        .filter(|o| matches!(o, Outcome::Failed(_)))
         .count();
     let conflicts = outcomes
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Conflict(_)))
+        .filter(|o| matches!(o, Outcome::Conflict(_)))
         .count();
     if failed > 0 {
         eprintln!(
@@ -493,7 +523,7 @@ fn finish<'a>(common: &Common, outcomes: impl Iterator<Item = (String, &'a Outco
     }
 }
 
-async fn delete<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
+async fn delete<R: Route53>(common: &Common, engine: &Engine<Resilient<R>>) -> Exit {
     let documents = match manifest::load(&common.files) {
         Ok(d) => d,
         Err(e) => {
@@ -510,31 +540,31 @@ async fn delete<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
     };
     let plans = match workflow::plan_deletes(engine, &targets).await {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => {
+            report_calls(common, engine.route53());
+            return fail(&e.to_string());
+        }
     };
-    let mut retained = Vec::new();
-    let mut to_apply = Vec::new();
+    let mut to_apply: Vec<(&str, crate::plan::RecordPlan)> = Vec::new();
     for (target, plan) in targets.iter().zip(plans) {
         match plan {
             Some(plan) => {
                 if common.output == Output::Text {
                     print!("{}", render::plan(&target.source, &plan, &[]));
                 }
-                to_apply.push(plan);
+                to_apply.push((&target.source, plan));
             }
-            None => retained.push(target.owner.to_string()),
+            None if common.output == Output::Text => {
+                println!("{}: deletionPolicy Retain; left in Route 53", target.owner)
+            }
+            None => {}
         }
     }
-    for owner in &retained {
-        if common.output == Output::Text {
-            println!("{owner}: deletionPolicy Retain; left in Route 53");
-        }
-    }
-    let outcomes = engine.apply(&to_apply).await;
-    finish(
-        common,
-        to_apply.iter().map(|p| p.owner.to_string()).zip(&outcomes),
-    )
+    let plans: Vec<crate::plan::RecordPlan> = to_apply.iter().map(|(_, p)| p.clone()).collect();
+    let outcomes = engine.apply(&plans).await;
+    let labelled: Vec<(&str, &crate::plan::RecordPlan)> =
+        to_apply.iter().map(|(s, p)| (*s, p)).collect();
+    finish(common, engine.route53(), &labelled, &outcomes)
 }
 
 async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {

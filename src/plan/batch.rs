@@ -11,6 +11,7 @@ use crate::route53::Change;
 
 /// Route 53's limits on one change batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchLimits {
     pub max_values: usize,
     pub max_chars: usize,
@@ -27,6 +28,7 @@ impl Default for BatchLimits {
 
 /// What a set of changes counts against the limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchCost {
     pub values: usize,
     pub chars: usize,

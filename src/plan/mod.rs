@@ -54,6 +54,7 @@ pub enum CheckRef {
 
 /// A record change whose health check may not exist yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannedChange {
     pub action: ChangeAction,
     /// The record set; its `health_check_id` is filled from `health_check`.
@@ -79,6 +80,7 @@ impl PlannedChange {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateCheck {
     pub role: Failover,
     pub caller_reference: String,
@@ -87,6 +89,7 @@ pub struct CreateCheck {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateCheck {
     pub id: String,
     pub role: Failover,
@@ -96,6 +99,7 @@ pub struct UpdateCheck {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetagCheck {
     pub id: String,
     pub role: Failover,
@@ -116,6 +120,7 @@ pub enum DeleteReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteCheck {
     pub id: String,
     pub role: Failover,
@@ -150,6 +155,7 @@ impl ConflictKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Conflict {
     pub kind: ConflictKind,
     /// The record sets in the way.
@@ -160,6 +166,7 @@ pub struct Conflict {
 
 /// Everything to do for one FailoverRecord, in execution order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecordPlan {
     pub owner: Owner,
     pub zone_id: String,

@@ -17,7 +17,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_route53::Client;
-use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::types as sdk;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -105,7 +105,7 @@ fn error<E>(op: Operation, err: SdkError<E, HttpResponse>) -> Route53Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let context = DisplayErrorContext(&err).to_string();
+    let context = causes(&err);
     let credentials = {
         let lower = context.to_ascii_lowercase();
         lower.contains("credential") || lower.contains("identity")
@@ -146,6 +146,20 @@ where
         }
         _ => Route53Error::new(op, ErrorKind::Other, context),
     }
+}
+
+/// The error and its causes, each once: "dispatch failure: io error: connection refused".
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 fn classify(code: &str, status: u16) -> ErrorKind {

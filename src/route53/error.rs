@@ -142,6 +142,7 @@ impl ErrorKind {
 
 /// A failed Route 53 request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
 #[error("Route 53 {operation} failed ({}): {message}", kind.as_str())]
 pub struct Route53Error {
     pub operation: Operation,

@@ -10,6 +10,7 @@ use super::{ErrorKind, Operation};
 
 /// Requests of one operation and how they ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OperationStats {
     /// Requests sent, retries included.
     pub requests: u64,

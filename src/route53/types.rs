@@ -11,6 +11,7 @@ use serde::Serialize;
 
 /// A hosted zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Zone {
     /// Bare id, without the `/hostedzone/` prefix.
     pub id: String,
@@ -98,6 +99,7 @@ impl fmt::Display for Failover {
 
 /// An alias target of a record set.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AliasTarget {
     /// Normalised host name, without the trailing dot.
     pub dns_name: String,
@@ -107,6 +109,7 @@ pub struct AliasTarget {
 
 /// A resource record set as Route 53 holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecordSet {
     /// Normalised fully qualified name.
     pub name: String,
@@ -131,6 +134,7 @@ pub struct RecordSet {
 
 /// What identifies a record set within a zone.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecordKey {
     pub name: String,
     pub rr_type: RrType,
@@ -197,6 +201,7 @@ impl ChangeAction {
 
 /// One change of a change batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Change {
     pub action: ChangeAction,
     pub record: RecordSet,
@@ -220,6 +225,7 @@ impl ChangeState {
 
 /// A submitted change batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangeInfo {
     /// Bare id, without the `/change/` prefix.
     pub id: String,
@@ -276,6 +282,7 @@ impl HealthCheckKind {
 /// The settings of a health check, normalised: every optional Route 53 setting
 /// this tool manages is explicit, so "absent" and "default" never differ.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HealthCheckConfig {
     pub kind: HealthCheckKind,
     pub ip_address: Option<String>,
@@ -340,6 +347,7 @@ impl HealthCheckConfig {
 
 /// A health check as Route 53 holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HealthCheck {
     pub id: String,
     pub caller_reference: String,
@@ -368,6 +376,7 @@ impl ResettableElement {
 
 /// An in-place update of the mutable settings of a health check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HealthCheckUpdate {
     /// The version the update was planned against; Route 53 rejects the
     /// update if the check changed since.
@@ -382,6 +391,7 @@ pub type Tags = BTreeMap<String, String>;
 
 /// One health checker's latest report on an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HealthObservation {
     pub region: String,
     pub healthy: bool,
