@@ -525,3 +525,53 @@ async fn the_standard_aws_endpoint_variable_reaches_the_emulator_and_json_is_one
     );
     assert_eq!(json["requests"]["writes"], 3);
 }
+
+#[tokio::test]
+async fn retain_leaves_everything_and_wait_returns_once_insync() {
+    let moto = Moto::start();
+    let zone = moto.create_zone("example.com").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let retained = EXAMPLE.replace("  secondary:\n", "  deletionPolicy: Retain\n  secondary:\n");
+    assert_ne!(retained, EXAMPLE);
+    let file = write(dir.path(), "example.yaml", &retained);
+    let file = file.to_str().expect("path");
+    let apply = dnsfailover(
+        Some(&moto),
+        &["apply", "-f", file, "--wait", "--wait-timeout", "60s"],
+    );
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply.stderr.contains("all 1 changes are INSYNC"),
+        "{}",
+        apply.stderr
+    );
+
+    let delete = dnsfailover(Some(&moto), &["delete", "-f", file]);
+    assert_eq!(delete.code, 0, "{}{}", delete.stdout, delete.stderr);
+    assert!(
+        delete
+            .stdout
+            .contains("web/examplefailover: deletionPolicy Retain; left in Route 53"),
+        "{}",
+        delete.stdout
+    );
+    assert_eq!(writes(&delete.stderr), 0);
+    let r53 = moto.route53().await;
+    assert_eq!(
+        route53::list_all_health_checks(&r53)
+            .await
+            .expect("checks")
+            .len(),
+        1
+    );
+    let records = route53::list_all_record_sets(&r53, &zone.id)
+        .await
+        .expect("list");
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.name == "examplefailover.example.com.")
+            .count(),
+        2
+    );
+}

@@ -221,3 +221,39 @@ async fn a_throttling_storm_is_ridden_out_with_backoff() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_insync_polls_until_insync_then_stops() {
+    let world = FakeWorld::new();
+    world.fake.set_polls_until_insync(3);
+    let record = world.placed("examplefailover", &spec(CLASSIC));
+    let Outcome::Changed {
+        change: Some(change),
+        ..
+    } = world.apply(&record).await
+    else {
+        panic!("expected a change");
+    };
+    assert_eq!(change.status, dnsfailover::route53::ChangeState::Pending);
+    world.fake.clear_calls();
+    let ids = std::collections::BTreeSet::from([change.id.clone()]);
+    let states = world
+        .engine
+        .wait_insync(&ids, std::time::Duration::from_secs(300))
+        .await
+        .expect("wait");
+    assert_eq!(
+        states[&change.id],
+        dnsfailover::route53::ChangeState::InSync
+    );
+    let polls = world
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| **c == Operation::GetChange)
+        .count();
+    assert_eq!(
+        polls, 4,
+        "three PENDING answers, then INSYNC, then no more polling"
+    );
+}

@@ -365,7 +365,7 @@ impl Prepared {
                     .count();
                 let writes: usize = self.plans.iter().map(|p| p.write_count()).sum();
                 println!(
-                    "Plan: {} FailoverRecords, {changing} to change, {conflicts} in conflict; at most {writes} Route 53 writes (record changes of one zone share batches).",
+                    "Plan: {} FailoverRecord(s), {changing} to change, {conflicts} in conflict; at most {writes} Route 53 writes (record changes of one zone share batches).",
                     self.plans.len()
                 );
             }
@@ -619,19 +619,20 @@ async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
         statuses.push((
             source.clone(),
             record.desired.owner.to_string(),
+            record.desired.rr_type.clone(),
             status::build(&report, None, now.clone()),
         ));
     }
     match common.output {
         Output::Text => {
-            for (source, owner, s) in &statuses {
-                print!("{}", render::status(source, owner, s));
+            for (source, owner, rr_type, s) in &statuses {
+                print!("{}", render::status(source, owner, rr_type, s));
             }
         }
         Output::Json => {
             let list: Vec<_> = statuses
                 .iter()
-                .map(|(source, owner, s)| json!({"source": source, "resource": owner, "status": s}))
+                .map(|(source, owner, _, s)| json!({"source": source, "resource": owner, "status": s}))
                 .collect();
             println!("{}", json!({"records": list}));
         }

@@ -217,11 +217,16 @@ pub fn calls(stats: &BTreeMap<Operation, OperationStats>, waited: Duration) -> S
     out
 }
 
-pub fn status(source: &str, owner: &str, status: &FailoverRecordStatus) -> String {
+pub fn status(
+    source: &str,
+    owner: &str,
+    rr_type: &RrType,
+    status: &FailoverRecordStatus,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{owner} → {} in zone {}",
+        "{owner} → {} {rr_type} in zone {}",
         status.fqdn.as_deref().unwrap_or("?"),
         status.hosted_zone_id.as_deref().unwrap_or("?")
     );
