@@ -140,6 +140,21 @@ fn failover(name: &str, role: Failover, ip: &str, check: Option<&str>) -> Record
     }
 }
 
+/// A record set with simple routing.
+fn simple(name: String, values: Vec<String>) -> RecordSet {
+    RecordSet {
+        name,
+        rr_type: RrType::A,
+        set_identifier: None,
+        failover: None,
+        ttl: Some(300),
+        values,
+        alias: None,
+        health_check_id: None,
+        other_routing: None,
+    }
+}
+
 fn create(record: RecordSet) -> Change {
     Change {
         action: ChangeAction::Create,
@@ -260,17 +275,10 @@ contract!(listing_pages_through_a_large_zone);
 async fn listing_pages_through_a_large_zone(_: Kind, r53: &impl Route53, zone: Zone) {
     let records: Vec<Change> = (0..650)
         .map(|i| {
-            create(RecordSet {
-                name: format!("host-{i:04}.{}", zone.name),
-                rr_type: RrType::A,
-                set_identifier: None,
-                failover: None,
-                ttl: Some(300),
-                values: vec![format!("198.51.100.{}", i % 250 + 1)],
-                alias: None,
-                health_check_id: None,
-                other_routing: None,
-            })
+            create(simple(
+                format!("host-{i:04}.{}", zone.name),
+                vec![format!("198.51.100.{}", i % 250 + 1)],
+            ))
         })
         .collect();
     for chunk in records.chunks(300) {
@@ -311,17 +319,10 @@ async fn listing_pages_split_inside_a_failover_pair(kind: Kind, r53: &impl Route
         .len();
     let mut changes: Vec<Change> = (0..299 - present)
         .map(|i| {
-            create(RecordSet {
-                name: format!("a-{i:03}.{}", zone.name),
-                rr_type: RrType::A,
-                set_identifier: None,
-                failover: None,
-                ttl: Some(300),
-                values: vec!["198.51.100.1".into()],
-                alias: None,
-                health_check_id: None,
-                other_routing: None,
-            })
+            create(simple(
+                format!("a-{i:03}.{}", zone.name),
+                vec!["198.51.100.1".into()],
+            ))
         })
         .collect();
     let check = r53
