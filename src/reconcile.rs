@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::Serialize;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::desired::{PlacedRecord, ZoneSelector};
 use crate::health::{self, HealthSummary};
@@ -234,42 +234,31 @@ impl<R: Route53> Engine<R> {
                 run.failed = Some(Failure::Conflict(plan.conflicts.clone()));
                 continue;
             }
-            if let Err(e) = self.prepare_checks(plan, run).await {
-                run.failed = Some(Failure::Route53(e));
-            }
-        }
-
-        let mut by_zone: BTreeMap<&str, Vec<(usize, Vec<route53::Change>)>> = BTreeMap::new();
-        for (index, (plan, run)) in plans.iter().zip(runs.iter()).enumerate() {
-            if run.failed.is_some() || plan.changes.is_empty() {
-                continue;
-            }
-            let resolved: Option<Vec<route53::Change>> = plan
-                .changes
-                .iter()
-                .map(|c| c.resolve(&run.created))
-                .collect();
-            match resolved {
-                Some(changes) => by_zone
-                    .entry(plan.zone_id.as_str())
-                    .or_default()
-                    .push((index, changes)),
-                None => {
-                    warn!(resource = %plan.owner, "a planned health check was not created; skipping its record changes")
+            match self.prepare_checks(plan).await {
+                Ok(created) => run.created = created,
+                Err((created, e)) => {
+                    run.created = created;
+                    run.failed = Some(Failure::Route53(e));
                 }
             }
         }
-        for (zone_id, groups) in by_zone {
-            let (batches, oversized) = batch::pack(groups, self.limits);
-            for (index, err) in oversized {
-                runs[index].failed = Some(Failure::Route53(Route53Error::new(
-                    Operation::ChangeResourceRecordSets,
-                    ErrorKind::InvalidChangeBatch,
-                    err.to_string(),
-                )));
+
+        let mut by_zone: BTreeMap<&str, batch::Groups<usize>> = BTreeMap::new();
+        for (index, (plan, run)) in plans.iter().zip(runs.iter_mut()).enumerate() {
+            if run.failed.is_some() || plan.changes.is_empty() {
+                continue;
             }
-            for batch in batches {
-                self.submit(zone_id, batch, &mut runs).await;
+            match resolve_changes(plan, &run.created) {
+                Ok(changes) => by_zone.entry(plan.zone_id.as_str()).or_default().push((index, changes)),
+                Err(e) => run.failed = Some(Failure::Route53(e)),
+            }
+        }
+        for (zone_id, groups) in by_zone {
+            for (index, result) in self.submit_groups(zone_id, groups).await {
+                match result {
+                    Ok(info) => runs[index].change = Some(info),
+                    Err(e) => runs[index].failed = Some(Failure::Route53(e)),
+                }
             }
         }
 
@@ -277,14 +266,11 @@ impl<R: Route53> Engine<R> {
             if run.failed.is_some() {
                 continue;
             }
-            for delete in &plan.delete_checks {
-                match self.r53.delete_health_check(&delete.id).await {
-                    Ok(()) => run.deleted.push(delete.id.clone()),
-                    Err(e) if e.kind == ErrorKind::NotFound => run.deleted.push(delete.id.clone()),
-                    Err(e) => {
-                        run.failed = Some(Failure::Route53(e));
-                        break;
-                    }
+            match self.delete_checks(plan).await {
+                Ok(deleted) => run.deleted = deleted,
+                Err((deleted, e)) => {
+                    run.deleted = deleted;
+                    run.failed = Some(Failure::Route53(e));
                 }
             }
         }
@@ -305,27 +291,69 @@ impl<R: Route53> Engine<R> {
             .collect()
     }
 
-    async fn prepare_checks(&self, plan: &RecordPlan, run: &mut Run) -> Result<(), Route53Error> {
+    /// Step 1 of a plan: create, update and re-tag its health checks. Returns
+    /// the ids of the checks created by role; on failure, also those created
+    /// before it, which stay in Route 53 and are found again next time.
+    #[allow(clippy::type_complexity)]
+    pub async fn prepare_checks(
+        &self,
+        plan: &RecordPlan,
+    ) -> Result<BTreeMap<Failover, String>, (BTreeMap<Failover, String>, Route53Error)> {
+        let mut created = BTreeMap::new();
         for create in &plan.create_checks {
-            let check = self.create_check(&plan.owner, create).await?;
+            let check = match self.create_check(&plan.owner, create).await {
+                Ok(check) => check,
+                Err(e) => return Err((created, e)),
+            };
             info!(resource = %plan.owner, role = %create.role, id = %check.id, "health check created");
-            run.created.insert(create.role, check.id.clone());
-            self.r53
-                .change_health_check_tags(&check.id, &create.tags, &[])
-                .await?;
+            created.insert(create.role, check.id.clone());
+            if let Err(e) = self.r53.change_health_check_tags(&check.id, &create.tags, &[]).await {
+                return Err((created, e));
+            }
         }
         for update in &plan.update_checks {
-            self.r53
-                .update_health_check(&update.id, &update.update)
-                .await?;
+            if let Err(e) = self.r53.update_health_check(&update.id, &update.update).await {
+                return Err((created, e));
+            }
             info!(resource = %plan.owner, id = %update.id, changed = ?update.changed, "health check updated");
         }
         for retag in &plan.retag_checks {
-            self.r53
-                .change_health_check_tags(&retag.id, &retag.add, &[])
-                .await?;
+            if let Err(e) = self.r53.change_health_check_tags(&retag.id, &retag.add, &[]).await {
+                return Err((created, e));
+            }
         }
-        Ok(())
+        Ok(created)
+    }
+
+    /// Step 2: submit record change groups of one zone, packed into as few
+    /// batches as the limits allow. Each group gets its batch's result.
+    pub async fn submit_groups<T>(&self, zone_id: &str, groups: batch::Groups<T>) -> Vec<(T, Result<ChangeInfo, Route53Error>)> {
+        let (batches, oversized) = batch::pack(groups, self.limits);
+        let mut results: Vec<(T, Result<ChangeInfo, Route53Error>)> = oversized
+            .into_iter()
+            .map(|(tag, err)| {
+                let error = Route53Error::new(Operation::ChangeResourceRecordSets, ErrorKind::InvalidChangeBatch, err.to_string());
+                (tag, Err(error))
+            })
+            .collect();
+        for batch in batches {
+            self.submit(zone_id, batch, &mut results).await;
+        }
+        results
+    }
+
+    /// Step 3: delete the health checks nothing refers to any more. "Not
+    /// found" counts as done.
+    pub async fn delete_checks(&self, plan: &RecordPlan) -> Result<Vec<String>, (Vec<String>, Route53Error)> {
+        let mut deleted = Vec::new();
+        for delete in &plan.delete_checks {
+            match self.r53.delete_health_check(&delete.id).await {
+                Ok(()) => deleted.push(delete.id.clone()),
+                Err(e) if e.kind == ErrorKind::NotFound => deleted.push(delete.id.clone()),
+                Err(e) => return Err((deleted, e)),
+            }
+        }
+        Ok(deleted)
     }
 
     /// CreateHealthCheck with the plan's caller reference; if Route 53 says
@@ -359,33 +387,19 @@ impl<R: Route53> Engine<R> {
 
     /// Submit one batch; if Route 53 rejects a batch holding several records'
     /// groups, split it to find the group at fault and apply the others.
-    async fn submit(
-        &self,
-        zone_id: &str,
-        batch: Vec<(usize, Vec<route53::Change>)>,
-        runs: &mut [Run],
-    ) {
+    async fn submit<T>(&self, zone_id: &str, batch: batch::Groups<T>, results: &mut Vec<(T, Result<ChangeInfo, Route53Error>)>) {
         let mut pending = vec![batch];
         while let Some(batch) = pending.pop() {
-            let changes: Vec<route53::Change> =
-                batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+            let changes: Vec<route53::Change> = batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
             match self.r53.change_record_sets(zone_id, &changes).await {
-                Ok(info) => {
-                    for (index, _) in &batch {
-                        runs[*index].change = Some(info.clone());
-                    }
-                }
+                Ok(info) => results.extend(batch.into_iter().map(|(tag, _)| (tag, Ok(info.clone())))),
                 Err(e) if e.kind == ErrorKind::InvalidChangeBatch && batch.len() > 1 => {
                     let mut first = batch;
                     let second = first.split_off(first.len() / 2);
                     pending.push(second);
                     pending.push(first);
                 }
-                Err(e) => {
-                    for (index, _) in &batch {
-                        runs[*index].failed = Some(Failure::Route53(e.clone()));
-                    }
-                }
+                Err(e) => results.extend(batch.into_iter().map(|(tag, _)| (tag, Err(e.clone())))),
             }
         }
     }
@@ -430,6 +444,21 @@ impl<R: Route53> Engine<R> {
     }
 }
 
+/// A plan's record changes with the ids of the checks it just created.
+pub fn resolve_changes(plan: &RecordPlan, created: &BTreeMap<Failover, String>) -> Result<Vec<route53::Change>, Route53Error> {
+    plan.changes
+        .iter()
+        .map(|c| c.resolve(created))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            Route53Error::new(
+                Operation::ChangeResourceRecordSets,
+                ErrorKind::Other,
+                format!("{}: a health check the records need was not created", plan.owner),
+            )
+        })
+}
+
 #[derive(Default)]
 struct Run {
     created: BTreeMap<Failover, String>,
@@ -447,30 +476,25 @@ enum Failure {
 /// status: the record set of each side that this owner manages, and its check.
 pub fn serving<'a>(
     record: &PlacedRecord,
-    snapshot: &'a Snapshot,
+    observed: Observed<'a>,
 ) -> BTreeMap<Failover, (Option<&'a RecordSet>, Option<&'a HealthCheck>)> {
-    let mut out = BTreeMap::new();
-    let owner = &record.desired.owner;
-    let zone = snapshot.zones.get(&record.zone.id);
-    let found = zone.and_then(|z| {
-        z.markers_of(owner)
-            .into_iter()
-            .find(|m| m.name == record.fqdn && m.rr_type == record.desired.rr_type)
-    });
-    for role in Failover::BOTH {
-        let record_set = match (zone, found) {
-            (Some(zone), Some(found)) => zone
-                .at(&record.fqdn, &record.desired.rr_type)
-                .iter()
-                .find(|r| {
-                    r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())
-                }),
-            _ => None,
-        };
-        let check = record_set
-            .and_then(|r| r.health_check_id.as_deref())
-            .and_then(|id| snapshot.health_checks.iter().find(|c| c.id == id));
-        out.insert(role, (record_set, check));
-    }
-    out
+    let zone = observed.records;
+    let found = zone
+        .markers_of(&record.desired.owner)
+        .into_iter()
+        .find(|m| m.name == record.fqdn && m.rr_type == record.desired.rr_type);
+    Failover::BOTH
+        .into_iter()
+        .map(|role| {
+            let record_set = found.and_then(|found| {
+                zone.at(&record.fqdn, &record.desired.rr_type)
+                    .iter()
+                    .find(|r| r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref()))
+            });
+            let check = record_set
+                .and_then(|r| r.health_check_id.as_deref())
+                .and_then(|id| observed.health_checks.iter().find(|c| c.id == id));
+            (role, (record_set, check))
+        })
+        .collect()
 }

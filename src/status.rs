@@ -62,7 +62,7 @@ pub fn build(
                 .map(|h| h.health)
                 .or(s.has_check.then_some(Health::Unknown)),
             checkers_healthy: s.health.as_ref().map(HealthSummary::checkers),
-            last_checked: s.health.as_ref().map(|_| now.clone()),
+            last_transition_time: s.health.as_ref().map(|_| now.clone()),
         })
     };
     let primary = side(Failover::Primary);

@@ -244,6 +244,15 @@ fn side(
         Some(id) => id.clone(),
         None => role.as_str().to_string(),
     };
+    if target.service_ref.is_some() || target.ingress_ref.is_some() {
+        // The controller replaces references with what they point at before
+        // validating; anything else (the standalone CLI) cannot read them.
+        errors.add(
+            path.clone(),
+            "serviceRef and ingressRef need the controller running in the cluster; the standalone CLI takes addresses or alias",
+        );
+        return None;
+    }
     let side_target = match (&target.addresses, &target.alias) {
         (Some(addresses), None) => {
             SideTarget::Values(values(&path, addresses, record_type, errors)?)

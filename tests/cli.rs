@@ -312,7 +312,7 @@ const INVALID: &[(&str, &str, &str, &str)] = &[
         "addresses and alias",
         "    addresses: [192.0.2.20]",
         "    addresses: [192.0.2.20]\n    alias: {dnsName: lb.example.net, hostedZoneId: Z35SXDOTRQ7X7K}",
-        "spec.secondary: set exactly one of addresses or alias",
+        "spec.secondary: set exactly one of addresses, alias, serviceRef or ingressRef",
     ),
     (
         "IP/type mismatch",

@@ -6,7 +6,7 @@ pub mod validation;
 
 pub use spec::{
     AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
-    HealthCheckSpec, HostedZoneRef, Protocol, RecordType, Target,
+    HealthCheckSpec, HostedZoneRef, LocalRef, Protocol, RecordType, Target,
 };
 pub use status::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
 

@@ -72,7 +72,7 @@ use super::status::FailoverRecordStatus;
     validation = Rule::new("(has(self.primary.setIdentifier) ? self.primary.setIdentifier : 'primary') != (has(self.secondary.setIdentifier) ? self.secondary.setIdentifier : 'secondary')")
         .message("primary.setIdentifier and secondary.setIdentifier must differ (they default to 'primary' and 'secondary')")
         .field_path(".secondary.setIdentifier"),
-    validation = Rule::new("has(self.primary.healthCheck) || (has(self.primary.alias) && self.primary.alias.evaluateTargetHealth)")
+    validation = Rule::new("has(self.primary.healthCheck) || (has(self.primary.alias) && self.primary.alias.evaluateTargetHealth) || has(self.primary.serviceRef) || has(self.primary.ingressRef)")
         .message("primary.healthCheck is required: Route 53 rejects a PRIMARY failover record without a health check unless it is an alias target with evaluateTargetHealth: true")
         .field_path(".primary.healthCheck"),
     validation = addresses_match_type("primary"),
@@ -152,7 +152,7 @@ fn addresses_match_type(side: &str) -> Rule {
 /// CEL rule: a CNAME side holds exactly one host name and no alias.
 fn cname_target(side: &str) -> Rule {
     Rule::new(format!(
-        "self.type != 'CNAME' || (has(self.{side}.addresses) && self.{side}.addresses.size() == 1 && !isIP(self.{side}.addresses[0]))"
+        "self.type != 'CNAME' || has(self.{side}.serviceRef) || has(self.{side}.ingressRef) || (has(self.{side}.addresses) && self.{side}.addresses.size() == 1 && !isIP(self.{side}.addresses[0]))"
     ))
     .message(
         format!(
@@ -228,7 +228,8 @@ pub enum RecordType {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[x_kube(
     cel,
-    validation = Rule::new("has(self.addresses) != has(self.alias)").message("set exactly one of addresses or alias"),
+    validation = Rule::new("[has(self.addresses), has(self.alias), has(self.serviceRef), has(self.ingressRef)].filter(x, x).size() == 1")
+        .message("set exactly one of addresses, alias, serviceRef or ingressRef"),
     validation = Rule::new("!has(self.alias) || !has(self.healthCheck) || has(self.healthCheck.ipAddress) || has(self.healthCheck.fqdn)")
         .message("a health check on an alias target needs healthCheck.ipAddress or healthCheck.fqdn: there is no address to default to")
         .field_path(".healthCheck")
@@ -253,11 +254,31 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<AliasTarget>,
 
+    /// A Service of type LoadBalancer in this namespace (controller only). Its
+    /// load balancer becomes the target: an alias for an AWS load balancer
+    /// host name, or the addresses of an IP; changes are followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_ref: Option<LocalRef>,
+
+    /// An Ingress in this namespace (controller only), used like `serviceRef`
+    /// through its load balancer status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_ref: Option<LocalRef>,
+
     /// A Route 53 health check on this endpoint. Required on the primary unless
     /// it is an alias target that evaluates target health; optional on the
     /// secondary (without one, the secondary is always considered healthy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckSpec>,
+}
+
+/// A reference to an object in the FailoverRecord's own namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalRef {
+    /// Name of the object.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// An alias target: Route 53 answers with the target's current addresses.

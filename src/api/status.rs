@@ -67,9 +67,9 @@ pub struct TargetStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkers_healthy: Option<String>,
 
-    /// When Route 53 health was last read.
+    /// When `health` last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_checked: Option<Time>,
+    pub last_transition_time: Option<Time>,
 }
 
 /// Route 53's view of an endpoint.

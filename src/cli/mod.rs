@@ -335,6 +335,7 @@ async fn prepare<R: Route53>(common: &Common, engine: &Engine<R>) -> Result<Prep
         plans,
         snapshot,
         warnings,
+        empty: crate::plan::ZoneRecords::default(),
     })
 }
 
@@ -343,9 +344,18 @@ struct Prepared {
     plans: Vec<crate::plan::RecordPlan>,
     snapshot: crate::reconcile::Snapshot,
     warnings: BTreeMap<String, Vec<String>>,
+    empty: crate::plan::ZoneRecords,
 }
 
 impl Prepared {
+    fn observed(&self, zone_id: &str) -> crate::plan::Observed<'_> {
+        self.snapshot.observed(zone_id).unwrap_or(crate::plan::Observed {
+            records: &self.empty,
+            health_checks: &self.snapshot.health_checks,
+            tags: &self.snapshot.tags,
+        })
+    }
+
     fn print_plan(&self, output: Output) {
         match output {
             Output::Text => {
@@ -578,7 +588,7 @@ async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
     let mut exit = Exit::Ok;
     for ((source, record), plan) in prepared.records.iter().zip(&prepared.plans) {
         let mut sides = BTreeMap::new();
-        for (role, (record_set, check)) in crate::reconcile::serving(record, &prepared.snapshot) {
+        for (role, (record_set, check)) in crate::reconcile::serving(record, prepared.observed(&record.zone.id)) {
             let health = match check {
                 Some(check) => match engine.health_of(check).await {
                     Ok(h) => Some(h),

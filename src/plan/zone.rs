@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::ownership::{HERITAGE, Marker, Owner};
-use crate::route53::{RecordSet, RrType};
+use crate::route53::{Change, ChangeAction, RecordSet, RrType};
 
 /// An ownership marker found in a zone, with the name and type it guards.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +42,32 @@ impl ZoneRecords {
             by_name_type,
             markers,
             record_count,
+        }
+    }
+
+    /// Bring the snapshot up to date with a change batch Route 53 accepted, so
+    /// that a cached snapshot stays true without listing the zone again.
+    pub fn apply_changes(&mut self, changes: &[Change]) {
+        for change in changes {
+            let record = &change.record;
+            let key = record.key();
+            let slot = self.by_name_type.entry((record.name.clone(), record.rr_type.clone())).or_default();
+            let before = slot.len();
+            slot.retain(|r| r.key() != key);
+            self.record_count -= before - slot.len();
+            self.markers.retain(|m| m.record.key() != key);
+            if change.action != ChangeAction::Delete {
+                slot.push(record.clone());
+                self.record_count += 1;
+                if record.rr_type == RrType::TXT
+                    && let Some(found) = parse_marker(record)
+                {
+                    self.markers.push(found);
+                }
+            }
+            if slot.is_empty() {
+                self.by_name_type.remove(&(record.name.clone(), record.rr_type.clone()));
+            }
         }
     }
 

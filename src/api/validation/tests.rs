@@ -270,7 +270,7 @@ fn rule_cname_is_not_at_the_apex() {
 // ----- target rules -----
 
 #[test]
-fn rule_target_exactly_one_of_addresses_or_alias() {
+fn rule_target_exactly_one_of_addresses_alias_or_a_reference() {
     let alias =
         json!({"dnsName": "lb-1.us-east-1.elb.amazonaws.com", "hostedZoneId": "Z35SXDOTRQ7X7K"});
     accepted(&with(&[(
@@ -280,12 +280,19 @@ fn rule_target_exactly_one_of_addresses_or_alias() {
     rejected(
         &with(&[("/spec/secondary/alias", Some(alias))]),
         "spec.secondary",
-        "exactly one of addresses or alias",
+        "exactly one of addresses, alias, serviceRef or ingressRef",
     );
     rejected(
         &with(&[("/spec/secondary", Some(json!({})))]),
         "spec.secondary",
-        "exactly one of addresses or alias",
+        "exactly one of addresses, alias, serviceRef or ingressRef",
+    );
+    accepted(&with(&[("/spec/secondary", Some(json!({"serviceRef": {"name": "web-backup"}})))]));
+    accepted(&with(&[("/spec/primary", Some(json!({"ingressRef": {"name": "web"}})))]));
+    rejected(
+        &with(&[("/spec/secondary/serviceRef", Some(json!({"name": "web-backup"})))]),
+        "spec.secondary",
+        "exactly one of addresses, alias, serviceRef or ingressRef",
     );
 }
 
