@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod controller;
 pub mod desired;
 pub mod dns_name;
 pub mod health;

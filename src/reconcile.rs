@@ -44,6 +44,9 @@ pub enum ReconcileError {
     Route53(#[from] Route53Error),
     #[error("{0}")]
     Oversized(String),
+    /// A Service or Ingress the spec refers to has no load balancer address (yet).
+    #[error("{0}")]
+    TargetNotReady(String),
 }
 
 fn describe_conflicts(conflicts: &[Conflict]) -> String {
@@ -57,6 +60,7 @@ impl ReconcileError {
     pub fn category(&self) -> &'static str {
         match self {
             Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_) => "InvalidSpec",
+            Self::TargetNotReady(_) => "TargetNotReady",
             Self::ZoneNotFound { .. } | Self::ZoneAmbiguous { .. } => "HostedZoneNotFound",
             Self::Conflict(_) => "RecordConflict",
             Self::Route53(e) => match e.kind {
@@ -68,6 +72,7 @@ impl ReconcileError {
                 ErrorKind::AccessDenied => "AccessDenied",
                 ErrorKind::LimitExceeded => "Route53LimitExceeded",
                 ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput => "Route53Rejected",
+                ErrorKind::NotLeader => "NotLeader",
                 _ => "Route53Error",
             },
         }
@@ -77,7 +82,7 @@ impl ReconcileError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Route53(e) => !matches!(e.kind, ErrorKind::InvalidInput),
-            Self::ZoneNotFound { .. } | Self::Conflict(_) => true,
+            Self::ZoneNotFound { .. } | Self::Conflict(_) | Self::TargetNotReady(_) => true,
             _ => false,
         }
     }
@@ -234,10 +239,13 @@ impl<R: Route53> Engine<R> {
                 run.failed = Some(Failure::Conflict(plan.conflicts.clone()));
                 continue;
             }
+            let ids = |created: BTreeMap<Failover, HealthCheck>| {
+                created.into_iter().map(|(role, c)| (role, c.id)).collect()
+            };
             match self.prepare_checks(plan).await {
-                Ok(created) => run.created = created,
+                Ok(created) => run.created = ids(created),
                 Err((created, e)) => {
-                    run.created = created;
+                    run.created = ids(created);
                     run.failed = Some(Failure::Route53(e));
                 }
             }
@@ -249,7 +257,10 @@ impl<R: Route53> Engine<R> {
                 continue;
             }
             match resolve_changes(plan, &run.created) {
-                Ok(changes) => by_zone.entry(plan.zone_id.as_str()).or_default().push((index, changes)),
+                Ok(changes) => by_zone
+                    .entry(plan.zone_id.as_str())
+                    .or_default()
+                    .push((index, changes)),
                 Err(e) => run.failed = Some(Failure::Route53(e)),
             }
         }
@@ -298,7 +309,8 @@ impl<R: Route53> Engine<R> {
     pub async fn prepare_checks(
         &self,
         plan: &RecordPlan,
-    ) -> Result<BTreeMap<Failover, String>, (BTreeMap<Failover, String>, Route53Error)> {
+    ) -> Result<BTreeMap<Failover, HealthCheck>, (BTreeMap<Failover, HealthCheck>, Route53Error)>
+    {
         let mut created = BTreeMap::new();
         for create in &plan.create_checks {
             let check = match self.create_check(&plan.owner, create).await {
@@ -306,19 +318,32 @@ impl<R: Route53> Engine<R> {
                 Err(e) => return Err((created, e)),
             };
             info!(resource = %plan.owner, role = %create.role, id = %check.id, "health check created");
-            created.insert(create.role, check.id.clone());
-            if let Err(e) = self.r53.change_health_check_tags(&check.id, &create.tags, &[]).await {
+            let id = check.id.clone();
+            created.insert(create.role, check);
+            if let Err(e) = self
+                .r53
+                .change_health_check_tags(&id, &create.tags, &[])
+                .await
+            {
                 return Err((created, e));
             }
         }
         for update in &plan.update_checks {
-            if let Err(e) = self.r53.update_health_check(&update.id, &update.update).await {
+            if let Err(e) = self
+                .r53
+                .update_health_check(&update.id, &update.update)
+                .await
+            {
                 return Err((created, e));
             }
             info!(resource = %plan.owner, id = %update.id, changed = ?update.changed, "health check updated");
         }
         for retag in &plan.retag_checks {
-            if let Err(e) = self.r53.change_health_check_tags(&retag.id, &retag.add, &[]).await {
+            if let Err(e) = self
+                .r53
+                .change_health_check_tags(&retag.id, &retag.add, &[])
+                .await
+            {
                 return Err((created, e));
             }
         }
@@ -327,12 +352,20 @@ impl<R: Route53> Engine<R> {
 
     /// Step 2: submit record change groups of one zone, packed into as few
     /// batches as the limits allow. Each group gets its batch's result.
-    pub async fn submit_groups<T>(&self, zone_id: &str, groups: batch::Groups<T>) -> Vec<(T, Result<ChangeInfo, Route53Error>)> {
+    pub async fn submit_groups<T>(
+        &self,
+        zone_id: &str,
+        groups: batch::Groups<T>,
+    ) -> Vec<(T, Result<ChangeInfo, Route53Error>)> {
         let (batches, oversized) = batch::pack(groups, self.limits);
         let mut results: Vec<(T, Result<ChangeInfo, Route53Error>)> = oversized
             .into_iter()
             .map(|(tag, err)| {
-                let error = Route53Error::new(Operation::ChangeResourceRecordSets, ErrorKind::InvalidChangeBatch, err.to_string());
+                let error = Route53Error::new(
+                    Operation::ChangeResourceRecordSets,
+                    ErrorKind::InvalidChangeBatch,
+                    err.to_string(),
+                );
                 (tag, Err(error))
             })
             .collect();
@@ -344,7 +377,10 @@ impl<R: Route53> Engine<R> {
 
     /// Step 3: delete the health checks nothing refers to any more. "Not
     /// found" counts as done.
-    pub async fn delete_checks(&self, plan: &RecordPlan) -> Result<Vec<String>, (Vec<String>, Route53Error)> {
+    pub async fn delete_checks(
+        &self,
+        plan: &RecordPlan,
+    ) -> Result<Vec<String>, (Vec<String>, Route53Error)> {
         let mut deleted = Vec::new();
         for delete in &plan.delete_checks {
             match self.r53.delete_health_check(&delete.id).await {
@@ -387,12 +423,20 @@ impl<R: Route53> Engine<R> {
 
     /// Submit one batch; if Route 53 rejects a batch holding several records'
     /// groups, split it to find the group at fault and apply the others.
-    async fn submit<T>(&self, zone_id: &str, batch: batch::Groups<T>, results: &mut Vec<(T, Result<ChangeInfo, Route53Error>)>) {
+    async fn submit<T>(
+        &self,
+        zone_id: &str,
+        batch: batch::Groups<T>,
+        results: &mut Vec<(T, Result<ChangeInfo, Route53Error>)>,
+    ) {
         let mut pending = vec![batch];
         while let Some(batch) = pending.pop() {
-            let changes: Vec<route53::Change> = batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+            let changes: Vec<route53::Change> =
+                batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
             match self.r53.change_record_sets(zone_id, &changes).await {
-                Ok(info) => results.extend(batch.into_iter().map(|(tag, _)| (tag, Ok(info.clone())))),
+                Ok(info) => {
+                    results.extend(batch.into_iter().map(|(tag, _)| (tag, Ok(info.clone()))))
+                }
                 Err(e) if e.kind == ErrorKind::InvalidChangeBatch && batch.len() > 1 => {
                     let mut first = batch;
                     let second = first.split_off(first.len() / 2);
@@ -445,7 +489,10 @@ impl<R: Route53> Engine<R> {
 }
 
 /// A plan's record changes with the ids of the checks it just created.
-pub fn resolve_changes(plan: &RecordPlan, created: &BTreeMap<Failover, String>) -> Result<Vec<route53::Change>, Route53Error> {
+pub fn resolve_changes(
+    plan: &RecordPlan,
+    created: &BTreeMap<Failover, String>,
+) -> Result<Vec<route53::Change>, Route53Error> {
     plan.changes
         .iter()
         .map(|c| c.resolve(created))
@@ -454,7 +501,10 @@ pub fn resolve_changes(plan: &RecordPlan, created: &BTreeMap<Failover, String>) 
             Route53Error::new(
                 Operation::ChangeResourceRecordSets,
                 ErrorKind::Other,
-                format!("{}: a health check the records need was not created", plan.owner),
+                format!(
+                    "{}: a health check the records need was not created",
+                    plan.owner
+                ),
             )
         })
 }
@@ -489,7 +539,9 @@ pub fn serving<'a>(
             let record_set = found.and_then(|found| {
                 zone.at(&record.fqdn, &record.desired.rr_type)
                     .iter()
-                    .find(|r| r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref()))
+                    .find(|r| {
+                        r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())
+                    })
             });
             let check = record_set
                 .and_then(|r| r.health_check_id.as_deref())

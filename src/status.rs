@@ -187,10 +187,35 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
     ]
 }
 
+/// Status after a failed reconcile: what was known stays, the conditions say
+/// what went wrong and what to do.
+pub fn with_error(
+    previous: Option<&FailoverRecordStatus>,
+    error: &ReconcileError,
+    generation: Option<i64>,
+    now: Time,
+) -> FailoverRecordStatus {
+    let report = Report {
+        generation,
+        error: Some(error.clone()),
+        ..Report::default()
+    };
+    let mut status = previous.cloned().unwrap_or_default();
+    status.conditions = conditions(&report, &status.conditions, &now);
+    status
+}
+
+/// The Ready condition, if any.
+pub fn ready(status: Option<&FailoverRecordStatus>) -> Option<&Condition> {
+    status?.conditions.iter().find(|c| c.type_ == READY)
+}
+
 /// The message for an error: what went wrong, then what to do about it.
 pub fn error_message(error: &ReconcileError) -> String {
     let advice = match error.category() {
         "InvalidSpec" => "fix the spec; nothing was written to Route 53",
+        "TargetNotReady" => "retrying until the Service or Ingress has a load balancer address",
+        "NotLeader" => "another replica holds the leader lease and does the work",
         "HostedZoneNotFound" => "check spec.hostedZone and that the credentials can see the zone",
         "RecordConflict" => "nothing was written for this record",
         "Route53Throttled" => {

@@ -55,6 +55,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the controller: reconcile FailoverRecords in the cluster.
+    Run(Box<crate::controller::run::RunArgs>),
     /// Print the FailoverRecord CustomResourceDefinition as YAML.
     Crd,
     /// Show what `apply` would change in Route 53. Read-only.
@@ -185,23 +187,19 @@ fn parse_positive(s: &str) -> Result<f64, String> {
     }
 }
 
-/// `90s`, `5m`, `1h` or plain seconds.
+/// `200ms`, `90s`, `5m`, `1h` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (number, unit) = s.trim().split_at(
-        s.trim()
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(s.trim().len()),
-    );
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 90s, 5m or 1h"))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("{s:?} is not a duration such as 90s, 5m or 1h")),
-    };
-    Ok(Duration::from_secs(seconds))
+    let s = s.trim();
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let invalid = || format!("{s:?} is not a duration such as 200ms, 90s, 5m or 1h");
+    let n: u64 = number.parse().map_err(|_| invalid())?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(invalid()),
+    }
 }
 
 /// Entry point of the binary.
@@ -217,7 +215,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    init_logging();
+    match &cli.command {
+        Command::Run(args) => init_logging(args.log_format, "info"),
+        _ => init_logging(crate::controller::run::LogFormat::Text, "warn"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -231,17 +232,30 @@ pub fn main() -> ExitCode {
     runtime.block_on(run(cli)).into()
 }
 
-fn init_logging() {
+/// Logs on stderr, filtered by `DNSFAILOVER_LOG` (such as `debug` or
+/// `dnsfailover=debug,kube=info`).
+fn init_logging(format: crate::controller::run::LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DNSFAILOVER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::controller::run::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        crate::controller::run::LogFormat::Text => builder.try_init(),
+    };
 }
 
 async fn run(cli: Cli) -> Exit {
     match cli.command {
+        Command::Run(args) => match crate::controller::run::run(*args).await {
+            Ok(()) => Exit::Ok,
+            Err(e) => fail(&e.to_string()),
+        },
         Command::Crd => match api::crd_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
@@ -349,11 +363,13 @@ struct Prepared {
 
 impl Prepared {
     fn observed(&self, zone_id: &str) -> crate::plan::Observed<'_> {
-        self.snapshot.observed(zone_id).unwrap_or(crate::plan::Observed {
-            records: &self.empty,
-            health_checks: &self.snapshot.health_checks,
-            tags: &self.snapshot.tags,
-        })
+        self.snapshot
+            .observed(zone_id)
+            .unwrap_or(crate::plan::Observed {
+                records: &self.empty,
+                health_checks: &self.snapshot.health_checks,
+                tags: &self.snapshot.tags,
+            })
     }
 
     fn print_plan(&self, output: Output) {
@@ -588,7 +604,9 @@ async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
     let mut exit = Exit::Ok;
     for ((source, record), plan) in prepared.records.iter().zip(&prepared.plans) {
         let mut sides = BTreeMap::new();
-        for (role, (record_set, check)) in crate::reconcile::serving(record, prepared.observed(&record.zone.id)) {
+        for (role, (record_set, check)) in
+            crate::reconcile::serving(record, prepared.observed(&record.zone.id))
+        {
             let health = match check {
                 Some(check) => match engine.health_of(check).await {
                     Ok(h) => Some(h),

@@ -51,7 +51,10 @@ impl ZoneRecords {
         for change in changes {
             let record = &change.record;
             let key = record.key();
-            let slot = self.by_name_type.entry((record.name.clone(), record.rr_type.clone())).or_default();
+            let slot = self
+                .by_name_type
+                .entry((record.name.clone(), record.rr_type.clone()))
+                .or_default();
             let before = slot.len();
             slot.retain(|r| r.key() != key);
             self.record_count -= before - slot.len();
@@ -66,7 +69,8 @@ impl ZoneRecords {
                 }
             }
             if slot.is_empty() {
-                self.by_name_type.remove(&(record.name.clone(), record.rr_type.clone()));
+                self.by_name_type
+                    .remove(&(record.name.clone(), record.rr_type.clone()));
             }
         }
     }

@@ -107,6 +107,8 @@ pub enum ErrorKind {
     LimitExceeded,
     /// Injected by tests: the process stopped at this call.
     Aborted,
+    /// This replica does not hold the leader lease, so it sends no write.
+    NotLeader,
     Other,
 }
 
@@ -135,6 +137,7 @@ impl ErrorKind {
             Self::AccessDenied => "AccessDenied",
             Self::LimitExceeded => "LimitExceeded",
             Self::Aborted => "Aborted",
+            Self::NotLeader => "NotLeader",
             Self::Other => "Other",
         }
     }

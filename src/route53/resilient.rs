@@ -3,14 +3,15 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::{debug, warn};
 
 use super::limiter::RateLimiter;
 use super::{
-    Backoff, CallStats, Change, ChangeInfo, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
-    HealthObservation, Operation, Page, RateBudget, RecordCursor, RecordSet, Result, Route53, Tags,
-    Zone,
+    Backoff, CallStats, Change, ChangeInfo, ErrorKind, HealthCheck, HealthCheckConfig,
+    HealthCheckUpdate, HealthObservation, Operation, Page, RateBudget, RecordCursor, RecordSet,
+    Result, Route53, Tags, Zone,
 };
 
 /// Wraps a [`Route53`] implementation: every request waits for the shared rate
@@ -28,7 +29,12 @@ pub struct Resilient<R> {
     limiter: Arc<RateLimiter>,
     backoff: Backoff,
     stats: CallStats,
+    observer: Option<Observer>,
 }
+
+/// Told of every request: its operation, how it ended, and how long it waited
+/// for the rate limiter. Used for metrics.
+pub type Observer = Arc<dyn Fn(Operation, Result<(), ErrorKind>, Duration) + Send + Sync>;
 
 impl<R: Route53> Resilient<R> {
     pub fn new(inner: R, budget: RateBudget, backoff: Backoff) -> Self {
@@ -37,7 +43,13 @@ impl<R: Route53> Resilient<R> {
             limiter: Arc::new(RateLimiter::new(budget)),
             backoff,
             stats: CallStats::default(),
+            observer: None,
         }
+    }
+
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     pub fn stats(&self) -> &CallStats {
@@ -58,8 +70,11 @@ impl<R: Route53> Resilient<R> {
             let waited = self.limiter.acquire(op).await;
             self.stats.record_wait(waited);
             let outcome = request().await;
-            self.stats
-                .record(op, outcome.as_ref().map(|_| ()).map_err(|e| e.kind));
+            let result = outcome.as_ref().map(|_| ()).map_err(|e| e.kind);
+            self.stats.record(op, result);
+            if let Some(observer) = &self.observer {
+                observer(op, result, waited);
+            }
             match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) if err.kind.is_retryable() && retry + 1 < self.backoff.max_attempts => {

@@ -287,10 +287,19 @@ fn rule_target_exactly_one_of_addresses_alias_or_a_reference() {
         "spec.secondary",
         "exactly one of addresses, alias, serviceRef or ingressRef",
     );
-    accepted(&with(&[("/spec/secondary", Some(json!({"serviceRef": {"name": "web-backup"}})))]));
-    accepted(&with(&[("/spec/primary", Some(json!({"ingressRef": {"name": "web"}})))]));
+    accepted(&with(&[(
+        "/spec/secondary",
+        Some(json!({"serviceRef": {"name": "web-backup"}})),
+    )]));
+    accepted(&with(&[(
+        "/spec/primary",
+        Some(json!({"ingressRef": {"name": "web"}})),
+    )]));
     rejected(
-        &with(&[("/spec/secondary/serviceRef", Some(json!({"name": "web-backup"})))]),
+        &with(&[(
+            "/spec/secondary/serviceRef",
+            Some(json!({"name": "web-backup"})),
+        )]),
         "spec.secondary",
         "exactly one of addresses, alias, serviceRef or ingressRef",
     );

@@ -1,0 +1,225 @@
+//! What the controller knows about Route 53, shared by every reconcile.
+//!
+//! Each hosted zone is listed at most once per resync period, however many
+//! FailoverRecords live in it: concurrent reconciles of one zone wait for the
+//! same listing, and later ones reuse it. The controller's own successful
+//! writes are applied to the cached snapshot instead of listing again; a
+//! failed write drops the snapshot, so the retry sees Route 53 as it is.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::desired::ZoneSelector;
+use crate::ownership::Owner;
+use crate::plan::{Observed, RecordPlan, ZoneRecords};
+use crate::reconcile::{Engine, ReconcileError};
+use crate::route53::{self, Change, Failover, HealthCheck, Route53, Route53Error, Tags, Zone};
+
+struct Fresh<T> {
+    value: Arc<T>,
+    at: Instant,
+}
+
+/// This owner's health checks and their tags.
+#[derive(Clone, Debug, Default)]
+pub struct Checks {
+    pub checks: Vec<HealthCheck>,
+    pub tags: BTreeMap<String, Tags>,
+}
+
+type Slot<T> = Arc<tokio::sync::Mutex<Option<Fresh<T>>>>;
+
+/// The shared cache.
+pub struct Observer {
+    max_age: Duration,
+    zones: Mutex<HashMap<String, Slot<ZoneRecords>>>,
+    selectors: Mutex<HashMap<ZoneSelector, Fresh<Zone>>>,
+    checks: Slot<Checks>,
+}
+
+impl Observer {
+    pub fn new(max_age: Duration) -> Self {
+        Self {
+            max_age,
+            zones: Mutex::new(HashMap::new()),
+            selectors: Mutex::new(HashMap::new()),
+            checks: Arc::default(),
+        }
+    }
+
+    fn zone_slot(&self, zone_id: &str) -> Slot<ZoneRecords> {
+        lock(&self.zones)
+            .entry(zone_id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    fn is_fresh<T>(&self, entry: &Option<Fresh<T>>) -> Option<Arc<T>> {
+        entry
+            .as_ref()
+            .filter(|f| f.at.elapsed() < self.max_age)
+            .map(|f| f.value.clone())
+    }
+
+    /// The zone a selector names, resolved at most once per period.
+    pub async fn zone<R: Route53>(
+        &self,
+        engine: &Engine<R>,
+        selector: &ZoneSelector,
+    ) -> Result<Zone, ReconcileError> {
+        if let Some(zone) = lock(&self.selectors)
+            .get(selector)
+            .filter(|f| f.at.elapsed() < self.max_age)
+        {
+            return Ok((*zone.value).clone());
+        }
+        let zone = engine.resolve_zone(selector).await?;
+        lock(&self.selectors).insert(
+            selector.clone(),
+            Fresh {
+                value: Arc::new(zone.clone()),
+                at: Instant::now(),
+            },
+        );
+        Ok(zone)
+    }
+
+    /// The zone's record sets, listed at most once per period.
+    pub async fn records<R: Route53>(
+        &self,
+        engine: &Engine<R>,
+        zone_id: &str,
+    ) -> Result<Arc<ZoneRecords>, Route53Error> {
+        let slot = self.zone_slot(zone_id);
+        let mut entry = slot.lock().await;
+        if let Some(records) = self.is_fresh(&entry) {
+            return Ok(records);
+        }
+        let records = Arc::new(ZoneRecords::new(
+            route53::list_all_record_sets(engine.route53(), zone_id).await?,
+        ));
+        *entry = Some(Fresh {
+            value: records.clone(),
+            at: Instant::now(),
+        });
+        Ok(records)
+    }
+
+    /// This owner's health checks and their tags, listed at most once per
+    /// period. Tags of checks already known are not read again.
+    pub async fn checks<R: Route53>(
+        &self,
+        engine: &Engine<R>,
+    ) -> Result<Arc<Checks>, Route53Error> {
+        let mut entry = self.checks.lock().await;
+        if let Some(checks) = self.is_fresh(&entry) {
+            return Ok(checks);
+        }
+        let prefix = Owner::owner_id_prefix(engine.owner_id());
+        let checks: Vec<HealthCheck> = route53::list_all_health_checks(engine.route53())
+            .await?
+            .into_iter()
+            .filter(|c| c.caller_reference.starts_with(&prefix))
+            .collect();
+        let known = entry
+            .as_ref()
+            .map(|f| f.value.tags.clone())
+            .unwrap_or_default();
+        let unknown: Vec<String> = checks
+            .iter()
+            .filter(|c| !known.contains_key(&c.id))
+            .map(|c| c.id.clone())
+            .collect();
+        let mut tags: BTreeMap<String, Tags> = known
+            .into_iter()
+            .filter(|(id, _)| checks.iter().any(|c| &c.id == id))
+            .collect();
+        tags.extend(route53::list_all_health_check_tags(engine.route53(), &unknown).await?);
+        let value = Arc::new(Checks { checks, tags });
+        *entry = Some(Fresh {
+            value: value.clone(),
+            at: Instant::now(),
+        });
+        Ok(value)
+    }
+
+    /// Apply a change batch Route 53 accepted to the cached zone.
+    pub async fn changes_applied(&self, zone_id: &str, changes: &[Change]) {
+        let slot = self.zone_slot(zone_id);
+        let mut entry = slot.lock().await;
+        if let Some(fresh) = entry.as_mut() {
+            Arc::make_mut(&mut fresh.value).apply_changes(changes);
+        }
+    }
+
+    /// Bring the cached health checks up to date with what a plan's steps did.
+    pub async fn checks_changed(
+        &self,
+        plan: &RecordPlan,
+        created: &BTreeMap<Failover, HealthCheck>,
+        deleted: &[String],
+    ) {
+        let mut entry = self.checks.lock().await;
+        let Some(fresh) = entry.as_mut() else { return };
+        let view = Arc::make_mut(&mut fresh.value);
+        for create in &plan.create_checks {
+            if let Some(check) = created.get(&create.role) {
+                view.checks.retain(|c| c.id != check.id);
+                view.checks.push(check.clone());
+                view.tags.insert(check.id.clone(), create.tags.clone());
+            }
+        }
+        for update in &plan.update_checks {
+            if let Some(check) = view.checks.iter_mut().find(|c| c.id == update.id) {
+                check.config = update.update.config.clone();
+                check.version += 1;
+            }
+        }
+        for retag in &plan.retag_checks {
+            view.tags
+                .entry(retag.id.clone())
+                .or_default()
+                .extend(retag.add.clone());
+        }
+        view.checks.retain(|c| !deleted.contains(&c.id));
+        view.tags.retain(|id, _| !deleted.contains(id));
+    }
+
+    /// Forget the zone: the next reconcile lists it again.
+    pub async fn invalidate_zone(&self, zone_id: &str) {
+        *self.zone_slot(zone_id).lock().await = None;
+    }
+
+    /// Forget the health checks: the next reconcile lists them again.
+    pub async fn invalidate_checks(&self) {
+        *self.checks.lock().await = None;
+    }
+
+    /// Forget everything, for a resync that must see Route 53 as it is.
+    pub async fn invalidate_all(&self) {
+        let slots: Vec<Slot<ZoneRecords>> = lock(&self.zones).values().cloned().collect();
+        for slot in slots {
+            *slot.lock().await = None;
+        }
+        lock(&self.selectors).clear();
+        self.invalidate_checks().await;
+    }
+}
+
+/// A planner view borrowing from cached values.
+pub fn observed<'a>(records: &'a ZoneRecords, checks: &'a Checks) -> Observed<'a> {
+    Observed {
+        records,
+        health_checks: &checks.checks,
+        tags: &checks.tags,
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section leaves the maps consistent, so a panic elsewhere
+    // while holding the lock does not make them unusable.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,171 @@
+//! Leader election and the gate every write passes through.
+//!
+//! Replicas elect a leader on a `coordination.k8s.io` Lease (through
+//! `kube-lease-manager`, which uses server-side apply and tolerates clock
+//! skew). Only the holder writes, to Route 53 or to the cluster: the
+//! [`Gated`] port refuses Route 53 writes the moment the lease is lost, and the
+//! reconciler checks the gate before patching status or publishing events.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::route53::{
+    Change, ChangeInfo, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
+    HealthObservation, Operation, Page, RecordCursor, RecordSet, Result, Route53, Route53Error,
+    Tags, Zone,
+};
+
+/// Whether this replica may write now.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    receiver: watch::Receiver<bool>,
+    // Keeps a fixed gate's channel open.
+    _sender: Option<Arc<watch::Sender<bool>>>,
+}
+
+impl Gate {
+    /// A gate that is always open: leader election is off.
+    pub fn open() -> Self {
+        let (sender, receiver) = watch::channel(true);
+        Self {
+            receiver,
+            _sender: Some(Arc::new(sender)),
+        }
+    }
+
+    /// A gate following a lease holder's state.
+    pub fn following(receiver: watch::Receiver<bool>) -> Self {
+        Self {
+            receiver,
+            _sender: None,
+        }
+    }
+
+    /// A gate and the switch that opens and closes it (tests, and the lease).
+    pub fn manual(open: bool) -> (watch::Sender<bool>, Self) {
+        let (sender, receiver) = watch::channel(open);
+        (sender, Self::following(receiver))
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.receiver.borrow()
+    }
+
+    /// Wait until the gate opens.
+    pub async fn opened(&mut self) {
+        let _ = self.receiver.wait_for(|open| *open).await;
+    }
+
+    /// Wait until the gate closes.
+    pub async fn closed(&mut self) {
+        let _ = self.receiver.wait_for(|open| !*open).await;
+    }
+}
+
+/// The Route 53 port, refusing every write while the gate is closed.
+#[derive(Clone)]
+pub struct Gated<R> {
+    inner: R,
+    gate: Gate,
+}
+
+impl<R> Gated<R> {
+    pub fn new(inner: R, gate: Gate) -> Self {
+        Self { inner, gate }
+    }
+
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    fn check(&self, op: Operation) -> Result<()> {
+        if self.gate.is_open() {
+            Ok(())
+        } else {
+            Err(Route53Error::new(
+                op,
+                ErrorKind::NotLeader,
+                "this replica does not hold the leader lease; only the leader writes to Route 53",
+            ))
+        }
+    }
+}
+
+impl<R: Route53> Route53 for Gated<R> {
+    async fn get_hosted_zone(&self, id: &str) -> Result<Zone> {
+        self.inner.get_hosted_zone(id).await
+    }
+
+    async fn list_hosted_zones_by_name(&self, name: &str) -> Result<Vec<Zone>> {
+        self.inner.list_hosted_zones_by_name(name).await
+    }
+
+    async fn list_record_sets_page(
+        &self,
+        zone_id: &str,
+        start: Option<&RecordCursor>,
+    ) -> Result<Page<RecordSet, RecordCursor>> {
+        self.inner.list_record_sets_page(zone_id, start).await
+    }
+
+    async fn change_record_sets(&self, zone_id: &str, changes: &[Change]) -> Result<ChangeInfo> {
+        self.check(Operation::ChangeResourceRecordSets)?;
+        self.inner.change_record_sets(zone_id, changes).await
+    }
+
+    async fn get_change(&self, id: &str) -> Result<ChangeInfo> {
+        self.inner.get_change(id).await
+    }
+
+    async fn list_health_checks_page(
+        &self,
+        marker: Option<&str>,
+    ) -> Result<Page<HealthCheck, String>> {
+        self.inner.list_health_checks_page(marker).await
+    }
+
+    async fn create_health_check(
+        &self,
+        caller_reference: &str,
+        config: &HealthCheckConfig,
+    ) -> Result<HealthCheck> {
+        self.check(Operation::CreateHealthCheck)?;
+        self.inner
+            .create_health_check(caller_reference, config)
+            .await
+    }
+
+    async fn update_health_check(
+        &self,
+        id: &str,
+        update: &HealthCheckUpdate,
+    ) -> Result<HealthCheck> {
+        self.check(Operation::UpdateHealthCheck)?;
+        self.inner.update_health_check(id, update).await
+    }
+
+    async fn delete_health_check(&self, id: &str) -> Result<()> {
+        self.check(Operation::DeleteHealthCheck)?;
+        self.inner.delete_health_check(id).await
+    }
+
+    async fn get_health_check_status(&self, id: &str) -> Result<Vec<HealthObservation>> {
+        self.inner.get_health_check_status(id).await
+    }
+
+    async fn list_health_check_tags(&self, ids: &[String]) -> Result<BTreeMap<String, Tags>> {
+        self.inner.list_health_check_tags(ids).await
+    }
+
+    async fn change_health_check_tags(
+        &self,
+        id: &str,
+        add: &Tags,
+        remove: &[String],
+    ) -> Result<()> {
+        self.check(Operation::ChangeTagsForResource)?;
+        self.inner.change_health_check_tags(id, add, remove).await
+    }
+}

@@ -1,0 +1,388 @@
+//! `dnsfailover run`: wire the controller together and run it until SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::Args;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+use super::health::HealthMonitor;
+use super::http;
+use super::leader::{Gate, Gated};
+use super::metrics::Metrics;
+use super::reconciler::{self, Context, Readiness, Settings};
+use crate::api::{FailoverRecord, Target};
+use crate::cli::{AwsArgs, parse_duration};
+use crate::reconcile::Engine;
+
+/// Options of `dnsfailover run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Watch FailoverRecords in this namespace only (repeatable). Without it,
+    /// all namespaces are watched, which needs cluster-wide RBAC.
+    #[arg(
+        long = "namespace",
+        env = "DNSFAILOVER_NAMESPACES",
+        value_delimiter = ','
+    )]
+    pub namespaces: Vec<String>,
+
+    /// Only reconcile FailoverRecords matching this label selector, such as
+    /// `team=web` (for sharding between installations).
+    #[arg(long, env = "DNSFAILOVER_LABEL_SELECTOR")]
+    pub label_selector: Option<String>,
+
+    /// How often every FailoverRecord is compared with Route 53 again, which
+    /// corrects changes made outside dnsfailover (jittered by ±10%).
+    #[arg(long, env = "DNSFAILOVER_RESYNC", default_value = "5m", value_parser = parse_duration)]
+    pub resync: Duration,
+
+    /// Compute, log and publish (as Events) the plans, but write nothing to
+    /// Route 53 and no status.
+    #[arg(long, env = "DNSFAILOVER_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// Log format on stderr.
+    #[arg(long, env = "DNSFAILOVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    #[arg(long, env = "DNSFAILOVER_HTTP_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub http_address: SocketAddr,
+
+    /// Elect a leader on a Lease, so that only one replica writes. On by
+    /// default: even one replica runs twice for a moment during a rolling update.
+    #[arg(long, env = "DNSFAILOVER_LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+
+    /// Name of the Lease used for leader election.
+    #[arg(long, env = "DNSFAILOVER_LEASE_NAME", default_value = "dnsfailover")]
+    pub lease_name: String,
+
+    /// Namespace of the Lease; defaults to the pod's own namespace.
+    #[arg(long, env = "DNSFAILOVER_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+
+    /// Name of this pod: the leader identity and the Events' reporting instance.
+    #[arg(long, env = "POD_NAME")]
+    pub pod_name: Option<String>,
+
+    /// GetHealthCheckStatus requests per second for reading health. Route 53
+    /// allows 1 per second for the whole account; each check is read every
+    /// (number of checks / this rate) seconds.
+    #[arg(long, env = "DNSFAILOVER_HEALTH_POLL_RATE", default_value_t = 0.5, value_parser = parse_rate)]
+    pub health_poll_rate: f64,
+
+    /// How long record changes of one zone wait to share a change batch.
+    #[arg(long, env = "DNSFAILOVER_BATCH_WINDOW", default_value = "200ms", value_parser = parse_duration)]
+    pub batch_window: Duration,
+
+    /// FailoverRecords reconciled at the same time.
+    #[arg(long, env = "DNSFAILOVER_CONCURRENCY", default_value_t = 8)]
+    pub concurrency: u16,
+
+    /// Allow `serviceRef` and `ingressRef` targets (needs read access to
+    /// Services and Ingresses).
+    #[arg(long, env = "DNSFAILOVER_CLUSTER_TARGETS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cluster_targets: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?}: use a rate above 0 and at most 1 (Route 53's account budget)"
+        )),
+    }
+}
+
+/// A failure that stops the controller from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot reach the Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("cannot start leader election: {0}")]
+    Lease(String),
+    #[error("cannot serve HTTP on {address}: {source}")]
+    Http {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// FailoverRecords in `store` whose targets refer to `object`.
+pub fn referring<K: kube::Resource>(
+    store: &Store<FailoverRecord>,
+    object: &K,
+    refers: impl Fn(&Target) -> Option<&str>,
+) -> Vec<ObjectRef<FailoverRecord>> {
+    let name = object.meta().name.as_deref().unwrap_or_default();
+    let namespace = object.meta().namespace.as_deref();
+    store
+        .state()
+        .iter()
+        .filter(|fr| fr.namespace().as_deref() == namespace)
+        .filter(|fr| {
+            [&fr.spec.primary, &fr.spec.secondary]
+                .iter()
+                .any(|t| refers(t) == Some(name))
+        })
+        .map(|fr| ObjectRef::from_obj(&**fr))
+        .collect()
+}
+
+pub async fn run(args: RunArgs) -> Result<(), StartError> {
+    let client = Client::try_default().await?;
+    let metrics = Arc::new(Metrics::default());
+    let readiness = Arc::new(Readiness::default());
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutting down: finishing the reconciles in flight");
+        let _ = shutdown_tx.send(true);
+    });
+    let stopped = move || {
+        let mut shutdown = shutdown.clone();
+        async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        }
+    };
+
+    let identity = args
+        .pod_name
+        .clone()
+        .unwrap_or_else(|| format!("dnsfailover-{}", fastrand::u64(..)));
+    let gate = if args.leader_election {
+        let namespace = args
+            .lease_namespace
+            .clone()
+            .unwrap_or_else(|| client.default_namespace().to_string());
+        let manager =
+            kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+                .with_namespace(&namespace)
+                .with_identity(&identity)
+                .with_duration(15)
+                .with_grace(5)
+                .build()
+                .await
+                .map_err(|e| StartError::Lease(e.to_string()))?;
+        let (receiver, _task) = manager.watch().await;
+        info!(lease = %args.lease_name, namespace, identity, "waiting to become the leader");
+        Gate::following(receiver)
+    } else {
+        Gate::open()
+    };
+    {
+        let mut gate = gate.clone();
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            loop {
+                let leading = gate.is_open();
+                metrics.leader.set(i64::from(leading));
+                info!(leading, "leadership");
+                if leading {
+                    let _ = gate.closed().await;
+                } else {
+                    gate.opened().await;
+                }
+            }
+        });
+    }
+
+    let metrics_hook = metrics.clone();
+    let r53 = args
+        .aws
+        .connect()
+        .await
+        .with_observer(Arc::new(move |op, result, waited| {
+            metrics_hook.route53_request(op, result, waited)
+        }));
+    let engine = Arc::new(Engine::new(
+        Gated::new(r53, gate.clone()),
+        args.aws.owner_id.clone(),
+    ));
+    let health = Arc::new(HealthMonitor::new(Duration::from_secs_f64(
+        1.0 / args.health_poll_rate,
+    )));
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "dnsfailover".into(),
+            instance: Some(identity.clone()),
+        },
+    );
+    let settings = Settings {
+        resync: args.resync,
+        dry_run: args.dry_run,
+        cluster_targets: args.cluster_targets,
+        ..Settings::default()
+    };
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        engine.clone(),
+        health.clone(),
+        recorder,
+        metrics.clone(),
+        gate.clone(),
+        readiness.clone(),
+        settings,
+        args.batch_window,
+    ));
+
+    let namespaces: Vec<Option<String>> = if args.namespaces.is_empty() {
+        vec![None]
+    } else {
+        args.namespaces.iter().cloned().map(Some).collect()
+    };
+    let mut triggers = Vec::new();
+    let mut stores = Vec::new();
+    let mut controllers = Vec::new();
+    for namespace in &namespaces {
+        let api = |client: &Client| -> Api<FailoverRecord> {
+            match namespace {
+                Some(ns) => Api::namespaced(client.clone(), ns),
+                None => Api::all(client.clone()),
+            }
+        };
+        let mut config = watcher::Config::default();
+        if let Some(selector) = &args.label_selector {
+            config = config.labels(selector);
+        }
+        let (trigger, triggered) = mpsc::channel::<ObjectRef<FailoverRecord>>(256);
+        triggers.push((namespace.clone(), trigger));
+        let mut controller = Controller::new(api(&client), config)
+            .with_config(controller::Config::default().concurrency(args.concurrency));
+        let store = controller.store();
+        stores.push(store.clone());
+        if args.cluster_targets {
+            let (services, ingresses): (Api<Service>, Api<Ingress>) = match namespace {
+                Some(ns) => (
+                    Api::namespaced(client.clone(), ns),
+                    Api::namespaced(client.clone(), ns),
+                ),
+                None => (Api::all(client.clone()), Api::all(client.clone())),
+            };
+            let by_service = store.clone();
+            let by_ingress = store.clone();
+            controller = controller
+                .watches(services, watcher::Config::default(), move |svc| {
+                    referring(&by_service, &svc, |t| {
+                        t.service_ref.as_ref().map(|r| r.name.as_str())
+                    })
+                })
+                .watches(ingresses, watcher::Config::default(), move |ing| {
+                    referring(&by_ingress, &ing, |t| {
+                        t.ingress_ref.as_ref().map(|r| r.name.as_str())
+                    })
+                });
+        }
+        let ctx = ctx.clone();
+        let run = controller
+            .reconcile_on(tokio_stream_from(triggered))
+            .graceful_shutdown_on(stopped())
+            .run(reconciler::reconcile, reconciler::error_policy, ctx)
+            .for_each(|result| async move {
+                if let Err(e) = result {
+                    // Reconcile errors are logged by the error policy; these
+                    // are watch or queue problems, retried by kube-runtime.
+                    warn!(error = %e, "controller event");
+                }
+            });
+        controllers.push(run);
+    }
+
+    // Health changes found by the poller trigger a reconcile in the
+    // controller that watches the object's namespace.
+    let (changed, mut changes) = mpsc::channel::<ObjectRef<FailoverRecord>>(1024);
+    tokio::spawn(async move {
+        while let Some(object) = changes.recv().await {
+            let route = triggers
+                .iter()
+                .find(|(ns, _)| ns.is_none() || ns.as_deref() == object.namespace.as_deref());
+            if let Some((_, trigger)) = route {
+                let _ = trigger.send(object).await;
+            }
+        }
+    });
+    {
+        let engine = engine.clone();
+        let health = health.clone();
+        let gate = gate.clone();
+        tokio::spawn(async move { health.run(engine.route53(), gate, changed).await });
+    }
+    {
+        let readiness = readiness.clone();
+        let metrics = metrics.clone();
+        let stores = stores.clone();
+        tokio::spawn(async move {
+            for store in &stores {
+                let _ = store.wait_until_ready().await;
+            }
+            readiness.synced.store(true, Ordering::Relaxed);
+            loop {
+                metrics
+                    .records_managed
+                    .set(stores.iter().map(|s| s.len() as i64).sum());
+                tokio::time::sleep(Duration::from_secs(15)).await;
+            }
+        });
+    }
+
+    let server = http::serve(
+        args.http_address,
+        http::router(metrics, readiness),
+        stopped(),
+    );
+    info!(address = %args.http_address, namespaces = ?args.namespaces, dry_run = args.dry_run, "dnsfailover controller running");
+    let (served, _) = tokio::join!(server, futures::future::join_all(controllers));
+    served.map_err(|source| StartError::Http {
+        address: args.http_address,
+        source,
+    })?;
+    info!("stopped");
+    Ok(())
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut receiver: mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
+async fn wait_for_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
