@@ -112,6 +112,9 @@ pub struct Context<R> {
     pub backoffs: Backoffs<ObjectRef<FailoverRecord>>,
     pub readiness: Arc<Readiness>,
     pub settings: Settings,
+    /// What each FailoverRecord last asked of Route 53 (a fingerprint of its
+    /// desired state), to tell drift from a changed spec or target.
+    applied: std::sync::Mutex<std::collections::HashMap<ObjectRef<FailoverRecord>, String>>,
 }
 
 impl<R: Route53 + 'static> Context<R> {
@@ -139,7 +142,16 @@ impl<R: Route53 + 'static> Context<R> {
             backoffs: Backoffs::new(Duration::from_secs(2), Duration::from_secs(300)),
             readiness,
             settings,
+            applied: std::sync::Mutex::default(),
         }
+    }
+
+    /// Remember the desired state just applied; returns the previous one.
+    fn remember(&self, key: &ObjectRef<FailoverRecord>, fingerprint: String) -> Option<String> {
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), fingerprint)
     }
 }
 
@@ -225,7 +237,16 @@ pub fn error_policy<R: Route53 + 'static>(
     error: &Error,
     ctx: Arc<Context<R>>,
 ) -> Action {
-    let key = ObjectRef::from_obj(&*obj);
+    Action::requeue(retry_delay(&obj, error, &ctx))
+}
+
+/// Count the failure and say how long to wait before the next attempt.
+pub fn retry_delay<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    error: &Error,
+    ctx: &Context<R>,
+) -> Duration {
+    let key = ObjectRef::from_obj(obj);
     let category = error.category();
     ctx.metrics
         .errors
@@ -233,7 +254,7 @@ pub fn error_policy<R: Route53 + 'static>(
         .inc();
     let delay = ctx.backoffs.failed(&key);
     warn!(namespace = key.namespace.as_deref().unwrap_or_default(), name = %key.name, category, error = %error, retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    delay
 }
 
 fn owner_of(obj: &FailoverRecord, ctx: &Context<impl Route53>) -> Owner {
@@ -318,12 +339,23 @@ async fn converge<R: Route53 + 'static>(
     if !plan.conflicts.is_empty() {
         return Err(ReconcileError::Conflict(plan.conflicts.clone()));
     }
-    let wrote = !plan.is_empty();
-    if wrote {
+    // Serialising plain data cannot fail; an empty fingerprint only makes a
+    // drift look like a spec change in the event's wording.
+    let fingerprint = serde_json::to_string(&(&placed.fqdn, &placed.desired)).unwrap_or_default();
+    let before = ctx.remember(&key, fingerprint.clone());
+    if !plan.is_empty() {
         if let Some(info) = execute(&plan, &zone_id, ctx).await? {
             change = Some(info);
         }
-        announce(obj, ctx, &plan).await;
+        let drift = match before {
+            Some(before) => before == fingerprint,
+            // Unknown after a restart: an unchanged, ready generation means drift.
+            None => {
+                previous.and_then(|s| s.observed_generation) == obj.meta().generation
+                    && status::ready(previous).is_some_and(|c| c.status == "True")
+            }
+        };
+        announce(obj, ctx, &plan, drift).await;
     } else if let Some(pending) = change.as_mut().filter(|c| c.status == ChangeState::Pending) {
         // INSYNC is terminal: only a PENDING change is ever polled.
         match ctx.engine.route53().get_change(&pending.id).await {
@@ -640,7 +672,12 @@ fn summarize(plan: &RecordPlan) -> String {
 }
 
 /// Events for what a successful plan did.
-async fn announce<R: Route53 + 'static>(obj: &FailoverRecord, ctx: &Context<R>, plan: &RecordPlan) {
+async fn announce<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+    plan: &RecordPlan,
+    drift: bool,
+) {
     let replaced = plan
         .delete_checks
         .iter()
@@ -672,17 +709,14 @@ async fn announce<R: Route53 + 'static>(obj: &FailoverRecord, ctx: &Context<R>, 
         .await;
     }
     if !plan.changes.is_empty() {
-        let status = obj.status.as_ref();
-        let first_time = status.and_then(|s| s.fqdn.as_ref()).is_none();
-        let unchanged_spec = status.and_then(|s| s.observed_generation) == obj.meta().generation
-            && status::ready(status).is_some_and(|c| c.status == "True");
+        let first_time = obj.status.as_ref().and_then(|s| s.fqdn.as_ref()).is_none();
         let (type_, reason, note) = if first_time {
             (
                 EventType::Normal,
                 "RecordsCreated",
                 "created the PRIMARY and SECONDARY record sets",
             )
-        } else if unchanged_spec {
+        } else if drift {
             (
                 EventType::Warning,
                 "DriftCorrected",

@@ -1,0 +1,945 @@
+//! The controller against an in-memory Kubernetes API server (behind kube's
+//! own client) and the in-memory Route 53: each scenario asserts the requests
+//! made to the cluster and the calls made to Route 53.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dnsfailover::api::{ActiveSide, FailoverRecord, FailoverRecordSpec, Health};
+use dnsfailover::controller::health::HealthMonitor;
+use dnsfailover::controller::leader::{Gate, Gated};
+use dnsfailover::controller::metrics::Metrics;
+use dnsfailover::controller::reconciler::{self, Context, Readiness, Settings};
+use dnsfailover::reconcile::Engine;
+use dnsfailover::route53::fake::{FakeRoute53, Fault};
+use dnsfailover::route53::{ErrorKind, Failover, Operation, RrType, Zone};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use serde_json::json;
+use support::apiserver::ApiServer;
+use tokio::sync::watch;
+
+const NS: &str = "web";
+
+const SPEC: &str = r#"
+hostedZone: {name: example.com}
+name: examplefailover
+ttl: 60
+primary:
+  addresses: [52.94.236.10]
+  healthCheck: {protocol: HTTP, port: 80, path: /index.html, requestInterval: 10}
+secondary:
+  addresses: [52.94.236.20]
+"#;
+
+struct Harness {
+    api: ApiServer,
+    fake: FakeRoute53,
+    zone: Zone,
+    ctx: Arc<Context<Gated<FakeRoute53>>>,
+    lease: watch::Sender<bool>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with(Settings::default())
+    }
+
+    fn with(settings: Settings) -> Self {
+        let (client, api) = ApiServer::start();
+        let fake = FakeRoute53::new();
+        let zone = fake.create_zone("example.com", false);
+        let (lease, gate) = Gate::manual(true);
+        let engine = Arc::new(Engine::new(Gated::new(fake.clone(), gate.clone()), "test"));
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "dnsfailover".into(),
+                instance: Some("dnsfailover-0".into()),
+            },
+        );
+        let readiness = Arc::new(Readiness::default());
+        readiness
+            .synced
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let ctx = Arc::new(Context::new(
+            client,
+            engine,
+            Arc::new(HealthMonitor::new(Duration::from_secs(2))),
+            recorder,
+            Arc::new(Metrics::default()),
+            gate,
+            readiness,
+            settings,
+            Duration::from_millis(20),
+        ));
+        Self {
+            api,
+            fake,
+            zone,
+            ctx,
+            lease,
+        }
+    }
+
+    fn create(&self, name: &str, spec: &str) {
+        let spec: FailoverRecordSpec = serde_yaml::from_str(spec).expect("spec");
+        let mut record = FailoverRecord::new(name, spec);
+        record.metadata.namespace = Some(NS.into());
+        record.metadata.uid = Some(format!("uid-{name}"));
+        record.metadata.generation = Some(1);
+        self.api.put_record(&record);
+    }
+
+    /// Change the spec as `kubectl apply` would: a new generation.
+    fn edit(&self, name: &str, change: impl FnOnce(&mut FailoverRecordSpec)) {
+        let mut record = self.api.record(NS, name);
+        change(&mut record.spec);
+        record.metadata.generation = record.metadata.generation.map(|g| g + 1);
+        self.api.put_record(&record);
+    }
+
+    fn delete(&self, name: &str) {
+        let mut record = self.api.record(NS, name);
+        record.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
+        self.api.put_record(&record);
+    }
+
+    fn status(&self, name: &str) -> dnsfailover::api::FailoverRecordStatus {
+        self.api.record(NS, name).status.expect("status written")
+    }
+
+    async fn reconcile(&self, name: &str) -> Result<Action, reconciler::Error> {
+        let record = Arc::new(self.api.record(NS, name));
+        reconciler::reconcile(record, self.ctx.clone()).await
+    }
+
+    /// Reconcile until the finalizer is on and Route 53 matches.
+    async fn converge(&self, name: &str) {
+        self.reconcile(name).await.expect("finalizer added");
+        self.reconcile(name).await.expect("applied");
+    }
+
+    fn condition(&self, name: &str, kind: &str) -> (String, String, String) {
+        let status = self.status(name);
+        let c = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == kind)
+            .unwrap_or_else(|| panic!("no {kind} condition"));
+        (c.status.clone(), c.reason.clone(), c.message.clone())
+    }
+}
+
+fn path(name: &str) -> String {
+    ApiServer::record_path(NS, name)
+}
+
+#[tokio::test]
+async fn create_adds_the_finalizer_first_then_writes_route53_and_status() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+
+    let action = h.reconcile("examplefailover").await.expect("reconcile");
+    assert_eq!(action, Action::await_change());
+    assert_eq!(
+        h.api.take_lines(),
+        vec![format!("PATCH {}", path("examplefailover"))],
+        "only the finalizer"
+    );
+    assert_eq!(
+        h.fake.write_calls(),
+        0,
+        "no Route 53 write before the finalizer is on"
+    );
+    let finalizers = h
+        .api
+        .record(NS, "examplefailover")
+        .metadata
+        .finalizers
+        .unwrap_or_default();
+    assert_eq!(finalizers, vec![reconciler::FINALIZER.to_string()]);
+
+    let action = h.reconcile("examplefailover").await.expect("reconcile");
+    assert_eq!(
+        action,
+        Action::requeue(Duration::from_secs(30)),
+        "look again soon while the change is PENDING"
+    );
+    let writes: Vec<Operation> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|op| op.is_write())
+        .collect();
+    assert_eq!(
+        writes,
+        vec![
+            Operation::CreateHealthCheck,
+            Operation::ChangeTagsForResource,
+            Operation::ChangeResourceRecordSets
+        ]
+    );
+    assert_eq!(
+        h.api.take_lines(),
+        vec![
+            format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
+            format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
+            format!("PATCH {}/status", path("examplefailover")),
+        ]
+    );
+    let patch = h.api.requests().last().cloned();
+    assert!(patch.is_none(), "take_lines cleared the log");
+
+    let status = h.status("examplefailover");
+    assert_eq!(status.observed_generation, Some(1));
+    assert_eq!(status.fqdn.as_deref(), Some("examplefailover.example.com."));
+    assert_eq!(status.hosted_zone_id.as_deref(), Some(h.zone.id.as_str()));
+    let check = h.fake.health_checks().remove(0);
+    assert_eq!(
+        status
+            .primary
+            .as_ref()
+            .and_then(|p| p.health_check_id.as_deref()),
+        Some(check.id.as_str())
+    );
+    assert_eq!(
+        status
+            .secondary
+            .as_ref()
+            .and_then(|s| s.health_check_id.as_deref()),
+        None
+    );
+    assert_eq!(
+        status.change.as_ref().map(|c| c.status.as_str()),
+        Some("PENDING")
+    );
+    assert_eq!(h.condition("examplefailover", "Ready").0, "True");
+    assert_eq!(
+        h.condition("examplefailover", "HealthCheckSynced").1,
+        "HealthChecksMatch"
+    );
+    assert_eq!(
+        h.condition("examplefailover", "RecordsSynced").1,
+        "RecordsMatch"
+    );
+}
+
+#[tokio::test]
+async fn the_status_patch_is_server_side_apply_on_the_status_subresource() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    let patch = h
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/status"))
+        .expect("status patch");
+    assert_eq!(patch.method, "PATCH");
+    assert!(
+        patch.query.contains("fieldManager=dnsfailover") && patch.query.contains("force=true"),
+        "{}",
+        patch.query
+    );
+    assert_eq!(patch.body["apiVersion"], "dnsfailover.io/v1alpha1");
+    assert_eq!(patch.body["kind"], "FailoverRecord");
+    assert!(patch.body.get("spec").is_none(), "status only");
+}
+
+#[tokio::test]
+async fn a_no_op_reconcile_writes_nothing_anywhere() {
+    let h = Harness::new();
+    h.fake.set_polls_until_insync(0);
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    // Once: GetChange moves the change to INSYNC (a status write).
+    h.reconcile("examplefailover").await.expect("reconcile");
+    assert_eq!(
+        h.status("examplefailover").change.map(|c| c.status),
+        Some("INSYNC".to_string())
+    );
+    h.api.take_lines();
+    h.fake.clear_calls();
+
+    let action = h.reconcile("examplefailover").await.expect("reconcile");
+    assert!(matches!(action, a if a != Action::await_change()));
+    assert_eq!(h.fake.write_calls(), 0);
+    assert!(
+        !h.fake.calls().contains(&Operation::GetChange),
+        "INSYNC is terminal: never polled again"
+    );
+    assert!(
+        h.fake.calls().is_empty(),
+        "the zone and checks come from the shared cache: {:?}",
+        h.fake.calls()
+    );
+    assert_eq!(
+        h.api.take_lines(),
+        Vec::<String>::new(),
+        "an unchanged status is not patched"
+    );
+}
+
+#[tokio::test]
+async fn a_spec_change_makes_the_minimal_route53_change_and_a_new_observed_generation() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.fake.clear_calls();
+    h.api.take_lines();
+
+    h.edit("examplefailover", |spec| {
+        spec.primary
+            .health_check
+            .as_mut()
+            .expect("check")
+            .failure_threshold = 5
+    });
+    h.reconcile("examplefailover").await.expect("reconcile");
+    let writes: Vec<Operation> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|op| op.is_write())
+        .collect();
+    assert_eq!(
+        writes,
+        vec![Operation::UpdateHealthCheck],
+        "an in-place update, no record change"
+    );
+    assert_eq!(h.status("examplefailover").observed_generation, Some(2));
+    assert!(
+        h.api
+            .events()
+            .contains(&("Normal".to_string(), "HealthCheckUpdated".to_string()))
+    );
+}
+
+#[tokio::test]
+async fn delete_cleans_up_records_then_checks_and_removes_the_finalizer() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.fake.clear_calls();
+    h.api.take_lines();
+
+    h.delete("examplefailover");
+    let action = h.reconcile("examplefailover").await.expect("cleanup");
+    assert_eq!(action, Action::await_change());
+    let writes: Vec<Operation> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|op| op.is_write())
+        .collect();
+    assert_eq!(
+        writes,
+        vec![
+            Operation::ChangeResourceRecordSets,
+            Operation::DeleteHealthCheck
+        ],
+        "records first, then the check"
+    );
+    assert!(h.fake.records(&h.zone.id).is_empty());
+    assert!(h.fake.health_checks().is_empty());
+    assert_eq!(
+        h.api.take_lines(),
+        vec![
+            format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
+            format!("PATCH {}", path("examplefailover"))
+        ]
+    );
+    assert!(
+        h.api.get(&path("examplefailover")).is_none(),
+        "finalizer removed, object gone"
+    );
+}
+
+#[tokio::test]
+async fn retain_leaves_route53_alone_on_delete() {
+    let h = Harness::new();
+    h.create(
+        "examplefailover",
+        &format!("{SPEC}deletionPolicy: Retain\n"),
+    );
+    h.converge("examplefailover").await;
+    h.fake.clear_calls();
+    h.delete("examplefailover");
+    h.reconcile("examplefailover").await.expect("cleanup");
+    assert_eq!(h.fake.write_calls(), 0);
+    assert_eq!(h.fake.records(&h.zone.id).len(), 3);
+    assert_eq!(h.fake.health_checks().len(), 1);
+    assert!(
+        h.api
+            .events()
+            .contains(&("Normal".to_string(), "Retained".to_string()))
+    );
+    assert!(h.api.get(&path("examplefailover")).is_none());
+}
+
+#[tokio::test]
+async fn a_deletion_while_route53_is_unreachable_stays_terminating_with_a_reason_then_finishes() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.delete("examplefailover");
+    h.fake.inject_always(None, Fault::Fail(ErrorKind::Network));
+    h.ctx.observer.invalidate_all().await;
+
+    let error = h
+        .reconcile("examplefailover")
+        .await
+        .expect_err("Route 53 unreachable");
+    assert_eq!(error.category(), "Route53Unavailable");
+    let record = h.api.record(NS, "examplefailover");
+    assert_eq!(
+        record.metadata.finalizers.clone().unwrap_or_default(),
+        vec![reconciler::FINALIZER.to_string()],
+        "still Terminating"
+    );
+    let (status, reason, message) = h.condition("examplefailover", "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "Route53Unavailable")
+    );
+    assert!(
+        message.starts_with("deleting: the finalizer stays until Route 53 confirms the cleanup"),
+        "{message}"
+    );
+    assert!(
+        reconciler::retry_delay(&record, &error, &h.ctx) > Duration::ZERO,
+        "retried with backoff"
+    );
+
+    h.fake.clear_faults();
+    h.reconcile("examplefailover")
+        .await
+        .expect("cleanup after recovery");
+    assert!(h.api.get(&path("examplefailover")).is_none());
+    assert!(h.fake.health_checks().is_empty());
+}
+
+#[tokio::test]
+async fn an_invalid_spec_gets_a_condition_an_event_and_no_route53_write() {
+    let h = Harness::new();
+    h.create(
+        "examplefailover",
+        &SPEC.replace("name: examplefailover", "name: www.example.org"),
+    );
+    h.reconcile("examplefailover").await.expect("finalizer");
+    h.api.take_lines();
+    let action = h
+        .reconcile("examplefailover")
+        .await
+        .expect("an invalid spec is not an error to retry");
+    assert_eq!(
+        action,
+        Action::await_change(),
+        "nothing to do until the spec changes"
+    );
+    assert!(
+        h.fake.calls().is_empty(),
+        "no Route 53 call at all: {:?}",
+        h.fake.calls()
+    );
+    let (status, reason, message) = h.condition("examplefailover", "Ready");
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "InvalidSpec"));
+    assert!(
+        message.contains("spec.name") && message.contains("not inside hosted zone example.com."),
+        "{message}"
+    );
+    assert_eq!(
+        h.api.events(),
+        vec![("Warning".to_string(), "InvalidSpec".to_string())]
+    );
+
+    // Reconciling again changes nothing and repeats no event.
+    h.api.take_lines();
+    h.reconcile("examplefailover").await.expect("reconcile");
+    assert!(h.api.take_lines().is_empty());
+}
+
+#[tokio::test]
+async fn throttling_backs_off_longer_each_time_then_recovers() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.reconcile("examplefailover").await.expect("finalizer");
+    h.fake.inject_always(
+        Some(Operation::CreateHealthCheck),
+        Fault::Fail(ErrorKind::Throttled),
+    );
+    let mut floors = Vec::new();
+    for _ in 0..5 {
+        let error = h.reconcile("examplefailover").await.expect_err("throttled");
+        assert_eq!(error.category(), "Route53Throttled");
+        let record = Arc::new(h.api.record(NS, "examplefailover"));
+        let key = ObjectRef::from_obj(&*record);
+        let failures = h.ctx.backoffs.failures(&key);
+        let delay = reconciler::retry_delay(&record, &error, &h.ctx);
+        floors.push((failures, delay));
+    }
+    assert_eq!(
+        floors.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    // Each delay lies in [ceiling/2, ceiling] with the ceiling doubling: the
+    // fifth wait is longer than any possible first one times four.
+    assert!(floors[4].1 > floors[0].1 * 4, "backoff grows: {floors:?}");
+    for pair in floors.windows(2) {
+        assert!(
+            pair[1].1 * 2 >= pair[0].1,
+            "never shrinks below half: {floors:?}"
+        );
+    }
+    assert_eq!(
+        h.condition("examplefailover", "Ready").1,
+        "Route53Throttled"
+    );
+
+    h.fake.clear_faults();
+    h.reconcile("examplefailover").await.expect("recovers");
+    let key = ObjectRef::from_obj(&h.api.record(NS, "examplefailover"));
+    assert_eq!(h.ctx.backoffs.failures(&key), 0, "reset on success");
+    assert_eq!(h.condition("examplefailover", "Ready").0, "True");
+}
+
+#[tokio::test]
+async fn a_health_flip_fails_over_with_one_event_and_back() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    let check = h.fake.health_checks().remove(0);
+    let key = ObjectRef::from_obj(&h.api.record(NS, "examplefailover"));
+
+    // The poller reads health and asks for a reconcile when it changes.
+    assert_eq!(
+        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        Some(key.clone())
+    );
+    h.reconcile("examplefailover").await.expect("reconcile");
+    assert_eq!(
+        h.status("examplefailover").active,
+        Some(ActiveSide::Primary)
+    );
+    assert_eq!(
+        h.status("examplefailover")
+            .primary
+            .and_then(|p| p.checkers_healthy)
+            .as_deref(),
+        Some("16/16")
+    );
+
+    h.fake.set_health(&check.id, 1, 16);
+    assert_eq!(
+        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        Some(key.clone())
+    );
+    h.api.take_lines();
+    h.reconcile("examplefailover").await.expect("reconcile");
+    let status = h.status("examplefailover");
+    assert_eq!(status.active, Some(ActiveSide::Secondary));
+    assert_eq!(
+        status.primary.as_ref().and_then(|p| p.health),
+        Some(Health::Unhealthy)
+    );
+    assert!(status.last_failover_time.is_some());
+    assert_eq!(
+        h.api.events(),
+        vec![("Warning".to_string(), "FailoverToSecondary".to_string())]
+    );
+    assert_eq!(
+        h.fake.write_calls(),
+        3,
+        "failover needs no Route 53 write: Route 53 answers by itself"
+    );
+
+    h.api.take_lines();
+    assert_eq!(
+        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        None,
+        "unchanged health triggers nothing"
+    );
+    h.reconcile("examplefailover").await.expect("reconcile");
+    assert!(h.api.events().is_empty(), "one event per transition");
+
+    h.fake.set_health(&check.id, 16, 16);
+    assert_eq!(
+        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        Some(key)
+    );
+    h.reconcile("examplefailover").await.expect("reconcile");
+    assert_eq!(
+        h.status("examplefailover").active,
+        Some(ActiveSide::Primary)
+    );
+    assert_eq!(
+        h.api.events(),
+        vec![("Normal".to_string(), "FailbackToPrimary".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn a_service_hostname_change_updates_the_alias() {
+    let h = Harness::new();
+    let service = |host: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": NS},
+            "spec": {"type": "LoadBalancer"},
+            "status": {"loadBalancer": {"ingress": [{"hostname": host}]}}
+        })
+    };
+    h.api.put(
+        format!("/api/v1/namespaces/{NS}/services/web"),
+        service("web-1.us-east-1.elb.amazonaws.com"),
+    );
+    h.create("examplefailover", &SPEC.replace("  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTP, port: 80, path: /index.html, requestInterval: 10}", "  serviceRef: {name: web}"));
+    h.converge("examplefailover").await;
+    let primary = h
+        .fake
+        .records(&h.zone.id)
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .expect("primary");
+    let alias = primary.alias.expect("alias");
+    assert_eq!(alias.dns_name, "web-1.us-east-1.elb.amazonaws.com");
+    assert_eq!(alias.hosted_zone_id, "Z35SXDOTRQ7X7K");
+    assert!(alias.evaluate_target_health);
+    assert!(
+        h.fake.health_checks().is_empty(),
+        "an alias evaluating target health needs no check"
+    );
+
+    h.api.put(
+        format!("/api/v1/namespaces/{NS}/services/web"),
+        service("web-2.us-west-2.elb.amazonaws.com"),
+    );
+    h.api.take_lines();
+    h.reconcile("examplefailover").await.expect("reconcile");
+    let primary = h
+        .fake
+        .records(&h.zone.id)
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .expect("primary");
+    assert_eq!(
+        primary.alias.map(|a| (a.dns_name, a.hosted_zone_id)),
+        Some((
+            "web-2.us-west-2.elb.amazonaws.com".to_string(),
+            "Z1H1FL5HABSF5".to_string()
+        ))
+    );
+    assert!(
+        h.api
+            .events()
+            .contains(&("Normal".to_string(), "RecordsUpdated".to_string()))
+    );
+}
+
+#[tokio::test]
+async fn a_service_without_a_load_balancer_address_is_retried_not_invalid() {
+    let h = Harness::new();
+    h.api.put(
+        format!("/api/v1/namespaces/{NS}/services/web"),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": NS}, "spec": {"type": "LoadBalancer"}}),
+    );
+    h.create(
+        "examplefailover",
+        &SPEC.replace("  addresses: [52.94.236.20]", "  serviceRef: {name: web}"),
+    );
+    h.reconcile("examplefailover").await.expect("finalizer");
+    let error = h.reconcile("examplefailover").await.expect_err("pending");
+    assert_eq!(error.category(), "TargetNotReady");
+    assert_eq!(h.fake.write_calls(), 0);
+    assert!(
+        h.condition("examplefailover", "Ready")
+            .2
+            .contains("waiting for Service web to get a load balancer address")
+    );
+}
+
+#[tokio::test]
+async fn without_the_lease_nothing_is_written() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.reconcile("examplefailover").await.expect("finalizer");
+    h.api.take_lines();
+    h.lease.send(false).expect("gate");
+    let action = h.reconcile("examplefailover").await.expect("standby");
+    assert_eq!(action, Action::requeue(Duration::from_secs(15)));
+    assert_eq!(h.fake.write_calls(), 0);
+    assert!(h.api.take_lines().is_empty(), "no status, no event");
+
+    // Losing the lease stops writes at the Route 53 port too, even for work
+    // already past the reconcile's own check.
+    let engine = &h.ctx.engine;
+    let err = dnsfailover::route53::Route53::delete_health_check(engine.route53(), "any")
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind, ErrorKind::NotLeader);
+    assert_eq!(h.fake.write_calls(), 0);
+
+    h.lease.send(true).expect("gate");
+    h.reconcile("examplefailover").await.expect("leader again");
+    assert_eq!(h.fake.health_checks().len(), 1);
+}
+
+#[tokio::test]
+async fn missing_credentials_fail_readiness_with_a_condition_then_recover_without_restart() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.reconcile("examplefailover").await.expect("finalizer");
+    h.fake
+        .inject_always(None, Fault::Fail(ErrorKind::Credentials));
+    let error = h
+        .reconcile("examplefailover")
+        .await
+        .expect_err("no credentials");
+    assert_eq!(error.category(), "CredentialsMissing");
+    let (status, reason, message) = h.condition("examplefailover", "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "CredentialsMissing")
+    );
+    assert!(message.contains("provide AWS credentials"), "{message}");
+    assert!(
+        h.ctx
+            .readiness
+            .problem()
+            .is_some_and(|p| p.contains("credentials"))
+    );
+    assert!(
+        h.api
+            .events()
+            .contains(&("Warning".to_string(), "CredentialsMissing".to_string()))
+    );
+
+    h.fake.clear_faults();
+    h.reconcile("examplefailover").await.expect("recovers");
+    assert_eq!(h.ctx.readiness.problem(), None);
+    assert_eq!(h.condition("examplefailover", "Ready").0, "True");
+}
+
+#[tokio::test]
+async fn drift_is_corrected_on_resync_with_an_event() {
+    let h = Harness::with(Settings {
+        resync: Duration::from_secs(300),
+        ..Settings::default()
+    });
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.reconcile("examplefailover").await.expect("INSYNC");
+    let secondary = h
+        .fake
+        .records(&h.zone.id)
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Secondary))
+        .expect("secondary");
+    h.fake.remove_record(&h.zone.id, &secondary.key());
+
+    // The next resync reads Route 53 again.
+    h.ctx.observer.invalidate_all().await;
+    h.api.take_lines();
+    h.reconcile("examplefailover").await.expect("reconcile");
+    assert!(h.fake.records(&h.zone.id).contains(&secondary), "restored");
+    assert!(
+        h.api
+            .events()
+            .contains(&("Warning".to_string(), "DriftCorrected".to_string())),
+        "{:?}",
+        h.api.events()
+    );
+}
+
+#[tokio::test]
+async fn an_unowned_record_is_a_conflict_and_stays_untouched() {
+    let h = Harness::new();
+    let existing = dnsfailover::route53::RecordSet {
+        name: "examplefailover.example.com.".into(),
+        rr_type: RrType::A,
+        set_identifier: None,
+        failover: None,
+        ttl: Some(300),
+        values: vec!["203.0.113.7".into()],
+        alias: None,
+        health_check_id: None,
+        other_routing: None,
+    };
+    h.fake.put_record(&h.zone.id, existing.clone());
+    h.create("examplefailover", SPEC);
+    h.reconcile("examplefailover").await.expect("finalizer");
+    let error = h.reconcile("examplefailover").await.expect_err("conflict");
+    assert_eq!(error.category(), "RecordConflict");
+    assert_eq!(h.fake.write_calls(), 0);
+    assert_eq!(h.fake.records(&h.zone.id), vec![existing]);
+    assert_eq!(
+        h.condition("examplefailover", "RecordsSynced").1,
+        "RecordConflict"
+    );
+    assert_eq!(
+        h.api.events(),
+        vec![("Warning".to_string(), "ConflictDetected".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn records_of_one_zone_share_one_listing_and_one_change_batch() {
+    let h = Harness::new();
+    for name in ["a", "b", "c"] {
+        h.create(
+            name,
+            &SPEC.replace("name: examplefailover", &format!("name: {name}")),
+        );
+        h.reconcile(name).await.expect("finalizer");
+    }
+    h.fake.clear_calls();
+    let (a, b, c) = tokio::join!(h.reconcile("a"), h.reconcile("b"), h.reconcile("c"));
+    for result in [a, b, c] {
+        result.expect("reconcile");
+    }
+    let count = |op| h.fake.calls().iter().filter(|c| **c == op).count();
+    assert_eq!(
+        count(Operation::ListResourceRecordSets),
+        1,
+        "one listing for the zone"
+    );
+    assert_eq!(
+        count(Operation::ListHealthChecks),
+        1,
+        "one listing of health checks"
+    );
+    assert_eq!(
+        count(Operation::ChangeResourceRecordSets),
+        1,
+        "three records' changes in one batch"
+    );
+    assert_eq!(h.fake.records(&h.zone.id).len(), 9);
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing_but_says_what_it_would_do() {
+    let h = Harness::with(Settings {
+        dry_run: true,
+        ..Settings::default()
+    });
+    h.create("examplefailover", SPEC);
+    h.reconcile("examplefailover").await.expect("dry run");
+    assert_eq!(h.fake.write_calls(), 0);
+    assert_eq!(
+        h.api.take_lines(),
+        vec![format!(
+            "POST /apis/events.k8s.io/v1/namespaces/{NS}/events"
+        )],
+        "an event, no finalizer, no status"
+    );
+    let event = h.api.requests();
+    assert!(event.is_empty());
+}
+
+#[tokio::test]
+async fn a_service_event_maps_to_the_failover_records_that_refer_to_it() {
+    use dnsfailover::controller::run::referring;
+    use kube::runtime::{reflector, watcher};
+    let (store, mut writer) = reflector::store::<FailoverRecord>();
+    let record = |name: &str, ns: &str, spec: &str| {
+        let mut r = FailoverRecord::new(name, serde_yaml::from_str(spec).expect("spec"));
+        r.metadata.namespace = Some(ns.into());
+        r
+    };
+    let with_ref = SPEC.replace("  addresses: [52.94.236.20]", "  serviceRef: {name: web}");
+    writer.apply_watcher_event(&watcher::Event::Apply(record("uses-web", NS, &with_ref)));
+    writer.apply_watcher_event(&watcher::Event::Apply(record(
+        "other-namespace",
+        "elsewhere",
+        &with_ref,
+    )));
+    writer.apply_watcher_event(&watcher::Event::Apply(record("plain", NS, SPEC)));
+    let service: k8s_openapi::api::core::v1::Service =
+        serde_json::from_value(json!({"metadata": {"name": "web", "namespace": NS}}))
+            .expect("service");
+    let found = referring(&store, &service, |t| {
+        t.service_ref.as_ref().map(|r| r.name.as_str())
+    });
+    assert_eq!(
+        found.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        vec!["uses-web"]
+    );
+}
+
+#[tokio::test]
+async fn metrics_use_fixed_labels_and_readiness_reports_why() {
+    use tower::ServiceExt;
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.fake
+        .inject_always(None, Fault::Fail(ErrorKind::Throttled));
+    h.ctx.observer.invalidate_all().await;
+    let error = h.reconcile("examplefailover").await.expect_err("throttled");
+    reconciler::retry_delay(&h.api.record(NS, "examplefailover"), &error, &h.ctx);
+
+    let router =
+        dnsfailover::controller::http::router(h.ctx.metrics.clone(), h.ctx.readiness.clone());
+    let get = |uri: &str| {
+        http::Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .expect("request")
+    };
+    let response = router
+        .clone()
+        .oneshot(get("/metrics"))
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), 200);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("dnsfailover_reconciles_total{result=\"ok\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dnsfailover_reconcile_errors_total{category=\"Route53Throttled\"} 1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("examplefailover"),
+        "no object names in labels"
+    );
+    assert_eq!(
+        router
+            .clone()
+            .oneshot(get("/healthz"))
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
+    assert_eq!(
+        router
+            .clone()
+            .oneshot(get("/readyz"))
+            .await
+            .expect("readyz")
+            .status(),
+        200
+    );
+
+    h.ctx
+        .readiness
+        .credentials_ok
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let response = router.oneshot(get("/readyz")).await.expect("readyz");
+    assert_eq!(response.status(), 503);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    assert!(String::from_utf8_lossy(&body).contains("credentials"));
+}
