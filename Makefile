@@ -12,6 +12,8 @@ VENV_STAMP := $(VENV)/.installed
 MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 CRD_FILE := crds/failoverrecords.dnsfailover.io.yaml
+CHART_CRD := charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml
+SHELL_SCRIPTS := scripts/demo.sh .ci/run tests/e2e/run.sh
 
 # ---------------------------------------------------------------------------
 # CHART_CHECKS: Helm chart lint/render commands, run by `make test` after the
@@ -22,7 +24,7 @@ CHART_CHECKS :=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv test fmt fmt-check lint crd crd-check chart-check demo
+.PHONY: help venv test fmt fmt-check lint script-lint crd crd-check chart-check demo image e2e
 
 help: ## List the targets
 	@echo "dnsfailover make targets:"
@@ -36,9 +38,10 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
-test: venv ## fmt check, clippy, chart checks, cargo test (debug; includes the CRD drift check)
+test: venv ## fmt check, clippy, shell and Dockerfile lint, chart checks, cargo test (debug; includes the CRD drift check)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(MAKE) --no-print-directory script-lint
 	$(MAKE) --no-print-directory chart-check
 	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --all-targets
 
@@ -52,10 +55,11 @@ lint: ## fmt check + clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-crd: ## Regenerate the committed CRD YAML under crds/
-	@mkdir -p $(dir $(CRD_FILE))
+crd: ## Regenerate the committed CRD YAML (crds/ and the chart's crds/)
+	@mkdir -p $(dir $(CRD_FILE)) $(dir $(CHART_CRD))
 	$(CARGO) run --quiet -- crd > $(CRD_FILE).tmp
 	mv $(CRD_FILE).tmp $(CRD_FILE)
+	cp $(CRD_FILE) $(CHART_CRD)
 
 crd-check: ## Fail if the committed CRD YAML differs from the generated one
 	$(CARGO) test --quiet --test crd_drift
@@ -69,3 +73,16 @@ endif
 
 demo: venv ## Route 53 failover walkthrough against a local emulator
 	scripts/demo.sh
+
+script-lint: venv ## shellcheck the shell scripts (the e2e suite included), hadolint the Dockerfile
+	bash -n tests/e2e/run.sh
+	$(VENV)/bin/shellcheck -x $(SHELL_SCRIPTS)
+	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
+
+IMAGE ?= dnsfailover:dev
+
+image: ## Build the container image (needs Docker)
+	docker build -t $(IMAGE) .
+
+e2e: venv ## End-to-end suite on a kind cluster (needs docker, kind, kubectl, helm)
+	IMAGE=$(IMAGE) tests/e2e/run.sh

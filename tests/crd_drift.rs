@@ -1,15 +1,9 @@
-//! The committed CRD must be exactly what the Rust types generate: it is
-//! generated, never edited by hand. `make crd` regenerates it.
+//! The committed CRDs must be exactly what the Rust types generate: they are
+//! generated, never edited by hand. `make crd` regenerates both copies.
 
-#[test]
-fn committed_crd_matches_the_rust_types() {
-    let generated = dnsfailover::api::crd_yaml().expect("the CRD renders");
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/crds/failoverrecords.dnsfailover.io.yaml"
-    );
-    let committed = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}; run `make crd` and commit the result"));
+fn check(relative: &str, generated: &str) {
+    let path = format!("{}/{relative}", env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}; run `make crd` and commit the result"));
     if committed != generated {
         let first = committed
             .lines()
@@ -21,4 +15,14 @@ fn committed_crd_matches_the_rust_types() {
             first + 1
         );
     }
+}
+
+#[test]
+fn committed_crd_matches_the_rust_types() {
+    check("crds/failoverrecords.dnsfailover.io.yaml", &dnsfailover::api::crd_yaml().expect("the CRD renders"));
+}
+
+#[test]
+fn the_chart_ships_the_same_crd() {
+    check("charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml", &dnsfailover::api::crd_yaml().expect("the CRD renders"));
 }
