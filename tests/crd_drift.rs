@@ -3,7 +3,8 @@
 
 fn check(relative: &str, generated: &str) {
     let path = format!("{}/{relative}", env!("CARGO_MANIFEST_DIR"));
-    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}; run `make crd` and commit the result"));
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; run `make crd` and commit the result"));
     if committed != generated {
         let first = committed
             .lines()
@@ -19,10 +20,16 @@ fn check(relative: &str, generated: &str) {
 
 #[test]
 fn committed_crd_matches_the_rust_types() {
-    check("crds/failoverrecords.dnsfailover.io.yaml", &dnsfailover::api::crd_yaml().expect("the CRD renders"));
+    check(
+        "crds/failoverrecords.dnsfailover.io.yaml",
+        &dnsfailover::api::crd_yaml().expect("the CRD renders"),
+    );
 }
 
 #[test]
 fn the_chart_ships_the_same_crd() {
-    check("charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml", &dnsfailover::api::crd_yaml().expect("the CRD renders"));
+    check(
+        "charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml",
+        &dnsfailover::api::crd_yaml().expect("the CRD renders"),
+    );
 }

@@ -1,0 +1,831 @@
+//! The Helm chart (`charts/dnsfailover`), linted and rendered by Helm's own Go
+//! SDK through `scripts/chart.py` (helm-python-sdk in `.venv`; no helm binary).
+//!
+//! Every rendered document is parsed strictly as the Kubernetes type it claims
+//! to be: k8s-openapi ignores unknown fields, so each document is also
+//! serialized back and must have kept every field it had. Then the content:
+//! RBAC rules exactly as documented, the hardened pod, the namespaced and HA
+//! modes, and a schema that rejects bad values by name.
+//!
+//! The interpreter comes from `DNSFAILOVER_PYTHON`, else `.venv/bin/python`.
+//! Without it the tests fail and say `run make venv`; they never skip.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Container, PodSpec, Probe, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+const NAMESPACE: &str = "dnsfailover";
+
+// ---------------------------------------------------------------------------
+// Running scripts/chart.py
+// ---------------------------------------------------------------------------
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chart_dir() -> PathBuf {
+    root().join("charts/dnsfailover")
+}
+
+fn python() -> PathBuf {
+    let python = std::env::var_os("DNSFAILOVER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} does not exist: run `make venv` (it installs helm-python-sdk), or set DNSFAILOVER_PYTHON to a python that has it",
+        python.display()
+    );
+    python
+}
+
+/// Runs `scripts/chart.py ARGS` and returns its output, whatever the exit code.
+fn chart_py(args: &[&str]) -> Output {
+    Command::new(python())
+        .arg(root().join("scripts/chart.py"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/chart.py {args:?}: {e}"))
+}
+
+/// Runs `scripts/chart.py ARGS`, which must succeed, and parses its JSON.
+fn chart_py_json(args: &[&str]) -> Value {
+    let out = chart_py(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "scripts/chart.py {args:?} failed ({}):\n{stderr}",
+        out.status
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("scripts/chart.py {args:?} printed no JSON ({e}); stderr:\n{stderr}")
+    })
+}
+
+/// `None` (the chart's defaults), then every `ci/*.yaml`, sorted.
+fn value_files() -> Vec<Option<PathBuf>> {
+    let ci = chart_dir().join("ci");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&ci)
+        .unwrap_or_else(|e| panic!("{}: {e}", ci.display()))
+        .map(|entry| entry.expect("a ci/ directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "{} holds no *.yaml values file",
+        ci.display()
+    );
+    std::iter::once(None)
+        .chain(files.into_iter().map(Some))
+        .collect()
+}
+
+fn label(values: &Option<PathBuf>) -> String {
+    values
+        .as_ref()
+        .map_or_else(|| "default values".into(), |p| p.display().to_string())
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------
+
+/// One rendered YAML document, with the template it came from.
+struct Doc {
+    template: String,
+    value: Value,
+}
+
+impl Doc {
+    fn kind(&self) -> &str {
+        self.value["kind"].as_str().unwrap_or_default()
+    }
+    fn name(&self) -> &str {
+        self.value["metadata"]["name"].as_str().unwrap_or_default()
+    }
+    fn namespace(&self) -> &str {
+        self.value["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+    }
+    fn parse<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.value.clone())
+            .unwrap_or_else(|e| panic!("{} {} ({}): {e}", self.kind(), self.name(), self.template))
+    }
+}
+
+/// Renders the chart with a values file and `--set-json` overrides, in
+/// namespace `dnsfailover`; returns the documents of every manifest.
+fn render(values: Option<&Path>, set_json: Option<Value>) -> Vec<Doc> {
+    let chart = chart_dir();
+    let mut args = vec!["render".to_string(), chart.display().to_string()];
+    args.extend(values.map(|p| p.display().to_string()));
+    args.extend(["--namespace".into(), NAMESPACE.into()]);
+    if let Some(overrides) = set_json {
+        args.extend(["--set-json".into(), overrides.to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let manifests = chart_py_json(&args)["manifests"]
+        .as_object()
+        .cloned()
+        .expect("render prints {\"manifests\": {...}}");
+    let mut docs = Vec::new();
+    for (template, text) in manifests {
+        if template.ends_with("NOTES.txt") {
+            continue;
+        }
+        let text = text
+            .as_str()
+            .unwrap_or_else(|| panic!("{template}: manifest is not a string"));
+        for document in serde_yaml::Deserializer::from_str(text) {
+            let yaml = serde_yaml::Value::deserialize(document)
+                .unwrap_or_else(|e| panic!("{template}: invalid YAML: {e}\n{text}"));
+            if yaml.is_null() {
+                continue; // an empty document (a disabled template, or `---` alone)
+            }
+            let value = serde_json::to_value(&yaml)
+                .unwrap_or_else(|e| panic!("{template}: not JSON-compatible: {e}"));
+            docs.push(Doc {
+                template: template.clone(),
+                value,
+            });
+        }
+    }
+    docs
+}
+
+fn render_default() -> Vec<Doc> {
+    render(None, None)
+}
+
+fn render_namespaced_ha() -> Vec<Doc> {
+    render(Some(&chart_dir().join("ci/namespaced-ha.yaml")), None)
+}
+
+fn of_kind<'a>(docs: &'a [Doc], kind: &str) -> Vec<&'a Doc> {
+    docs.iter().filter(|d| d.kind() == kind).collect()
+}
+
+fn one<'a>(docs: &'a [Doc], kind: &str) -> &'a Doc {
+    match of_kind(docs, kind).as_slice() {
+        [doc] => doc,
+        found => panic!("expected exactly one {kind}, found {}", found.len()),
+    }
+}
+
+fn deployment(docs: &[Doc]) -> Deployment {
+    one(docs, "Deployment").parse()
+}
+
+fn pod_spec(docs: &[Doc]) -> PodSpec {
+    deployment(docs)
+        .spec
+        .and_then(|s| s.template.spec)
+        .expect("the Deployment has a pod spec")
+}
+
+fn container(docs: &[Doc]) -> Container {
+    match pod_spec(docs).containers.as_slice() {
+        [c] => c.clone(),
+        cs => panic!("expected one container, found {}", cs.len()),
+    }
+}
+
+fn args(docs: &[Doc]) -> Vec<String> {
+    container(docs).args.unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Strict parsing
+// ---------------------------------------------------------------------------
+
+/// The Prometheus Operator's ServiceMonitor, only the fields the chart uses.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ServiceMonitor {
+    api_version: String,
+    kind: String,
+    metadata: MonitorMeta,
+    spec: ServiceMonitorSpec,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MonitorMeta {
+    name: String,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceMonitorSpec {
+    selector: MonitorSelector,
+    endpoints: Vec<MonitorEndpoint>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MonitorSelector {
+    match_labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MonitorEndpoint {
+    port: String,
+    path: String,
+    interval: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scrape_timeout: Option<String>,
+}
+
+/// Deserializes `value` as `T` and serializes it back.
+fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
+    let typed: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    serde_json::to_value(&typed).map_err(|e| e.to_string())
+}
+
+/// The first path of `original` that `round_tripped` lacks or holds differently.
+fn first_difference(path: &str, original: &Value, round_tripped: &Value) -> Option<String> {
+    match (original, round_tripped) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.iter().find_map(|(key, value)| match b.get(key) {
+                Some(other) => first_difference(&format!("{path}.{key}"), value, other),
+                None => Some(format!(
+                    "{path}.{key} is unknown (dropped by the typed round trip)"
+                )),
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(&format!("{path}[{i}]"), x, y)),
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{path} is {a} but round-trips as {b}")),
+    }
+}
+
+/// Parses a document strictly as the type its apiVersion and kind claim.
+fn check_strictly(doc: &Doc) -> Result<(), String> {
+    let api_version = doc.value["apiVersion"].as_str().unwrap_or_default();
+    let round_tripped = match (api_version, doc.kind()) {
+        ("apps/v1", "Deployment") => round_trip::<Deployment>(&doc.value),
+        ("v1", "ServiceAccount") => round_trip::<ServiceAccount>(&doc.value),
+        ("v1", "Service") => round_trip::<Service>(&doc.value),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => round_trip::<ClusterRole>(&doc.value),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+            round_trip::<ClusterRoleBinding>(&doc.value)
+        }
+        ("rbac.authorization.k8s.io/v1", "Role") => round_trip::<Role>(&doc.value),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => round_trip::<RoleBinding>(&doc.value),
+        ("policy/v1", "PodDisruptionBudget") => round_trip::<PodDisruptionBudget>(&doc.value),
+        ("networking.k8s.io/v1", "NetworkPolicy") => round_trip::<NetworkPolicy>(&doc.value),
+        ("monitoring.coreos.com/v1", "ServiceMonitor") => round_trip::<ServiceMonitor>(&doc.value),
+        (api_version, kind) => return Err(format!("unexpected kind {api_version} {kind}")),
+    }?;
+    first_difference("", &doc.value, &round_tripped).map_or(Ok(()), Err)
+}
+
+// ---------------------------------------------------------------------------
+// RBAC
+// ---------------------------------------------------------------------------
+
+/// (API group, resource) → verbs.
+type Grants = BTreeMap<(String, String), BTreeSet<String>>;
+
+fn grants(rules: &[PolicyRule]) -> Grants {
+    let mut grants = Grants::new();
+    for rule in rules {
+        assert!(
+            rule.resource_names.is_none() && rule.non_resource_urls.is_none(),
+            "unexpected rule shape: {rule:?}"
+        );
+        for group in rule.api_groups.iter().flatten() {
+            for resource in rule.resources.iter().flatten() {
+                let verbs = grants.entry((group.clone(), resource.clone())).or_default();
+                for verb in &rule.verbs {
+                    assert!(
+                        verbs.insert(verb.clone()),
+                        "{verb} on {group}/{resource} is granted twice"
+                    );
+                }
+            }
+        }
+    }
+    grants
+}
+
+fn expected(entries: &[(&str, &str, &[&str])]) -> Grants {
+    entries
+        .iter()
+        .map(|(group, resource, verbs)| {
+            (
+                (group.to_string(), resource.to_string()),
+                verbs.iter().map(|v| v.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// What every installation needs on FailoverRecords and Events, plus the
+/// Service and Ingress reads when cluster targets are on.
+fn watch_grants(cluster_targets: bool) -> Grants {
+    let mut grants = expected(&[
+        (
+            "dnsfailover.io",
+            "failoverrecords",
+            &["get", "list", "watch", "patch"],
+        ),
+        ("dnsfailover.io", "failoverrecords/status", &["patch"]),
+        (
+            "dnsfailover.io",
+            "failoverrecords/finalizers",
+            &["update", "patch"],
+        ),
+        ("events.k8s.io", "events", &["create", "patch"]),
+    ]);
+    if cluster_targets {
+        grants.extend(expected(&[
+            ("", "services", &["get", "list", "watch"]),
+            ("networking.k8s.io", "ingresses", &["get", "list", "watch"]),
+        ]));
+    }
+    grants
+}
+
+fn lease_grants() -> Grants {
+    expected(&[(
+        "coordination.k8s.io",
+        "leases",
+        &["get", "create", "update", "patch"],
+    )])
+}
+
+/// Every Role and ClusterRole as (kind, namespace, name) → its grants.
+fn roles(docs: &[Doc]) -> BTreeMap<(String, String, String), Grants> {
+    let mut roles = BTreeMap::new();
+    for doc in docs {
+        let rules = match doc.kind() {
+            "Role" => doc.parse::<Role>().rules,
+            "ClusterRole" => doc.parse::<ClusterRole>().rules,
+            _ => continue,
+        };
+        let key = (
+            doc.kind().to_string(),
+            doc.namespace().to_string(),
+            doc.name().to_string(),
+        );
+        roles.insert(key, grants(&rules.unwrap_or_default()));
+    }
+    roles
+}
+
+fn key(kind: &str, namespace: &str, name: &str) -> (String, String, String) {
+    (kind.into(), namespace.into(), name.into())
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+#[test]
+fn lint_is_clean_with_default_and_ci_values() {
+    let chart = chart_dir().display().to_string();
+    let mut problems = Vec::new();
+    for values in value_files() {
+        let mut args = vec!["lint".to_string(), chart.clone()];
+        args.extend(values.as_ref().map(|p| p.display().to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let report = chart_py_json(&args);
+        let messages = report["messages"].as_array().cloned().unwrap_or_default();
+        for message in messages
+            .iter()
+            .filter(|m| m["severity"].as_u64().unwrap_or(3) >= 2)
+        {
+            problems.push(format!("{}: {message}", label(&values)));
+        }
+        for error in report["errors"].as_array().into_iter().flatten() {
+            problems.push(format!("{}: {error}", label(&values)));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "helm lint --strict:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_rendered_document_is_a_strict_kubernetes_object() {
+    for values in value_files() {
+        let docs = render(values.as_deref(), None);
+        assert!(!docs.is_empty(), "{}: nothing rendered", label(&values));
+        for doc in &docs {
+            if let Err(problem) = check_strictly(doc) {
+                panic!(
+                    "{} — {} {} ({}): {problem}\n{:#}",
+                    label(&values),
+                    doc.kind(),
+                    doc.name(),
+                    doc.template,
+                    doc.value
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_strict_check_catches_unknown_and_misplaced_fields() {
+    let misplaced = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "x", "annotation": {}}});
+    let doc = Doc {
+        template: "test".into(),
+        value: misplaced,
+    };
+    let problem = check_strictly(&doc).expect_err("metadata.annotation is not a field");
+    assert!(problem.contains(".metadata.annotation"), "{problem}");
+    let other = Doc {
+        template: "test".into(),
+        value: json!({"apiVersion": "v1", "kind": "ConfigMap"}),
+    };
+    assert!(
+        check_strictly(&other).is_err(),
+        "a kind outside the list is refused"
+    );
+}
+
+#[test]
+fn default_install_watches_all_namespaces_with_cluster_rbac() {
+    let docs = render_default();
+    let roles = roles(&docs);
+    assert_eq!(
+        roles,
+        BTreeMap::from([
+            (key("ClusterRole", "", "dnsfailover"), watch_grants(true)),
+            (
+                key("Role", NAMESPACE, "dnsfailover-leader-election"),
+                lease_grants()
+            ),
+        ])
+    );
+    let binding: ClusterRoleBinding = one(&docs, "ClusterRoleBinding").parse();
+    assert_eq!(binding.role_ref.name, "dnsfailover");
+    let subjects = binding.subjects.unwrap_or_default();
+    assert!(
+        subjects.iter().any(|s| s.kind == "ServiceAccount"
+            && s.name == "dnsfailover"
+            && s.namespace.as_deref() == Some(NAMESPACE)),
+        "the ClusterRoleBinding binds the controller's ServiceAccount: {subjects:?}"
+    );
+    let args = args(&docs);
+    assert!(
+        !args.iter().any(|a| a.starts_with("--namespace")),
+        "{args:?}"
+    );
+    for expected in [
+        "run",
+        "--leader-election=true",
+        "--cluster-targets=true",
+        "--http-address=0.0.0.0:8080",
+        "--owner-id=dnsfailover",
+    ] {
+        assert!(
+            args.iter().any(|a| a == expected),
+            "{expected} missing from {args:?}"
+        );
+    }
+    assert!(!args.iter().any(|a| a == "--dry-run"), "{args:?}");
+    assert!(
+        of_kind(&docs, "PodDisruptionBudget").is_empty(),
+        "one replica needs no PDB"
+    );
+    assert!(
+        of_kind(&docs, "ServiceMonitor").is_empty() && of_kind(&docs, "NetworkPolicy").is_empty()
+    );
+    let account: ServiceAccount = one(&docs, "ServiceAccount").parse();
+    assert_eq!(account.automount_service_account_token, Some(true));
+}
+
+#[test]
+fn namespaced_ha_install_has_roles_per_namespace_pdb_monitor_and_policy() {
+    let docs = render_namespaced_ha();
+    let roles = roles(&docs);
+    assert_eq!(
+        roles,
+        BTreeMap::from([
+            (key("Role", "web", "dnsfailover"), watch_grants(true)),
+            (key("Role", "payments", "dnsfailover"), watch_grants(true)),
+            (
+                key("Role", NAMESPACE, "dnsfailover-leader-election"),
+                lease_grants()
+            ),
+        ]),
+        "a Role in each watched namespace, the lease Role, no ClusterRole"
+    );
+    assert!(of_kind(&docs, "ClusterRoleBinding").is_empty());
+    let bound: BTreeSet<(String, String)> = of_kind(&docs, "RoleBinding")
+        .iter()
+        .map(|d| {
+            (
+                d.namespace().to_string(),
+                d.parse::<RoleBinding>().role_ref.name,
+            )
+        })
+        .collect();
+    assert_eq!(
+        bound,
+        BTreeSet::from([
+            ("web".into(), "dnsfailover".into()),
+            ("payments".into(), "dnsfailover".into()),
+            (NAMESPACE.into(), "dnsfailover-leader-election".into()),
+        ])
+    );
+
+    assert_eq!(deployment(&docs).spec.and_then(|s| s.replicas), Some(2));
+    let args = args(&docs);
+    for expected in [
+        "--leader-election=true",
+        "--namespace=web",
+        "--namespace=payments",
+        "--label-selector=team in (web,payments),tier!=test",
+        "--route53-endpoint=https://route53.amazonaws.com",
+    ] {
+        assert!(
+            args.iter().any(|a| a == expected),
+            "{expected} missing from {args:?}"
+        );
+    }
+    assert!(!args.iter().any(|a| a == "--dry-run"), "{args:?}");
+
+    let account: ServiceAccount = one(&docs, "ServiceAccount").parse();
+    let annotations = account.metadata.annotations.unwrap_or_default();
+    assert_eq!(
+        annotations
+            .get("eks.amazonaws.com/role-arn")
+            .map(String::as_str),
+        Some("arn:aws:iam::123456789012:role/dnsfailover"),
+        "IRSA annotation"
+    );
+
+    let pdb: PodDisruptionBudget = one(&docs, "PodDisruptionBudget").parse();
+    assert!(
+        pdb.spec
+            .is_some_and(|s| s.max_unavailable.is_some() || s.min_available.is_some())
+    );
+    let monitor = one(&docs, "ServiceMonitor");
+    assert_eq!(monitor.value["spec"]["endpoints"][0]["port"], "http");
+    let policy: NetworkPolicy = one(&docs, "NetworkPolicy").parse();
+    let spec = policy.spec.expect("a NetworkPolicy spec");
+    assert_eq!(
+        spec.policy_types,
+        Some(vec!["Ingress".to_string(), "Egress".to_string()])
+    );
+    let egress_ports: Vec<(Option<IntOrString>, String)> = spec
+        .egress
+        .iter()
+        .flatten()
+        .flat_map(|rule| rule.ports.iter().flatten())
+        .map(|p| {
+            (
+                p.port.clone(),
+                p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            )
+        })
+        .collect();
+    for (port, protocol) in [(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP")] {
+        assert!(
+            egress_ports.contains(&(Some(IntOrString::Int(port)), protocol.into())),
+            "egress to {port}/{protocol}: {egress_ports:?}"
+        );
+    }
+    let ingress = spec.ingress.unwrap_or_default();
+    let ingress_ports: Vec<_> = ingress
+        .iter()
+        .flat_map(|r| r.ports.iter().flatten())
+        .map(|p| p.port.clone())
+        .collect();
+    assert_eq!(
+        ingress_ports,
+        [Some(IntOrString::String("http".into()))],
+        "ingress only to the http port"
+    );
+}
+
+#[test]
+fn rbac_follows_leader_election_and_cluster_targets() {
+    let without_targets = render(None, Some(json!({"clusterTargets": {"enabled": false}})));
+    assert_eq!(
+        roles(&without_targets)[&key("ClusterRole", "", "dnsfailover")],
+        watch_grants(false)
+    );
+    assert!(
+        args(&without_targets)
+            .iter()
+            .any(|a| a == "--cluster-targets=false")
+    );
+
+    let without_election = render(
+        None,
+        Some(json!({"leaderElection": {"enabled": false}, "replicaCount": 1})),
+    );
+    assert_eq!(
+        roles(&without_election),
+        BTreeMap::from([(key("ClusterRole", "", "dnsfailover"), watch_grants(true))]),
+        "no lease permission without leader election"
+    );
+    assert!(of_kind(&without_election, "RoleBinding").is_empty());
+    assert!(
+        args(&without_election)
+            .iter()
+            .any(|a| a == "--leader-election=false")
+    );
+
+    let namespaced = render(
+        None,
+        Some(json!({"watchNamespaces": ["web"], "clusterTargets": {"enabled": false}})),
+    );
+    assert_eq!(
+        roles(&namespaced)[&key("Role", "web", "dnsfailover")],
+        watch_grants(false)
+    );
+}
+
+#[test]
+fn more_than_one_replica_requires_leader_election() {
+    let out = chart_py(&[
+        "render",
+        &chart_dir().display().to_string(),
+        "--set-json",
+        r#"{"replicaCount": 2, "leaderElection": {"enabled": false}}"#,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "two replicas without leader election must not render"
+    );
+    assert!(
+        stderr.contains("leaderElection.enabled"),
+        "the message names the value: {stderr}"
+    );
+}
+
+#[test]
+fn the_pod_is_hardened_and_probed() {
+    for values in value_files() {
+        let docs = render(values.as_deref(), None);
+        let pod = pod_spec(&docs);
+        let context = label(&values);
+        assert_eq!(pod.automount_service_account_token, Some(true), "{context}");
+        let sc = pod
+            .security_context
+            .unwrap_or_else(|| panic!("{context}: no pod securityContext"));
+        assert_eq!(sc.run_as_non_root, Some(true), "{context}");
+        assert_eq!(
+            (sc.run_as_user, sc.run_as_group, sc.fs_group),
+            (Some(65532), Some(65532), Some(65532)),
+            "{context}"
+        );
+        assert_eq!(
+            sc.seccomp_profile.map(|p| p.type_),
+            Some("RuntimeDefault".into()),
+            "{context}"
+        );
+
+        let c = container(&docs);
+        let csc = c
+            .security_context
+            .clone()
+            .unwrap_or_else(|| panic!("{context}: no container securityContext"));
+        assert_eq!(csc.allow_privilege_escalation, Some(false), "{context}");
+        assert_eq!(csc.read_only_root_filesystem, Some(true), "{context}");
+        assert_eq!(
+            csc.capabilities.and_then(|c| c.drop),
+            Some(vec!["ALL".to_string()]),
+            "{context}"
+        );
+        let resources = c.resources.clone().unwrap_or_default();
+        assert!(
+            resources.requests.is_some() && resources.limits.is_some(),
+            "{context}: requests and limits"
+        );
+
+        let port = c
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref() == Some("http"));
+        assert!(port.is_some(), "{context}: a container port named http");
+        let probe_path = |probe: Option<&Probe>| {
+            probe
+                .and_then(|p| p.http_get.as_ref())
+                .map(|g| (g.path.clone().unwrap_or_default(), g.port.clone()))
+        };
+        let http = IntOrString::String("http".into());
+        assert_eq!(
+            probe_path(c.liveness_probe.as_ref()),
+            Some(("/healthz".into(), http.clone())),
+            "{context}"
+        );
+        assert_eq!(
+            probe_path(c.readiness_probe.as_ref()),
+            Some(("/readyz".into(), http)),
+            "{context}"
+        );
+
+        let env: Vec<&str> = c.env.iter().flatten().map(|e| e.name.as_str()).collect();
+        assert!(
+            env.contains(&"POD_NAME") && env.contains(&"POD_NAMESPACE"),
+            "{context}: {env:?}"
+        );
+    }
+}
+
+#[test]
+fn credentials_come_from_a_secret_when_named() {
+    let docs = render(
+        None,
+        Some(json!({"aws": {"credentialsSecret": {"name": "route53-keys"}}})),
+    );
+    let env = container(&docs).env.unwrap_or_default();
+    let from_secret: BTreeMap<&str, (String, String, Option<bool>)> = env
+        .iter()
+        .filter_map(|e| {
+            let r = e.value_from.as_ref()?.secret_key_ref.as_ref()?;
+            Some((e.name.as_str(), (r.name.clone(), r.key.clone(), r.optional)))
+        })
+        .collect();
+    assert_eq!(
+        from_secret,
+        BTreeMap::from([
+            (
+                "AWS_ACCESS_KEY_ID",
+                ("route53-keys".into(), "AWS_ACCESS_KEY_ID".into(), None)
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                ("route53-keys".into(), "AWS_SECRET_ACCESS_KEY".into(), None)
+            ),
+            (
+                "AWS_SESSION_TOKEN",
+                (
+                    "route53-keys".into(),
+                    "AWS_SESSION_TOKEN".into(),
+                    Some(true)
+                )
+            ),
+        ])
+    );
+    let default_env = container(&render_default()).env.unwrap_or_default();
+    assert!(
+        !default_env.iter().any(|e| e.name.starts_with("AWS_")),
+        "no credentials by default (IRSA)"
+    );
+}
+
+#[test]
+fn the_schema_rejects_bad_values_by_name() {
+    let chart = chart_dir().display().to_string();
+    for (values, key) in [
+        (json!({"replicaCount": -1}), "replicaCount"),
+        (json!({"logFormat": "xml"}), "logFormat"),
+        (json!({"replicaCaunt": 2}), "replicaCaunt"),
+        (json!({"healthPollRate": 2}), "healthPollRate"),
+        (json!({"resync": "5 minutes"}), "resync"),
+        (json!({"ownerId": "Prod_EU"}), "ownerId"),
+        (json!({"watchNamespaces": ["Web"]}), "watchNamespaces"),
+        (json!({"leaderElection": {"enabled": "yes"}}), "enabled"),
+        (
+            json!({"metrics": {"serviceMonitor": {"enabled": true, "intervall": "30s"}}}),
+            "intervall",
+        ),
+    ] {
+        let out = chart_py(&["validate", &chart, &values.to_string()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{values} passed the schema");
+        assert!(
+            stderr.contains(key),
+            "the message for {values} names {key}: {stderr}"
+        );
+    }
+    let good = json!({"replicaCount": 3, "logFormat": "text", "watchNamespaces": ["web"], "aws": {"region": "eu-west-1"}});
+    let out = chart_py(&["validate", &chart, &good.to_string()]);
+    assert!(
+        out.status.success(),
+        "{good} is valid: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

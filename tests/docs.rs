@@ -1,0 +1,64 @@
+//! The shipped examples and the IAM policy stay true to the code.
+
+use std::collections::BTreeSet;
+
+use dnsfailover::api::validation;
+use dnsfailover::manifest;
+use dnsfailover::ownership::Owner;
+use dnsfailover::route53::Operation;
+use dnsfailover::validate;
+
+fn examples() -> Vec<manifest::Document> {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"));
+    manifest::load(&[dir]).expect("examples load")
+}
+
+#[test]
+fn every_example_failover_record_passes_the_api_servers_validation() {
+    let records: Vec<_> = examples()
+        .into_iter()
+        .filter(|d| d.object["kind"] == "FailoverRecord")
+        .collect();
+    assert!(
+        records.len() >= 5,
+        "the IP pair, ELB alias, HTTPS string match, Service-backed and drill examples"
+    );
+    for doc in &records {
+        let record = validation::admit(&doc.object).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        let refs = [&record.spec.primary, &record.spec.secondary]
+            .iter()
+            .any(|t| t.service_ref.is_some() || t.ingress_ref.is_some());
+        let owner = Owner::new(
+            "docs",
+            "web",
+            record.metadata.name.clone().unwrap_or_default(),
+        );
+        match validate::desired_from_spec(owner, &record.spec) {
+            Ok(_) => assert!(!refs, "{doc}: the CLI must refuse cluster references"),
+            Err(e) => assert!(refs, "{doc}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn the_iam_policy_grants_every_route53_action_the_code_uses_and_nothing_else() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/iam-policy.json");
+    let policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("policy"))
+            .expect("policy is JSON");
+    let granted: BTreeSet<String> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let used: BTreeSet<String> = Operation::ALL
+        .iter()
+        .map(|op| format!("route53:{}", op.as_str()))
+        .collect();
+    assert_eq!(granted, used);
+    for statement in policy["Statement"].as_array().expect("statements") {
+        assert_eq!(statement["Effect"], "Allow");
+    }
+}
