@@ -18,7 +18,7 @@ SHELL_SCRIPTS := scripts/demo.sh .ci/run tests/e2e/run.sh
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv test fmt fmt-check lint script-lint crd crd-check chart-check demo image e2e
+.PHONY: help venv test soak bench fmt fmt-check lint script-lint crd crd-check chart-check demo image e2e
 
 help: ## List the targets
 	@echo "dnsfailover make targets:"
@@ -67,6 +67,9 @@ script-lint: venv ## shellcheck the shell scripts (the e2e suite included), hado
 	bash -n tests/e2e/run.sh
 	$(VENV)/bin/shellcheck -x $(SHELL_SCRIPTS)
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
+
+soak: venv ## Long fault-injection and property runs (minutes)
+	DNSFAILOVER_PROPTEST_CASES=20000 DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --release --test soak --test fuzz --lib -- --include-ignored
 
 IMAGE ?= dnsfailover:dev
 KIND_NODE_IMAGE ?=

@@ -4,140 +4,18 @@
 
 mod support;
 
+use support::cluster::{Harness, NS, SPEC, path};
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use dnsfailover::api::{ActiveSide, FailoverRecord, FailoverRecordSpec, Health};
-use dnsfailover::controller::health::HealthMonitor;
-use dnsfailover::controller::leader::{Gate, Gated};
-use dnsfailover::controller::metrics::Metrics;
-use dnsfailover::controller::reconciler::{self, Context, Readiness, Settings};
-use dnsfailover::reconcile::Engine;
-use dnsfailover::route53::fake::{FakeRoute53, Fault};
-use dnsfailover::route53::{ErrorKind, Failover, Operation, RrType, Zone};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use dnsfailover::api::{ActiveSide, FailoverRecord, Health};
+use dnsfailover::controller::reconciler::{self, Settings};
+use dnsfailover::route53::fake::Fault;
+use dnsfailover::route53::{ErrorKind, Failover, Operation, RrType};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use serde_json::json;
-use support::apiserver::ApiServer;
-use tokio::sync::watch;
-
-const NS: &str = "web";
-
-const SPEC: &str = r#"
-hostedZone: {name: example.com}
-name: examplefailover
-ttl: 60
-primary:
-  addresses: [52.94.236.10]
-  healthCheck: {protocol: HTTP, port: 80, path: /index.html, requestInterval: 10}
-secondary:
-  addresses: [52.94.236.20]
-"#;
-
-struct Harness {
-    api: ApiServer,
-    fake: FakeRoute53,
-    zone: Zone,
-    ctx: Arc<Context<Gated<FakeRoute53>>>,
-    lease: watch::Sender<bool>,
-}
-
-impl Harness {
-    fn new() -> Self {
-        Self::with(Settings::default())
-    }
-
-    fn with(settings: Settings) -> Self {
-        let (client, api) = ApiServer::start();
-        let fake = FakeRoute53::new();
-        let zone = fake.create_zone("example.com", false);
-        let (lease, gate) = Gate::manual(true);
-        let engine = Arc::new(Engine::new(Gated::new(fake.clone(), gate.clone()), "test"));
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "dnsfailover".into(),
-                instance: Some("dnsfailover-0".into()),
-            },
-        );
-        let readiness = Arc::new(Readiness::default());
-        readiness
-            .synced
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        let ctx = Arc::new(Context::new(
-            client,
-            engine,
-            Arc::new(HealthMonitor::new(Duration::from_secs(2))),
-            recorder,
-            Arc::new(Metrics::default()),
-            gate,
-            readiness,
-            settings,
-            Duration::from_millis(20),
-        ));
-        Self {
-            api,
-            fake,
-            zone,
-            ctx,
-            lease,
-        }
-    }
-
-    fn create(&self, name: &str, spec: &str) {
-        let spec: FailoverRecordSpec = serde_yaml::from_str(spec).expect("spec");
-        let mut record = FailoverRecord::new(name, spec);
-        record.metadata.namespace = Some(NS.into());
-        record.metadata.uid = Some(format!("uid-{name}"));
-        record.metadata.generation = Some(1);
-        self.api.put_record(&record);
-    }
-
-    /// Change the spec as `kubectl apply` would: a new generation.
-    fn edit(&self, name: &str, change: impl FnOnce(&mut FailoverRecordSpec)) {
-        let mut record = self.api.record(NS, name);
-        change(&mut record.spec);
-        record.metadata.generation = record.metadata.generation.map(|g| g + 1);
-        self.api.put_record(&record);
-    }
-
-    fn delete(&self, name: &str) {
-        let mut record = self.api.record(NS, name);
-        record.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
-        self.api.put_record(&record);
-    }
-
-    fn status(&self, name: &str) -> dnsfailover::api::FailoverRecordStatus {
-        self.api.record(NS, name).status.expect("status written")
-    }
-
-    async fn reconcile(&self, name: &str) -> Result<Action, reconciler::Error> {
-        let record = Arc::new(self.api.record(NS, name));
-        reconciler::reconcile(record, self.ctx.clone()).await
-    }
-
-    /// Reconcile until the finalizer is on and Route 53 matches.
-    async fn converge(&self, name: &str) {
-        self.reconcile(name).await.expect("finalizer added");
-        self.reconcile(name).await.expect("applied");
-    }
-
-    fn condition(&self, name: &str, kind: &str) -> (String, String, String) {
-        let status = self.status(name);
-        let c = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == kind)
-            .unwrap_or_else(|| panic!("no {kind} condition"));
-        (c.status.clone(), c.reason.clone(), c.message.clone())
-    }
-}
-
-fn path(name: &str) -> String {
-    ApiServer::record_path(NS, name)
-}
 
 #[tokio::test]
 async fn create_adds_the_finalizer_first_then_writes_route53_and_status() {

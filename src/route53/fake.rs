@@ -91,6 +91,7 @@ struct State {
     abort: Option<AbortPoint>,
     aborted: bool,
     throttle_probability: f64,
+    chaos_probability: f64,
     rng: fastrand::Rng,
     calls: Vec<Operation>,
     max_health_checks: usize,
@@ -125,6 +126,7 @@ impl FakeRoute53 {
                 abort: None,
                 aborted: false,
                 throttle_probability: 0.0,
+                chaos_probability: 0.0,
                 rng: fastrand::Rng::with_seed(7),
                 calls: Vec::new(),
                 max_health_checks: 200,
@@ -257,12 +259,22 @@ impl FakeRoute53 {
         state.rng = fastrand::Rng::with_seed(seed);
     }
 
+    /// Give a share of all calls a transient failure, chosen by a seeded
+    /// RNG: throttling, a 5xx, a timeout before the work, or a timeout after
+    /// it (the work done, the answer lost).
+    pub fn faults_randomly(&self, probability: f64, seed: u64) {
+        let mut state = self.lock();
+        state.chaos_probability = probability;
+        state.rng = fastrand::Rng::with_seed(seed);
+    }
+
     pub fn clear_faults(&self) {
         let mut state = self.lock();
         state.faults.clear();
         state.abort = None;
         state.aborted = false;
         state.throttle_probability = 0.0;
+        state.chaos_probability = 0.0;
     }
 
     pub fn set_max_health_checks(&self, max: usize) {
@@ -292,7 +304,17 @@ impl FakeRoute53 {
                 Route53Error::new(op, ErrorKind::Throttled, "Rate exceeded").with_code(code)
             );
         }
-        let fault = take_fault(&mut state, op);
+        let chaos = state.chaos_probability;
+        let fault = if chaos > 0.0 && state.rng.f64() < chaos {
+            Some(match state.rng.u8(0..4) {
+                0 => Fault::Fail(ErrorKind::Throttled),
+                1 => Fault::Fail(ErrorKind::ServerError),
+                2 => Fault::Fail(ErrorKind::Timeout),
+                _ => Fault::FailAfterApply(ErrorKind::Timeout),
+            })
+        } else {
+            take_fault(&mut state, op)
+        };
         if let Some(Fault::Fail(kind)) = fault {
             return Err(Route53Error::new(op, kind, "injected fault"));
         }

@@ -81,12 +81,18 @@ impl Bucket {
     /// Take a token now, or say how long until one is available.
     fn try_take(&mut self, now: Instant) -> Option<Duration> {
         self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        // A refill computed in floating point can stop a hair short of a whole
+        // token; without the tolerance and the floor, the wait would round to
+        // zero and the caller would spin.
+        if self.tokens >= 1.0 - 1e-9 {
+            self.tokens = (self.tokens - 1.0).max(0.0);
             None
         } else {
             let missing = 1.0 - self.tokens;
-            Some(Duration::from_secs_f64(missing / self.refill_per_second))
+            Some(
+                Duration::from_secs_f64(missing / self.refill_per_second)
+                    .max(Duration::from_millis(1)),
+            )
         }
     }
 }

@@ -46,16 +46,21 @@ const RECORDS: &str = "/apis/dnsfailover.io/v1alpha1/namespaces";
 impl ApiServer {
     /// A client talking to a new, empty API server.
     pub fn start() -> (Client, Self) {
-        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let server = Self::default();
-        let serving = server.clone();
+        (server.client(), server)
+    }
+
+    /// Another client of this API server (for a restarted or second controller).
+    pub fn client(&self) -> Client {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let serving = self.clone();
         tokio::spawn(async move {
             while let Some((request, respond)) = handle.next_request().await {
                 let response = serving.handle(request).await;
                 respond.send_response(response);
             }
         });
-        (Client::new(service, "default"), server)
+        Client::new(service, "default")
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

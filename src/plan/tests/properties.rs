@@ -191,8 +191,16 @@ fn wanted_checks(spec: &FailoverRecordSpec) -> usize {
         + usize::from(spec.secondary.health_check.is_some())
 }
 
+/// Cases per property: `DNSFAILOVER_PROPTEST_CASES` (set by `make soak`), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("DNSFAILOVER_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(128), ..ProptestConfig::default() })]
 
     #[test]
     fn applying_a_plan_converges_and_leaks_no_check(first in spec_strategy(), second in spec_strategy()) {

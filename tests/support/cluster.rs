@@ -1,0 +1,267 @@
+//! A controller under test: the reconciler with its context over the
+//! in-memory API server and the in-memory Route 53.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dnsfailover::api::{FailoverRecord, FailoverRecordSpec};
+use dnsfailover::controller::health::HealthMonitor;
+use dnsfailover::controller::leader::{Gate, Gated};
+use dnsfailover::controller::metrics::Metrics;
+use dnsfailover::controller::reconciler::{self, Context, Readiness, Settings};
+use dnsfailover::reconcile::Engine;
+use dnsfailover::route53::fake::FakeRoute53;
+use dnsfailover::route53::{Route53, Zone};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::sync::watch;
+
+use super::apiserver::ApiServer;
+
+pub const NS: &str = "web";
+
+pub const SPEC: &str = r#"
+hostedZone: {name: example.com}
+name: examplefailover
+ttl: 60
+primary:
+  addresses: [52.94.236.10]
+  healthCheck: {protocol: HTTP, port: 80, path: /index.html, requestInterval: 10}
+secondary:
+  addresses: [52.94.236.20]
+"#;
+
+pub struct Harness<R = FakeRoute53> {
+    pub api: ApiServer,
+    pub fake: FakeRoute53,
+    pub zone: Zone,
+    pub ctx: Arc<Context<Gated<R>>>,
+    pub lease: watch::Sender<bool>,
+}
+
+impl Harness<FakeRoute53> {
+    pub fn new() -> Self {
+        Self::with(Settings::default())
+    }
+
+    pub fn with(settings: Settings) -> Self {
+        let fake = FakeRoute53::new();
+        let zone = fake.create_zone("example.com", false);
+        Self::over(ApiServer::default(), fake.clone(), zone, fake, settings)
+    }
+}
+
+impl<R: Route53 + 'static> Harness<R> {
+    /// A controller over an existing API server and Route 53 (a restart, or a
+    /// second replica), reaching Route 53 through `port`.
+    pub fn over(
+        api: ApiServer,
+        fake: FakeRoute53,
+        zone: Zone,
+        port: R,
+        settings: Settings,
+    ) -> Self {
+        let client = api.client();
+        let (lease, gate) = Gate::manual(true);
+        let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), "test"));
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "dnsfailover".into(),
+                instance: Some("dnsfailover-0".into()),
+            },
+        );
+        let readiness = Arc::new(Readiness::default());
+        readiness
+            .synced
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let ctx = Arc::new(Context::new(
+            client,
+            engine,
+            Arc::new(HealthMonitor::new(Duration::from_secs(2))),
+            recorder,
+            Arc::new(Metrics::default()),
+            gate,
+            readiness,
+            settings,
+            Duration::from_millis(20),
+        ));
+        Self {
+            api,
+            fake,
+            zone,
+            ctx,
+            lease,
+        }
+    }
+
+    /// The same cluster and Route 53 with a fresh controller: no caches, no
+    /// memory, as after a process restart (or a second replica).
+    pub fn restart_with(&self, port: R, settings: Settings) -> Self {
+        Self::over(
+            self.api.clone(),
+            self.fake.clone(),
+            self.zone.clone(),
+            port,
+            settings,
+        )
+    }
+
+    pub fn create(&self, name: &str, spec: &str) {
+        let spec: FailoverRecordSpec = serde_yaml::from_str(spec).expect("spec");
+        let mut record = FailoverRecord::new(name, spec);
+        record.metadata.namespace = Some(NS.into());
+        record.metadata.uid = Some(format!("uid-{name}"));
+        record.metadata.generation = Some(1);
+        self.api.put_record(&record);
+    }
+
+    /// Change the spec as `kubectl apply` would: a new generation.
+    pub fn edit(&self, name: &str, change: impl FnOnce(&mut FailoverRecordSpec)) {
+        let mut record = self.api.record(NS, name);
+        change(&mut record.spec);
+        record.metadata.generation = record.metadata.generation.map(|g| g + 1);
+        self.api.put_record(&record);
+    }
+
+    pub fn delete(&self, name: &str) {
+        let mut record = self.api.record(NS, name);
+        record.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
+        self.api.put_record(&record);
+    }
+
+    pub fn status(&self, name: &str) -> dnsfailover::api::FailoverRecordStatus {
+        self.api.record(NS, name).status.expect("status written")
+    }
+
+    pub async fn reconcile(&self, name: &str) -> Result<Action, reconciler::Error> {
+        let record = Arc::new(self.api.record(NS, name));
+        reconciler::reconcile(record, self.ctx.clone()).await
+    }
+
+    /// Reconcile until the finalizer is on and Route 53 matches.
+    pub async fn converge(&self, name: &str) {
+        self.reconcile(name).await.expect("finalizer added");
+        self.reconcile(name).await.expect("applied");
+    }
+
+    pub fn condition(&self, name: &str, kind: &str) -> (String, String, String) {
+        let status = self.status(name);
+        let c = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == kind)
+            .unwrap_or_else(|| panic!("no {kind} condition"));
+        (c.status.clone(), c.reason.clone(), c.message.clone())
+    }
+}
+
+pub fn path(name: &str) -> String {
+    ApiServer::record_path(NS, name)
+}
+
+/// What a storm cost.
+#[derive(Debug)]
+pub struct StormReport {
+    pub requests: u64,
+    pub throttled: u64,
+    pub rounds: u32,
+    pub elapsed: Duration,
+}
+
+/// `n` FailoverRecords converge while `probability` of all Route 53 calls
+/// fail transiently (throttling, 5xx, timeouts before or after the work),
+/// reconciled round after round as the controller would retry them. Asserts
+/// the end state (one check per record, all used, nothing else) and that the
+/// requests stayed within the rate budget. Run with paused time.
+pub async fn storm(n: usize, probability: f64, seed: u64) -> StormReport {
+    use dnsfailover::route53::resilient::Resilient;
+    use dnsfailover::route53::{Backoff, RateBudget};
+
+    let fake = FakeRoute53::new();
+    let zone = fake.create_zone("example.com", false);
+    let budget = RateBudget::default();
+    let port = Resilient::new(
+        fake.clone(),
+        budget,
+        Backoff {
+            max_attempts: 4,
+            ..Backoff::default()
+        },
+    );
+    let h = Harness::over(
+        ApiServer::default(),
+        fake.clone(),
+        zone,
+        port.clone(),
+        Settings::default(),
+    );
+    let names: Vec<String> = (0..n).map(|i| format!("app-{i:03}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let spec = SPEC
+            .replace("name: examplefailover", &format!("name: {name}"))
+            .replace(
+                "52.94.236.10",
+                &format!("52.94.{}.{}", 100 + i / 250, i % 250 + 1),
+            );
+        h.create(name, &spec);
+        h.reconcile(name).await.expect("finalizer");
+    }
+    fake.faults_randomly(probability, seed);
+    let started = tokio::time::Instant::now();
+    let mut pending = names.clone();
+    let mut rounds = 0;
+    while !pending.is_empty() {
+        rounds += 1;
+        assert!(
+            rounds < 2000,
+            "{probability}: no convergence; still failing: {pending:?}"
+        );
+        let mut still = Vec::new();
+        for name in pending {
+            let writes = fake.write_calls();
+            match h.reconcile(&name).await {
+                Ok(_) if fake.write_calls() == writes => {}
+                _ => still.push(name),
+            }
+        }
+        pending = still;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    fake.clear_faults();
+    let checks = fake.health_checks();
+    assert_eq!(
+        checks.len(),
+        n,
+        "{probability}: one health check per record, none leaked or duplicated"
+    );
+    let records = fake.records(&h.zone.id);
+    assert_eq!(records.len(), 3 * n);
+    for check in &checks {
+        let users = records
+            .iter()
+            .filter(|r| r.health_check_id.as_deref() == Some(check.id.as_str()))
+            .count();
+        assert_eq!(
+            users, 1,
+            "{probability}: every check is used by exactly one PRIMARY"
+        );
+    }
+    let stats = port.stats();
+    let elapsed = started.elapsed();
+    let allowed = budget.burst + budget.requests_per_second * elapsed.as_secs_f64();
+    assert!(
+        stats.total_requests() as f64 <= allowed + 0.5,
+        "{probability}: {} requests in {elapsed:?} exceed the budget",
+        stats.total_requests()
+    );
+    StormReport {
+        requests: stats.total_requests(),
+        throttled: stats.snapshot().values().map(|s| s.throttled).sum(),
+        rounds,
+        elapsed,
+    }
+}
