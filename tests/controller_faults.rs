@@ -58,6 +58,9 @@ async fn settle<R: Route53 + 'static>(h: &Harness<R>, name: &str) {
 }
 
 type Setup = fn(&Harness) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>;
+/// The (request interval, failure threshold) the check must end with, or
+/// `None` when everything must be gone.
+type Expected = Option<(i32, i32)>;
 
 #[tokio::test]
 async fn stopped_after_any_route53_call_and_restarted_the_controller_converges() {
@@ -100,7 +103,7 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
             h.delete(NAME);
         })
     };
-    let scenarios: [(&str, Setup, Option<(i32, i32)>); 4] = [
+    let scenarios: [(&str, Setup, Expected); 4] = [
         ("create", create, Some((10, 3))),
         ("update", update, Some((10, 5))),
         ("replace", replace, Some((30, 3))),
