@@ -17,7 +17,7 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::route53::{Failover, HealthCheckConfig, RecordSet, RrType, Tags};
+use crate::route53::{Failover, HealthCheck, HealthCheckConfig, RecordSet, RrType, Tags};
 
 /// Marker value `heritage` and tag namespace.
 pub const HERITAGE: &str = "dnsfailover";
@@ -81,18 +81,32 @@ impl Owner {
 
     /// The role of a health check if this resource created it.
     pub fn role_of_check(&self, caller_reference: &str) -> Option<Failover> {
-        let rest = caller_reference.strip_prefix(&self.reference_prefix())?;
-        match rest.split('-').next()? {
-            "p" => Some(Failover::Primary),
-            "s" => Some(Failover::Secondary),
-            _ => None,
-        }
+        role_after_prefix(caller_reference, &self.reference_prefix())
+    }
+
+    /// This resource's health checks among `checks`, with their roles. The
+    /// prefix is hashed once, not once per check.
+    pub fn checks_of<'a>(&self, checks: &'a [HealthCheck]) -> Vec<(&'a HealthCheck, Failover)> {
+        let prefix = self.reference_prefix();
+        checks
+            .iter()
+            .filter_map(|c| role_after_prefix(&c.caller_reference, &prefix).map(|role| (c, role)))
+            .collect()
     }
 }
 
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+fn role_after_prefix(caller_reference: &str, prefix: &str) -> Option<Failover> {
+    let rest = caller_reference.strip_prefix(prefix)?;
+    match rest.split('-').next()? {
+        "p" => Some(Failover::Primary),
+        "s" => Some(Failover::Secondary),
+        _ => None,
     }
 }
 

@@ -3,11 +3,12 @@
 //! Each hosted zone is listed at most once per resync period, however many
 //! FailoverRecords live in it: concurrent reconciles of one zone wait for the
 //! same listing, and later ones reuse it. The controller's own successful
-//! writes are applied to the cached snapshot instead of listing again; a
-//! failed write drops the snapshot, so the retry sees Route 53 as it is.
+//! writes are applied to the cached snapshot in place (under a write lock,
+//! never by copying the zone) instead of listing again; a failed write drops
+//! the snapshot, so the retry sees Route 53 as it is.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -18,10 +19,16 @@ use crate::plan::{Observed, RecordPlan, ZoneRecords};
 use crate::reconcile::{Engine, ReconcileError};
 use crate::route53::{self, Change, Failover, HealthCheck, Route53, Route53Error, Tags, Zone};
 
+/// A cached value that readers borrow briefly (for planning, never across an
+/// await) and that the controller's writes update in place.
+pub type Shared<T> = Arc<RwLock<T>>;
+
 struct Fresh<T> {
-    value: Arc<T>,
+    value: Shared<T>,
     at: Instant,
 }
+
+type Slot<T> = Arc<tokio::sync::Mutex<Option<Fresh<T>>>>;
 
 /// This owner's health checks and their tags.
 #[derive(Clone, Debug, Default)]
@@ -30,13 +37,32 @@ pub struct Checks {
     pub tags: BTreeMap<String, Tags>,
 }
 
-type Slot<T> = Arc<tokio::sync::Mutex<Option<Fresh<T>>>>;
+/// A zone's records and this owner's health checks, as cached now.
+pub struct View {
+    records: Option<Shared<ZoneRecords>>,
+    checks: Shared<Checks>,
+}
+
+impl View {
+    /// Run `f` on the planner's view of the cache, holding read locks only
+    /// for its duration.
+    pub fn with<T>(&self, f: impl FnOnce(Observed<'_>) -> T) -> T {
+        let empty = ZoneRecords::default();
+        let records = self.records.as_ref().map(|r| read(r));
+        let checks = read(&self.checks);
+        f(Observed {
+            records: records.as_deref().unwrap_or(&empty),
+            health_checks: &checks.checks,
+            tags: &checks.tags,
+        })
+    }
+}
 
 /// The shared cache.
 pub struct Observer {
     max_age: Duration,
     zones: Mutex<HashMap<String, Slot<ZoneRecords>>>,
-    selectors: Mutex<HashMap<ZoneSelector, Fresh<Zone>>>,
+    selectors: Mutex<HashMap<ZoneSelector, (Zone, Instant)>>,
     checks: Slot<Checks>,
 }
 
@@ -57,7 +83,7 @@ impl Observer {
             .clone()
     }
 
-    fn is_fresh<T>(&self, entry: &Option<Fresh<T>>) -> Option<Arc<T>> {
+    fn fresh<T>(&self, entry: &Option<Fresh<T>>) -> Option<Shared<T>> {
         entry
             .as_ref()
             .filter(|f| f.at.elapsed() < self.max_age)
@@ -70,37 +96,47 @@ impl Observer {
         engine: &Engine<R>,
         selector: &ZoneSelector,
     ) -> Result<Zone, ReconcileError> {
-        if let Some(zone) = lock(&self.selectors)
+        if let Some((zone, _)) = lock(&self.selectors)
             .get(selector)
-            .filter(|f| f.at.elapsed() < self.max_age)
+            .filter(|(_, at)| at.elapsed() < self.max_age)
         {
-            return Ok((*zone.value).clone());
+            return Ok(zone.clone());
         }
         let zone = engine.resolve_zone(selector).await?;
-        lock(&self.selectors).insert(
-            selector.clone(),
-            Fresh {
-                value: Arc::new(zone.clone()),
-                at: Instant::now(),
-            },
-        );
+        lock(&self.selectors).insert(selector.clone(), (zone.clone(), Instant::now()));
         Ok(zone)
     }
 
+    /// The zone's records (none when `zone_id` is `None`) and this owner's
+    /// health checks.
+    pub async fn view<R: Route53>(
+        &self,
+        engine: &Engine<R>,
+        zone_id: Option<&str>,
+    ) -> Result<View, Route53Error> {
+        let records = match zone_id {
+            Some(id) => Some(self.records(engine, id).await?),
+            None => None,
+        };
+        Ok(View {
+            records,
+            checks: self.checks(engine).await?,
+        })
+    }
+
     /// The zone's record sets, listed at most once per period.
-    pub async fn records<R: Route53>(
+    async fn records<R: Route53>(
         &self,
         engine: &Engine<R>,
         zone_id: &str,
-    ) -> Result<Arc<ZoneRecords>, Route53Error> {
+    ) -> Result<Shared<ZoneRecords>, Route53Error> {
         let slot = self.zone_slot(zone_id);
         let mut entry = slot.lock().await;
-        if let Some(records) = self.is_fresh(&entry) {
+        if let Some(records) = self.fresh(&entry) {
             return Ok(records);
         }
-        let records = Arc::new(ZoneRecords::new(
-            route53::list_all_record_sets(engine.route53(), zone_id).await?,
-        ));
+        let listed = route53::list_all_record_sets(engine.route53(), zone_id).await?;
+        let records = Arc::new(RwLock::new(ZoneRecords::new(listed)));
         *entry = Some(Fresh {
             value: records.clone(),
             at: Instant::now(),
@@ -110,12 +146,9 @@ impl Observer {
 
     /// This owner's health checks and their tags, listed at most once per
     /// period. Tags of checks already known are not read again.
-    pub async fn checks<R: Route53>(
-        &self,
-        engine: &Engine<R>,
-    ) -> Result<Arc<Checks>, Route53Error> {
+    async fn checks<R: Route53>(&self, engine: &Engine<R>) -> Result<Shared<Checks>, Route53Error> {
         let mut entry = self.checks.lock().await;
-        if let Some(checks) = self.is_fresh(&entry) {
+        if let Some(checks) = self.fresh(&entry) {
             return Ok(checks);
         }
         let prefix = Owner::owner_id_prefix(engine.owner_id());
@@ -126,7 +159,7 @@ impl Observer {
             .collect();
         let known = entry
             .as_ref()
-            .map(|f| f.value.tags.clone())
+            .map(|f| read(&f.value).tags.clone())
             .unwrap_or_default();
         let unknown: Vec<String> = checks
             .iter()
@@ -138,7 +171,7 @@ impl Observer {
             .filter(|(id, _)| checks.iter().any(|c| &c.id == id))
             .collect();
         tags.extend(route53::list_all_health_check_tags(engine.route53(), &unknown).await?);
-        let value = Arc::new(Checks { checks, tags });
+        let value = Arc::new(RwLock::new(Checks { checks, tags }));
         *entry = Some(Fresh {
             value: value.clone(),
             at: Instant::now(),
@@ -149,9 +182,9 @@ impl Observer {
     /// Apply a change batch Route 53 accepted to the cached zone.
     pub async fn changes_applied(&self, zone_id: &str, changes: &[Change]) {
         let slot = self.zone_slot(zone_id);
-        let mut entry = slot.lock().await;
-        if let Some(fresh) = entry.as_mut() {
-            Arc::make_mut(&mut fresh.value).apply_changes(changes);
+        let entry = slot.lock().await;
+        if let Some(fresh) = entry.as_ref() {
+            write(&fresh.value).apply_changes(changes);
         }
     }
 
@@ -162,9 +195,9 @@ impl Observer {
         created: &BTreeMap<Failover, HealthCheck>,
         deleted: &[String],
     ) {
-        let mut entry = self.checks.lock().await;
-        let Some(fresh) = entry.as_mut() else { return };
-        let view = Arc::make_mut(&mut fresh.value);
+        let entry = self.checks.lock().await;
+        let Some(fresh) = entry.as_ref() else { return };
+        let mut view = write(&fresh.value);
         for create in &plan.create_checks {
             if let Some(check) = created.get(&create.role) {
                 view.checks.retain(|c| c.id != check.id);
@@ -209,17 +242,16 @@ impl Observer {
     }
 }
 
-/// A planner view borrowing from cached values.
-pub fn observed<'a>(records: &'a ZoneRecords, checks: &'a Checks) -> Observed<'a> {
-    Observed {
-        records,
-        health_checks: &checks.checks,
-        tags: &checks.tags,
-    }
+// Every critical section leaves the data consistent, so a lock poisoned by a
+// panic elsewhere is still safe to use.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every critical section leaves the maps consistent, so a panic elsewhere
-    // while holding the lock does not make them unusable.
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

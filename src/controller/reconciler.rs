@@ -20,7 +20,7 @@ use serde_json::json;
 use tracing::{Instrument, debug, info, warn};
 
 use super::backoff::Backoffs;
-use super::cache::{self, Observer};
+use super::cache::Observer;
 use super::health::HealthMonitor;
 use super::leader::Gate;
 use super::metrics::{CategoryLabels, HealthLabels, Metrics, ResultLabels, SideLabels};
@@ -319,11 +319,9 @@ async fn converge<R: Route53 + 'static>(
         .map_err(ReconcileError::NameOutsideZone)?;
     let zone_id = placed.zone.id.clone();
 
-    let records = ctx.observer.records(&ctx.engine, &zone_id).await?;
-    let checks = ctx.observer.checks(&ctx.engine).await?;
+    let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
     ctx.readiness.credentials_ok.store(true, Ordering::Relaxed);
-    let plan = plan::plan_apply(&placed, cache::observed(&records, &checks));
-    drop((records, checks));
+    let plan = view.with(|observed| plan::plan_apply(&placed, observed));
 
     let previous = obj.status.as_ref();
     let mut change = previous
@@ -366,26 +364,27 @@ async fn converge<R: Route53 + 'static>(
     }
 
     // Status from what Route 53 holds now (the cache includes our writes).
-    let records = ctx.observer.records(&ctx.engine, &zone_id).await?;
-    let checks = ctx.observer.checks(&ctx.engine).await?;
-    let observed = cache::observed(&records, &checks);
-    let serving = reconcile::serving(&placed, observed);
-    let used: Vec<_> = serving.values().filter_map(|(_, check)| *check).collect();
-    ctx.health.watch(&key, &used);
-    let mut sides = BTreeMap::new();
-    for (role, (record_set, check)) in &serving {
-        if record_set.is_some() {
-            sides.insert(
-                *role,
-                SideReport {
-                    set_identifier: record_set.and_then(|r| r.set_identifier.clone()),
-                    health_check_id: check.map(|c| c.id.clone()),
-                    has_check: check.is_some(),
-                    health: check.and_then(|c| ctx.health.health(&c.id)),
-                },
-            );
+    let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
+    let sides = view.with(|observed| {
+        let serving = reconcile::serving(&placed, observed);
+        let used: Vec<_> = serving.values().filter_map(|(_, check)| *check).collect();
+        ctx.health.watch(&key, &used);
+        let mut sides = BTreeMap::new();
+        for (role, (record_set, check)) in &serving {
+            if record_set.is_some() {
+                sides.insert(
+                    *role,
+                    SideReport {
+                        set_identifier: record_set.and_then(|r| r.set_identifier.clone()),
+                        health_check_id: check.map(|c| c.id.clone()),
+                        has_check: check.is_some(),
+                        health: check.and_then(|c| ctx.health.health(&c.id)),
+                    },
+                );
+            }
         }
-    }
+        sides
+    });
     let report = Report {
         generation: obj.meta().generation,
         fqdn: Some(placed.fqdn.clone()),
@@ -584,19 +583,14 @@ async fn remove_from_route53<R: Route53 + 'static>(
             Err(_) => None,
         },
     };
-    let empty = plan::ZoneRecords::default();
-    let records = match &zone_id {
-        Some(id) => match ctx.observer.records(&ctx.engine, id).await {
-            Ok(records) => Some(records),
-            Err(e) if e.kind == ErrorKind::NotFound => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
+    // A zone that no longer exists holds no records; the checks still go.
+    let view = match ctx.observer.view(&ctx.engine, zone_id.as_deref()).await {
+        Err(e) if e.kind == ErrorKind::NotFound => ctx.observer.view(&ctx.engine, None).await?,
+        other => other?,
     };
-    let checks = ctx.observer.checks(&ctx.engine).await?;
-    let observed = cache::observed(records.as_deref().unwrap_or(&empty), &checks);
-    let plan = plan::plan_delete(&owner, zone_id.as_deref().unwrap_or_default(), observed);
-    drop(checks);
+    let plan = view.with(|observed| {
+        plan::plan_delete(&owner, zone_id.as_deref().unwrap_or_default(), observed)
+    });
     if plan.is_empty() {
         return Ok(false);
     }
@@ -615,17 +609,12 @@ async fn dry_run<R: Route53 + 'static>(
     let placed = desired
         .place(zone)
         .map_err(ReconcileError::NameOutsideZone)?;
-    let records = ctx
+    let view = ctx
         .observer
-        .records(&ctx.engine, &placed.zone.id)
+        .view(&ctx.engine, Some(&placed.zone.id))
         .await
         .map_err(ReconcileError::from)?;
-    let checks = ctx
-        .observer
-        .checks(&ctx.engine)
-        .await
-        .map_err(ReconcileError::from)?;
-    let plan = plan::plan_apply(&placed, cache::observed(&records, &checks));
+    let plan = view.with(|observed| plan::plan_apply(&placed, observed));
     if !plan.is_empty() || !plan.conflicts.is_empty() {
         let summary = summarize(&plan);
         info!(plan = %summary, "dry run: would change Route 53");

@@ -240,15 +240,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     };
 
     // Health checks first: the records below refer to them.
-    let owned_checks: Vec<(&HealthCheck, Failover)> = observed
-        .health_checks
-        .iter()
-        .filter_map(|c| {
-            owner
-                .role_of_check(&c.caller_reference)
-                .map(|role| (c, role))
-        })
-        .collect();
+    let owned_checks: Vec<(&HealthCheck, Failover)> = owner.checks_of(observed.health_checks);
     let mut check_refs: BTreeMap<Failover, Option<CheckRef>> = BTreeMap::new();
     for side in record.desired.sides() {
         let serving = ours_here
@@ -356,17 +348,13 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
     }
     deletes.sort_by_key(|c| c.record.key());
     plan.changes = deletes;
-    plan.delete_checks = observed
-        .health_checks
-        .iter()
-        .filter_map(|c| {
-            owner
-                .role_of_check(&c.caller_reference)
-                .map(|role| DeleteCheck {
-                    id: c.id.clone(),
-                    role,
-                    reason: DeleteReason::ResourceDeleted,
-                })
+    plan.delete_checks = owner
+        .checks_of(observed.health_checks)
+        .into_iter()
+        .map(|(c, role)| DeleteCheck {
+            id: c.id.clone(),
+            role,
+            reason: DeleteReason::ResourceDeleted,
         })
         .collect();
     plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));

@@ -14,24 +14,31 @@ pub struct FoundMarker {
     pub record: RecordSet,
 }
 
-/// A snapshot of a zone's record sets, indexed by name and type.
+/// A snapshot of a zone's record sets, indexed by name and type, and its
+/// ownership markers indexed by owner.
 #[derive(Clone, Debug, Default)]
 pub struct ZoneRecords {
     by_name_type: BTreeMap<(String, RrType), Vec<RecordSet>>,
-    markers: Vec<FoundMarker>,
+    /// (owner id, resource) → that owner's markers.
+    markers: BTreeMap<(String, String), Vec<FoundMarker>>,
     record_count: usize,
+}
+
+fn owner_key(marker: &Marker) -> (String, String) {
+    (marker.owner_id.clone(), marker.resource.clone())
 }
 
 impl ZoneRecords {
     pub fn new(records: Vec<RecordSet>) -> Self {
         let mut by_name_type: BTreeMap<(String, RrType), Vec<RecordSet>> = BTreeMap::new();
-        let mut markers = Vec::new();
+        let mut markers: BTreeMap<(String, String), Vec<FoundMarker>> = BTreeMap::new();
         let record_count = records.len();
         for record in records {
-            if record.rr_type == RrType::TXT
-                && let Some(found) = parse_marker(&record)
-            {
-                markers.push(found);
+            if let Some(found) = parse_marker(&record) {
+                markers
+                    .entry(owner_key(&found.marker))
+                    .or_default()
+                    .push(found);
             }
             by_name_type
                 .entry((record.name.clone(), record.rr_type.clone()))
@@ -55,17 +62,28 @@ impl ZoneRecords {
                 .by_name_type
                 .entry((record.name.clone(), record.rr_type.clone()))
                 .or_default();
-            let before = slot.len();
-            slot.retain(|r| r.key() != key);
-            self.record_count -= before - slot.len();
-            self.markers.retain(|m| m.record.key() != key);
+            let (removed, kept): (Vec<RecordSet>, Vec<RecordSet>) = std::mem::take(slot)
+                .into_iter()
+                .partition(|r| r.key() == key);
+            *slot = kept;
+            self.record_count -= removed.len();
+            for old in removed.iter().filter_map(parse_marker) {
+                let owner = owner_key(&old.marker);
+                if let Some(list) = self.markers.get_mut(&owner) {
+                    list.retain(|m| m.record.key() != key);
+                    if list.is_empty() {
+                        self.markers.remove(&owner);
+                    }
+                }
+            }
             if change.action != ChangeAction::Delete {
                 slot.push(record.clone());
                 self.record_count += 1;
-                if record.rr_type == RrType::TXT
-                    && let Some(found) = parse_marker(record)
-                {
-                    self.markers.push(found);
+                if let Some(found) = parse_marker(record) {
+                    self.markers
+                        .entry(owner_key(&found.marker))
+                        .or_default()
+                        .push(found);
                 }
             }
             if slot.is_empty() {
@@ -93,9 +111,9 @@ impl ZoneRecords {
     /// Markers of `owner` anywhere in the zone.
     pub fn markers_of(&self, owner: &Owner) -> Vec<&FoundMarker> {
         self.markers
-            .iter()
-            .filter(|m| m.marker.is_owned_by(owner))
-            .collect()
+            .get(&(owner.owner_id.clone(), owner.resource()))
+            .map(|list| list.iter().collect())
+            .unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -110,6 +128,9 @@ impl ZoneRecords {
 /// Read a TXT record as an ownership marker: the name must be a marker name and
 /// the value a marker.
 fn parse_marker(record: &RecordSet) -> Option<FoundMarker> {
+    if record.rr_type != RrType::TXT {
+        return None;
+    }
     let rest = record.name.strip_prefix(&format!("_{HERITAGE}-"))?;
     let (type_label, guarded) = rest.split_once('.')?;
     let rr_type = RrType::parse(&type_label.to_ascii_uppercase());
@@ -123,4 +144,65 @@ fn parse_marker(record: &RecordSet) -> Option<FoundMarker> {
         marker,
         record: record.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ownership::marker_name;
+
+    fn a(name: &str, set: &str, ip: &str) -> RecordSet {
+        RecordSet {
+            name: name.into(),
+            rr_type: RrType::A,
+            set_identifier: Some(set.into()),
+            failover: None,
+            ttl: Some(60),
+            values: vec![ip.into()],
+            alias: None,
+            health_check_id: None,
+            other_routing: None,
+        }
+    }
+
+    fn change(action: ChangeAction, record: RecordSet) -> Change {
+        Change { action, record }
+    }
+
+    #[test]
+    fn applying_changes_gives_the_same_snapshot_as_listing_again() {
+        let owner = Owner::new("o", "ns", "web");
+        let marker = Marker::new(&owner, "primary", "secondary")
+            .record(&marker_name("www.example.com.", &RrType::A));
+        let first = a("www.example.com.", "primary", "198.51.100.1");
+        let second = a("www.example.com.", "secondary", "198.51.100.2");
+        let mut zone = ZoneRecords::new(vec![first.clone()]);
+        zone.apply_changes(&[
+            change(ChangeAction::Create, second.clone()),
+            change(ChangeAction::Create, marker.clone()),
+        ]);
+        assert_eq!(zone.len(), 3);
+        assert_eq!(zone.markers_of(&owner).len(), 1);
+        assert_eq!(zone.at("www.example.com.", &RrType::A).len(), 2);
+
+        let moved = a("www.example.com.", "primary", "198.51.100.9");
+        zone.apply_changes(&[
+            change(ChangeAction::Delete, first),
+            change(ChangeAction::Create, moved.clone()),
+        ]);
+        let mut listed = ZoneRecords::new(vec![moved, second.clone(), marker.clone()]);
+        assert_eq!(zone.len(), listed.len());
+        assert_eq!(
+            zone.at("www.example.com.", &RrType::A).len(),
+            listed.at("www.example.com.", &RrType::A).len()
+        );
+
+        zone.apply_changes(&[change(ChangeAction::Delete, marker.clone())]);
+        listed.apply_changes(&[change(ChangeAction::Delete, marker)]);
+        assert!(zone.markers_of(&owner).is_empty());
+        assert!(listed.markers_of(&owner).is_empty());
+        assert_eq!(zone.len(), 2);
+        zone.apply_changes(&[change(ChangeAction::Delete, second)]);
+        assert_eq!(zone.at("www.example.com.", &RrType::A).len(), 1);
+    }
 }
