@@ -17,7 +17,9 @@ use crate::desired::ZoneSelector;
 use crate::ownership::Owner;
 use crate::plan::{Observed, RecordPlan, ZoneRecords};
 use crate::reconcile::{Engine, ReconcileError};
-use crate::route53::{self, Change, Failover, HealthCheck, Route53, Route53Error, Tags, Zone};
+use crate::route53::{
+    self, Change, ChangeState, Failover, HealthCheck, Route53, Route53Error, Tags, Zone,
+};
 
 /// A cached value that readers borrow briefly (for planning, never across an
 /// await) and that the controller's writes update in place.
@@ -62,8 +64,11 @@ impl View {
 pub struct Observer {
     max_age: Duration,
     zones: Mutex<HashMap<String, Slot<ZoneRecords>>>,
-    selectors: Mutex<HashMap<ZoneSelector, (Zone, Instant)>>,
+    selectors: Mutex<HashMap<ZoneSelector, Slot<Zone>>>,
     checks: Slot<Checks>,
+    /// Change batches and what was last learnt of them: INSYNC is final;
+    /// PENDING is shared by every record of the batch until it is stale.
+    changes: Mutex<HashMap<String, (ChangeState, Instant)>>,
 }
 
 impl Observer {
@@ -73,6 +78,7 @@ impl Observer {
             zones: Mutex::new(HashMap::new()),
             selectors: Mutex::new(HashMap::new()),
             checks: Arc::default(),
+            changes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -90,21 +96,51 @@ impl Observer {
             .map(|f| f.value.clone())
     }
 
-    /// The zone a selector names, resolved at most once per period.
+    /// The zone a selector names, resolved at most once per period (and
+    /// once, not once per reconcile, when many ask together).
     pub async fn zone<R: Route53>(
         &self,
         engine: &Engine<R>,
         selector: &ZoneSelector,
     ) -> Result<Zone, ReconcileError> {
-        if let Some((zone, _)) = lock(&self.selectors)
-            .get(selector)
-            .filter(|(_, at)| at.elapsed() < self.max_age)
-        {
-            return Ok(zone.clone());
+        let slot = lock(&self.selectors)
+            .entry(selector.clone())
+            .or_default()
+            .clone();
+        let mut entry = slot.lock().await;
+        if let Some(zone) = self.fresh(&entry) {
+            return Ok(read(&zone).clone());
         }
         let zone = engine.resolve_zone(selector).await?;
-        lock(&self.selectors).insert(selector.clone(), (zone.clone(), Instant::now()));
+        *entry = Some(Fresh {
+            value: Arc::new(RwLock::new(zone.clone())),
+            at: Instant::now(),
+        });
         Ok(zone)
+    }
+
+    /// The state of a change batch, asking Route 53 only when nothing recent
+    /// is known: INSYNC is terminal, and one answer serves every record of the
+    /// batch for `max_staleness`.
+    pub async fn change<R: Route53>(
+        &self,
+        engine: &Engine<R>,
+        id: &str,
+        max_staleness: Duration,
+    ) -> Result<ChangeState, Route53Error> {
+        if let Some((state, at)) = lock(&self.changes).get(id).copied()
+            && (state == ChangeState::InSync || at.elapsed() < max_staleness)
+        {
+            return Ok(state);
+        }
+        let state = match engine.route53().get_change(id).await {
+            Ok(info) => info.status,
+            // Route 53 forgets changes after a while; they were INSYNC long before.
+            Err(e) if e.kind == crate::route53::ErrorKind::NotFound => ChangeState::InSync,
+            Err(e) => return Err(e),
+        };
+        lock(&self.changes).insert(id.to_string(), (state, Instant::now()));
+        Ok(state)
     }
 
     /// The zone's records (none when `zone_id` is `None`) and this owner's
@@ -237,7 +273,10 @@ impl Observer {
         for slot in slots {
             *slot.lock().await = None;
         }
-        lock(&self.selectors).clear();
+        let selectors: Vec<Slot<Zone>> = lock(&self.selectors).values().cloned().collect();
+        for slot in selectors {
+            *slot.lock().await = None;
+        }
         self.invalidate_checks().await;
     }
 }

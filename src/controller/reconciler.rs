@@ -355,10 +355,14 @@ async fn converge<R: Route53 + 'static>(
         };
         announce(obj, ctx, &plan, drift).await;
     } else if let Some(pending) = change.as_mut().filter(|c| c.status == ChangeState::Pending) {
-        // INSYNC is terminal: only a PENDING change is ever polled.
-        match ctx.engine.route53().get_change(&pending.id).await {
-            Ok(info) => *pending = info,
-            Err(e) if e.kind == ErrorKind::NotFound => pending.status = ChangeState::InSync,
+        // INSYNC is terminal: only a PENDING change is ever polled, and one
+        // answer serves every record of the batch.
+        match ctx
+            .observer
+            .change(&ctx.engine, &pending.id, ctx.settings.short_requeue / 2)
+            .await
+        {
+            Ok(state) => pending.status = state,
             Err(e) => debug!(error = %e, "cannot read the change status; will try again"),
         }
     }

@@ -84,12 +84,14 @@ pub struct RunArgs {
     #[arg(long, env = "DNSFAILOVER_HEALTH_POLL_RATE", default_value_t = 0.5, value_parser = parse_rate)]
     pub health_poll_rate: f64,
 
-    /// How long record changes of one zone wait to share a change batch.
-    #[arg(long, env = "DNSFAILOVER_BATCH_WINDOW", default_value = "200ms", value_parser = parse_duration)]
+    /// Record changes of one zone go out together once none has arrived for
+    /// this long (ten times this at most), so that they share change batches.
+    #[arg(long, env = "DNSFAILOVER_BATCH_WINDOW", default_value = "1s", value_parser = parse_duration)]
     pub batch_window: Duration,
 
-    /// FailoverRecords reconciled at the same time.
-    #[arg(long, env = "DNSFAILOVER_CONCURRENCY", default_value_t = 8)]
+    /// FailoverRecords reconciled at the same time. Reconciles mostly wait for
+    /// the rate limiter, and more of them at once share more change batches.
+    #[arg(long, env = "DNSFAILOVER_CONCURRENCY", default_value_t = 32)]
     pub concurrency: u16,
 
     /// Allow `serviceRef` and `ingressRef` targets (needs read access to

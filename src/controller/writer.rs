@@ -1,9 +1,13 @@
-//! Coalescing record changes: groups submitted by concurrent reconciles of one
-//! zone within a short window share change batches.
+//! Coalescing record changes: groups of one zone share change batches.
 //!
-//! A burst of reconciles (startup, a resync, a bulk `kubectl apply`) then costs
-//! a handful of ChangeResourceRecordSets requests instead of one per record,
-//! and fewer requests queue behind Route 53's one-change-at-a-time per zone.
+//! Route 53 applies one change batch per zone at a time (a second one is
+//! refused with PriorRequestNotComplete), and every request draws on the
+//! account's small budget. So each zone has at most one batch in flight, and
+//! a batch is sent once no new group has arrived for `window` (or after ten
+//! windows at most, so a steady stream cannot hold it back). Groups that
+//! arrive while a batch is being sent, which includes its wait for the rate
+//! limiter, join the next one. Under load, batches grow by themselves; a
+//! lone change waits one window.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,14 +19,26 @@ use crate::reconcile::Engine;
 use crate::route53::{Change, ChangeInfo, ErrorKind, Operation, Route53, Route53Error};
 
 type Reply = oneshot::Sender<Result<ChangeInfo, Route53Error>>;
-/// Change groups waiting for their zone's next batch.
-type Queues = Arc<Mutex<HashMap<String, Vec<(Reply, Vec<Change>)>>>>;
+
+#[derive(Default)]
+struct ZoneQueue {
+    waiting: Vec<(Reply, Vec<Change>)>,
+    /// A flusher task is running for this zone.
+    flushing: bool,
+}
+
+type Queues = Arc<Mutex<HashMap<String, ZoneQueue>>>;
 
 /// Collects change groups per zone and submits them together.
 pub struct BatchWriter<R> {
     engine: Arc<Engine<R>>,
     window: Duration,
     queues: Queues,
+}
+
+fn lock(queues: &Queues) -> std::sync::MutexGuard<'_, HashMap<String, ZoneQueue>> {
+    // The map is consistent after every critical section.
+    queues.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl<R: Route53 + 'static> BatchWriter<R> {
@@ -41,28 +57,42 @@ impl<R: Route53 + 'static> BatchWriter<R> {
         changes: Vec<Change>,
     ) -> Result<ChangeInfo, Route53Error> {
         let (reply, answer) = oneshot::channel();
-        let first = {
-            let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let start_flusher = {
+            let mut queues = lock(&self.queues);
             let queue = queues.entry(zone_id.to_string()).or_default();
-            queue.push((reply, changes));
-            queue.len() == 1
+            queue.waiting.push((reply, changes));
+            !std::mem::replace(&mut queue.flushing, true)
         };
-        if first {
-            // The first group of a window flushes it; later ones ride along.
+        if start_flusher {
             let engine = self.engine.clone();
             let queues = self.queues.clone();
             let window = self.window;
             let zone_id = zone_id.to_string();
             tokio::spawn(async move {
-                tokio::time::sleep(window).await;
-                let groups = queues
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&zone_id)
-                    .unwrap_or_default();
-                for (reply, result) in engine.submit_groups(&zone_id, groups).await {
-                    // The reconcile may have been cancelled; nothing to tell then.
-                    let _ = reply.send(result);
+                loop {
+                    let started = tokio::time::Instant::now();
+                    let mut seen = 0;
+                    loop {
+                        tokio::time::sleep(window).await;
+                        let waiting = lock(&queues).get(&zone_id).map_or(0, |q| q.waiting.len());
+                        if waiting == seen || started.elapsed() >= window * 10 {
+                            break;
+                        }
+                        seen = waiting;
+                    }
+                    let groups = {
+                        let mut queues = lock(&queues);
+                        let queue = queues.entry(zone_id.clone()).or_default();
+                        if queue.waiting.is_empty() {
+                            queue.flushing = false;
+                            return;
+                        }
+                        std::mem::take(&mut queue.waiting)
+                    };
+                    for (reply, result) in engine.submit_groups(&zone_id, groups).await {
+                        // The reconcile may have been cancelled; nothing to tell then.
+                        let _ = reply.send(result);
+                    }
                 }
             });
         }
