@@ -70,6 +70,7 @@ struct Controller<R: Route53 + 'static> {
 impl<R: Route53 + Clone + 'static> Controller<R> {
     fn new(inner: R, budget: RateBudget, records: usize, zones: usize) -> Self {
         let api = ApiServer::default();
+        api.quiet();
         let port = Resilient::new(inner, budget, Backoff::default());
         let client = api.client();
         let engine = Arc::new(Engine::new(Gated::new(port.clone(), Gate::open()), "bench"));
@@ -90,7 +91,7 @@ impl<R: Route53 + Clone + 'static> Controller<R> {
             Gate::open(),
             readiness,
             Settings::default(),
-            Duration::from_secs(1),
+            Duration::from_secs(5),
         ));
         let mut names = Vec::new();
         for i in 0..records {

@@ -85,8 +85,9 @@ pub struct RunArgs {
     pub health_poll_rate: f64,
 
     /// Record changes of one zone go out together once none has arrived for
-    /// this long (ten times this at most), so that they share change batches.
-    #[arg(long, env = "DNSFAILOVER_BATCH_WINDOW", default_value = "1s", value_parser = parse_duration)]
+    /// this long (twelve times this at most), so that they share change
+    /// batches; a lone change waits this long.
+    #[arg(long, env = "DNSFAILOVER_BATCH_WINDOW", default_value = "5s", value_parser = parse_duration)]
     pub batch_window: Duration,
 
     /// FailoverRecords reconciled at the same time. Reconciles mostly wait for

@@ -3,7 +3,7 @@
 //! Route 53 applies one change batch per zone at a time (a second one is
 //! refused with PriorRequestNotComplete), and every request draws on the
 //! account's small budget. So each zone has at most one batch in flight, and
-//! a batch is sent once no new group has arrived for `window` (or after ten
+//! a batch is sent once no new group has arrived for `window` (or after twelve
 //! windows at most, so a steady stream cannot hold it back). Groups that
 //! arrive while a batch is being sent, which includes its wait for the rate
 //! limiter, join the next one. Under load, batches grow by themselves; a
@@ -75,7 +75,7 @@ impl<R: Route53 + 'static> BatchWriter<R> {
                     loop {
                         tokio::time::sleep(window).await;
                         let waiting = lock(&queues).get(&zone_id).map_or(0, |q| q.waiting.len());
-                        if waiting == seen || started.elapsed() >= window * 10 {
+                        if waiting == seen || started.elapsed() >= window * 12 {
                             break;
                         }
                         seen = waiting;

@@ -24,8 +24,9 @@ use crate::plan::batch::{BatchCost, BatchLimits};
 
 /// Record sets per ListResourceRecordSets page, as Route 53.
 pub const RECORD_PAGE_SIZE: usize = 300;
-/// Health checks per ListHealthChecks page (Route 53's default MaxItems).
-pub const HEALTH_CHECK_PAGE_SIZE: usize = 100;
+/// Health checks per ListHealthChecks page: the most Route 53 allows, as the
+/// AWS adapter asks for.
+pub const HEALTH_CHECK_PAGE_SIZE: usize = 1000;
 /// Health checkers reporting on each check.
 pub const CHECKERS: u32 = 16;
 

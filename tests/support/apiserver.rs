@@ -33,6 +33,8 @@ impl Recorded {
 struct State {
     objects: BTreeMap<String, Value>,
     requests: Vec<Recorded>,
+    /// Keep no request log (benchmarks of many objects).
+    quiet: bool,
 }
 
 /// The API server; clones share state.
@@ -65,6 +67,11 @@ impl ApiServer {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stop keeping the request log.
+    pub fn quiet(&self) {
+        self.lock().quiet = true;
     }
 
     pub fn record_path(namespace: &str, name: &str) -> String {
@@ -148,12 +155,17 @@ impl ApiServer {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        self.lock().requests.push(Recorded {
-            method: method.clone(),
-            path: path.clone(),
-            query,
-            body: body.clone(),
-        });
+        {
+            let mut state = self.lock();
+            if !state.quiet {
+                state.requests.push(Recorded {
+                    method: method.clone(),
+                    path: path.clone(),
+                    query,
+                    body: body.clone(),
+                });
+            }
+        }
         match method.as_str() {
             "GET" => match self.get(&path) {
                 Some(object) => respond(StatusCode::OK, &object),
