@@ -21,6 +21,9 @@ use crate::route53::{
     self, Change, ChangeState, Failover, HealthCheck, Route53, Route53Error, Tags, Zone,
 };
 
+/// Change batches remembered before settled ones are forgotten.
+const MAX_REMEMBERED_CHANGES: usize = 4096;
+
 /// A cached value that readers borrow briefly (for planning, never across an
 /// await) and that the controller's writes update in place.
 pub type Shared<T> = Arc<RwLock<T>>;
@@ -31,6 +34,8 @@ struct Fresh<T> {
 }
 
 type Slot<T> = Arc<tokio::sync::Mutex<Option<Fresh<T>>>>;
+/// What was last learnt of a change batch, and when.
+type ChangeSlot = Arc<tokio::sync::Mutex<Option<(ChangeState, Instant)>>>;
 
 /// This owner's health checks and their tags.
 #[derive(Clone, Debug, Default)]
@@ -68,7 +73,7 @@ pub struct Observer {
     checks: Slot<Checks>,
     /// Change batches and what was last learnt of them: INSYNC is final;
     /// PENDING is shared by every record of the batch until it is stale.
-    changes: Mutex<HashMap<String, (ChangeState, Instant)>>,
+    changes: Mutex<HashMap<String, ChangeSlot>>,
 }
 
 impl Observer {
@@ -128,7 +133,22 @@ impl Observer {
         id: &str,
         max_staleness: Duration,
     ) -> Result<ChangeState, Route53Error> {
-        if let Some((state, at)) = lock(&self.changes).get(id).copied()
+        let slot = {
+            let mut changes = lock(&self.changes);
+            if changes.len() > MAX_REMEMBERED_CHANGES {
+                // Forget settled changes no reconcile is asking about.
+                changes.retain(|_, slot| {
+                    Arc::strong_count(slot) > 1
+                        || slot.try_lock().map_or(true, |known| {
+                            known.is_none_or(|(state, _)| state != ChangeState::InSync)
+                        })
+                });
+            }
+            changes.entry(id.to_string()).or_default().clone()
+        };
+        // Records of one batch ask together; one of them asks Route 53.
+        let mut known = slot.lock().await;
+        if let Some((state, at)) = *known
             && (state == ChangeState::InSync || at.elapsed() < max_staleness)
         {
             return Ok(state);
@@ -139,7 +159,7 @@ impl Observer {
             Err(e) if e.kind == crate::route53::ErrorKind::NotFound => ChangeState::InSync,
             Err(e) => return Err(e),
         };
-        lock(&self.changes).insert(id.to_string(), (state, Instant::now()));
+        *known = Some((state, Instant::now()));
         Ok(state)
     }
 

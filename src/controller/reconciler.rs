@@ -416,6 +416,9 @@ async fn execute<R: Route53 + 'static>(
     zone_id: &str,
     ctx: &Context<R>,
 ) -> Result<Option<ChangeInfo>, ReconcileError> {
+    // Announce the record changes now, so that the batch they go into waits
+    // for them while their health checks are created.
+    let intent = (!plan.changes.is_empty()).then(|| ctx.writer.intend(zone_id));
     let created = match ctx.engine.prepare_checks(plan).await {
         Ok(created) => created,
         Err((created, e)) => {
@@ -432,7 +435,8 @@ async fn execute<R: Route53 + 'static>(
             .map(|(role, c)| (*role, c.id.clone()))
             .collect();
         let changes = reconcile::resolve_changes(plan, &ids)?;
-        match ctx.writer.submit(zone_id, changes.clone()).await {
+        let intent = intent.unwrap_or_else(|| ctx.writer.intend(zone_id));
+        match ctx.writer.submit(intent, changes.clone()).await {
             Ok(answer) => {
                 ctx.observer.changes_applied(zone_id, &changes).await;
                 info = Some(answer);

@@ -3,17 +3,21 @@
 //! Route 53 applies one change batch per zone at a time (a second one is
 //! refused with PriorRequestNotComplete), and every request draws on the
 //! account's small budget. So each zone has at most one batch in flight, and
-//! a batch is sent once no new group has arrived for `window` (or after twelve
-//! windows at most, so a steady stream cannot hold it back). Groups that
-//! arrive while a batch is being sent, which includes its wait for the rate
-//! limiter, join the next one. Under load, batches grow by themselves; a
-//! lone change waits one window.
+//! groups that arrive while it is being sent (which includes its wait for the
+//! rate limiter) join the next one.
+//!
+//! A reconcile announces that it is going to write ([`BatchWriter::intend`])
+//! before it creates its health checks. A batch goes out as soon as every
+//! announced group has arrived, so a lone change does not wait at all; while
+//! announced groups are still on their way (their health checks wait for
+//! Route 53's tight CreateHealthCheck budget), it waits for them until none
+//! has arrived for `window`, and never longer than twelve windows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::reconcile::Engine;
 use crate::route53::{Change, ChangeInfo, ErrorKind, Operation, Route53, Route53Error};
@@ -23,11 +27,19 @@ type Reply = oneshot::Sender<Result<ChangeInfo, Route53Error>>;
 #[derive(Default)]
 struct ZoneQueue {
     waiting: Vec<(Reply, Vec<Change>)>,
+    /// Groups announced and not yet arrived.
+    announced: usize,
     /// A flusher task is running for this zone.
     flushing: bool,
+    arrived: Arc<Notify>,
 }
 
 type Queues = Arc<Mutex<HashMap<String, ZoneQueue>>>;
+
+fn lock(queues: &Queues) -> std::sync::MutexGuard<'_, HashMap<String, ZoneQueue>> {
+    // The map is consistent after every critical section.
+    queues.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Collects change groups per zone and submits them together.
 pub struct BatchWriter<R> {
@@ -36,9 +48,29 @@ pub struct BatchWriter<R> {
     queues: Queues,
 }
 
-fn lock(queues: &Queues) -> std::sync::MutexGuard<'_, HashMap<String, ZoneQueue>> {
-    // The map is consistent after every critical section.
-    queues.lock().unwrap_or_else(|p| p.into_inner())
+/// A group on its way; dropping it without submitting withdraws it.
+pub struct Intent {
+    queues: Queues,
+    zone_id: String,
+    live: bool,
+}
+
+impl Intent {
+    fn withdraw(&mut self) {
+        if std::mem::take(&mut self.live) {
+            let mut queues = lock(&self.queues);
+            if let Some(queue) = queues.get_mut(&self.zone_id) {
+                queue.announced = queue.announced.saturating_sub(1);
+                queue.arrived.notify_one();
+            }
+        }
+    }
+}
+
+impl Drop for Intent {
+    fn drop(&mut self) {
+        self.withdraw();
+    }
 }
 
 impl<R: Route53 + 'static> BatchWriter<R> {
@@ -50,51 +82,44 @@ impl<R: Route53 + 'static> BatchWriter<R> {
         }
     }
 
-    /// Submit one record's group of changes and wait for its batch's answer.
+    /// Announce a group of changes for `zone_id` that will be submitted soon.
+    pub fn intend(&self, zone_id: &str) -> Intent {
+        lock(&self.queues)
+            .entry(zone_id.to_string())
+            .or_default()
+            .announced += 1;
+        Intent {
+            queues: self.queues.clone(),
+            zone_id: zone_id.to_string(),
+            live: true,
+        }
+    }
+
+    /// Submit the announced group and wait for its batch's answer.
     pub async fn submit(
         &self,
-        zone_id: &str,
+        mut intent: Intent,
         changes: Vec<Change>,
     ) -> Result<ChangeInfo, Route53Error> {
+        let zone_id = intent.zone_id.clone();
         let (reply, answer) = oneshot::channel();
         let start_flusher = {
             let mut queues = lock(&self.queues);
-            let queue = queues.entry(zone_id.to_string()).or_default();
+            let queue = queues.entry(zone_id.clone()).or_default();
             queue.waiting.push((reply, changes));
+            if std::mem::take(&mut intent.live) {
+                queue.announced = queue.announced.saturating_sub(1);
+            }
+            queue.arrived.notify_one();
             !std::mem::replace(&mut queue.flushing, true)
         };
         if start_flusher {
-            let engine = self.engine.clone();
-            let queues = self.queues.clone();
-            let window = self.window;
-            let zone_id = zone_id.to_string();
-            tokio::spawn(async move {
-                loop {
-                    let started = tokio::time::Instant::now();
-                    let mut seen = 0;
-                    loop {
-                        tokio::time::sleep(window).await;
-                        let waiting = lock(&queues).get(&zone_id).map_or(0, |q| q.waiting.len());
-                        if waiting == seen || started.elapsed() >= window * 12 {
-                            break;
-                        }
-                        seen = waiting;
-                    }
-                    let groups = {
-                        let mut queues = lock(&queues);
-                        let queue = queues.entry(zone_id.clone()).or_default();
-                        if queue.waiting.is_empty() {
-                            queue.flushing = false;
-                            return;
-                        }
-                        std::mem::take(&mut queue.waiting)
-                    };
-                    for (reply, result) in engine.submit_groups(&zone_id, groups).await {
-                        // The reconcile may have been cancelled; nothing to tell then.
-                        let _ = reply.send(result);
-                    }
-                }
-            });
+            tokio::spawn(flush(
+                self.engine.clone(),
+                self.queues.clone(),
+                zone_id,
+                self.window,
+            ));
         }
         answer.await.unwrap_or_else(|_| {
             Err(Route53Error::new(
@@ -103,5 +128,53 @@ impl<R: Route53 + 'static> BatchWriter<R> {
                 "the batch writer stopped before answering",
             ))
         })
+    }
+}
+
+/// Send the zone's batches, one at a time, until no group is waiting.
+async fn flush<R: Route53>(
+    engine: Arc<Engine<R>>,
+    queues: Queues,
+    zone_id: String,
+    window: Duration,
+) {
+    loop {
+        let started = tokio::time::Instant::now();
+        let mut last_count = 0;
+        let mut last_arrival = tokio::time::Instant::now();
+        loop {
+            let (waiting, announced, arrived) = {
+                let mut queues = lock(&queues);
+                let queue = queues.entry(zone_id.clone()).or_default();
+                (queue.waiting.len(), queue.announced, queue.arrived.clone())
+            };
+            if waiting > last_count {
+                last_count = waiting;
+                last_arrival = tokio::time::Instant::now();
+            }
+            let everyone_here = waiting > 0 && announced == 0;
+            let quiet = last_arrival.elapsed() >= window;
+            if everyone_here || quiet || started.elapsed() >= window * 12 {
+                break;
+            }
+            let wait = window.saturating_sub(last_arrival.elapsed());
+            tokio::select! {
+                _ = arrived.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        let groups = {
+            let mut queues = lock(&queues);
+            let queue = queues.entry(zone_id.clone()).or_default();
+            if queue.waiting.is_empty() {
+                queue.flushing = false;
+                return;
+            }
+            std::mem::take(&mut queue.waiting)
+        };
+        for (reply, result) in engine.submit_groups(&zone_id, groups).await {
+            // The reconcile may have been cancelled; nothing to tell then.
+            let _ = reply.send(result);
+        }
     }
 }
