@@ -140,12 +140,10 @@ pub fn service_endpoint(service: &Service) -> Result<Endpoint, TargetError> {
         .and_then(|s| s.load_balancer.as_ref())
         .and_then(|lb| lb.ingress.as_deref())
         .unwrap_or_default();
-    from_ingress_points(points.iter().map(|p| (p.hostname.as_ref(), p.ip.as_ref()))).ok_or_else(
-        || {
-            TargetError::Pending(format!(
-                "waiting for Service {name} to get a load balancer address"
-            ))
-        },
+    endpoint_of(
+        "Service",
+        name,
+        points.iter().map(|p| (p.hostname.as_ref(), p.ip.as_ref())),
     )
 }
 
@@ -158,13 +156,24 @@ pub fn ingress_endpoint(ingress: &Ingress) -> Result<Endpoint, TargetError> {
         .and_then(|s| s.load_balancer.as_ref())
         .and_then(|lb| lb.ingress.as_deref())
         .unwrap_or_default();
-    from_ingress_points(points.iter().map(|p| (p.hostname.as_ref(), p.ip.as_ref()))).ok_or_else(
-        || {
-            TargetError::Pending(format!(
-                "waiting for Ingress {name} to get a load balancer address"
-            ))
-        },
+    endpoint_of(
+        "Ingress",
+        name,
+        points.iter().map(|p| (p.hostname.as_ref(), p.ip.as_ref())),
     )
+}
+
+/// The first load balancer host name, else all IPs, else "not yet".
+fn endpoint_of<'a>(
+    kind: &str,
+    name: &str,
+    points: impl Iterator<Item = (Option<&'a String>, Option<&'a String>)>,
+) -> Result<Endpoint, TargetError> {
+    from_ingress_points(points).ok_or_else(|| {
+        TargetError::Pending(format!(
+            "waiting for {kind} {name} to get a load balancer address"
+        ))
+    })
 }
 
 /// The target with its reference replaced by what the endpoint stands for.

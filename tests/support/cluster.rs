@@ -23,16 +23,8 @@ use super::apiserver::ApiServer;
 
 pub const NS: &str = "web";
 
-pub const SPEC: &str = r#"
-hostedZone: {name: example.com}
-name: examplefailover
-ttl: 60
-primary:
-  addresses: [52.94.236.10]
-  healthCheck: {protocol: HTTP, port: 80, path: /index.html, requestInterval: 10}
-secondary:
-  addresses: [52.94.236.20]
-"#;
+/// The classic walkthrough's spec (an address Route 53 could check).
+pub const SPEC: &str = super::CLASSIC;
 
 pub struct Harness<R = FakeRoute53> {
     pub api: ApiServer,
