@@ -7,11 +7,12 @@
 //! never by copying the zone) instead of listing again; a failed write drops
 //! the snapshot, so the retry sees Route 53 as it is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::debug;
 
 use crate::desired::ZoneSelector;
 use crate::ownership::Owner;
@@ -71,6 +72,8 @@ pub struct Observer {
     zones: Mutex<HashMap<String, Slot<ZoneRecords>>>,
     selectors: Mutex<HashMap<ZoneSelector, Slot<Zone>>>,
     checks: Slot<Checks>,
+    /// Tags of this owner's health checks; they outlive a re-listing.
+    tags: Mutex<BTreeMap<String, Tags>>,
     /// Change batches and what was last learnt of them: INSYNC is final;
     /// PENDING is shared by every record of the batch until it is stale.
     changes: Mutex<HashMap<String, ChangeSlot>>,
@@ -83,6 +86,7 @@ impl Observer {
             zones: Mutex::new(HashMap::new()),
             selectors: Mutex::new(HashMap::new()),
             checks: Arc::default(),
+            tags: Mutex::new(BTreeMap::new()),
             changes: Mutex::new(HashMap::new()),
         }
     }
@@ -201,7 +205,9 @@ impl Observer {
     }
 
     /// This owner's health checks and their tags, listed at most once per
-    /// period. Tags of checks already known are not read again.
+    /// period. Tags are read only for checks not seen before, and a failure
+    /// to read them is not a failure to observe: they only decide re-tagging,
+    /// and are read again at the next refresh.
     async fn checks<R: Route53>(&self, engine: &Engine<R>) -> Result<Shared<Checks>, Route53Error> {
         let mut entry = self.checks.lock().await;
         if let Some(checks) = self.fresh(&entry) {
@@ -213,20 +219,25 @@ impl Observer {
             .into_iter()
             .filter(|c| c.caller_reference.starts_with(&prefix))
             .collect();
-        let known = entry
-            .as_ref()
-            .map(|f| read(&f.value).tags.clone())
-            .unwrap_or_default();
-        let unknown: Vec<String> = checks
-            .iter()
-            .filter(|c| !known.contains_key(&c.id))
-            .map(|c| c.id.clone())
-            .collect();
-        let mut tags: BTreeMap<String, Tags> = known
-            .into_iter()
-            .filter(|(id, _)| checks.iter().any(|c| &c.id == id))
-            .collect();
-        tags.extend(route53::list_all_health_check_tags(engine.route53(), &unknown).await?);
+        let ids: HashSet<&str> = checks.iter().map(|c| c.id.as_str()).collect();
+        let unknown: Vec<String> = {
+            let mut known = lock(&self.tags);
+            known.retain(|id, _| ids.contains(id.as_str()));
+            ids.iter()
+                .filter(|id| !known.contains_key(**id))
+                .map(|id| id.to_string())
+                .collect()
+        };
+        for chunk in unknown.chunks(route53::TAGS_PER_REQUEST) {
+            match engine.route53().list_health_check_tags(chunk).await {
+                Ok(tags) => lock(&self.tags).extend(tags),
+                Err(e) => {
+                    debug!(error = %e, "health-check tags not read; trying again at the next refresh");
+                    break;
+                }
+            }
+        }
+        let tags = lock(&self.tags).clone();
         let value = Arc::new(RwLock::new(Checks { checks, tags }));
         *entry = Some(Fresh {
             value: value.clone(),
@@ -275,6 +286,8 @@ impl Observer {
         }
         view.checks.retain(|c| !deleted.contains(&c.id));
         view.tags.retain(|id, _| !deleted.contains(id));
+        let mut known = lock(&self.tags);
+        known.clone_from(&view.tags);
     }
 
     /// Forget the zone: the next reconcile lists it again.
@@ -297,6 +310,7 @@ impl Observer {
         for slot in selectors {
             *slot.lock().await = None;
         }
+        lock(&self.tags).clear();
         self.invalidate_checks().await;
     }
 }
