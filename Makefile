@@ -72,7 +72,7 @@ bench: venv ## Route 53 cost, convergence and footprint figures (BENCHMARKS.md);
 	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost | tee target/bench-report.md
 
 soak: venv ## Long fault-injection and property runs (minutes)
-	DNSFAILOVER_PROPTEST_CASES=20000 DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --profile bench --test soak --test fuzz --lib -- --include-ignored
+	DNSFAILOVER_PROPTEST_CASES=20000 DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --profile bench --test soak --test fuzz --lib -- --include-ignored --nocapture
 
 IMAGE ?= dnsfailover:dev
 KIND_NODE_IMAGE ?=
