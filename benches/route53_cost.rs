@@ -556,7 +556,7 @@ async fn health_table(checks: usize, rate: f64) {
 async fn footprint_table(sizes: &[usize]) {
     println!("\n### Footprint\n");
     println!(
-        "| records | peak RSS of the process after converging (MiB) | planner time per record (steady state) |"
+        "| records | peak RSS of the benchmark process (MiB): controller, in-memory Route 53 and Kubernetes API | planner time per record (steady state) |"
     );
     println!("|---:|---:|---:|");
     for &records in sizes {
@@ -639,7 +639,7 @@ fn main() {
     }
     println!("## Figures\n");
     println!(
-        "Machine: {} CPUs; `cargo bench --bench route53_cost` (release build).\n",
+        "Machine: {} CPUs; `cargo bench --bench route53_cost` (optimised build).\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     paused().block_on(cost_tables(&[(10, 1), (100, 1), (1000, 1), (1000, 10)]));
