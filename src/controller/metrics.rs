@@ -55,8 +55,7 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("dnsfailover");
-        let metrics = Self {
+        let mut metrics = Self {
             reconciles: Family::default(),
             reconcile_duration: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             errors: Family::default(),
@@ -66,57 +65,54 @@ impl Default for Metrics {
             failovers: Family::default(),
             records_managed: Gauge::default(),
             leader: Gauge::default(),
-            registry: Registry::default(),
+            registry: Registry::with_prefix("dnsfailover"),
         };
-        registry.register(
+        metrics.registry.register(
             "reconciles",
             "Reconciles of FailoverRecords by result",
             metrics.reconciles.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "reconcile_duration_seconds",
             "Time one reconcile takes",
             metrics.reconcile_duration.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "reconcile_errors",
             "Failed reconciles by error category",
             metrics.errors.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "route53_requests",
             "Route 53 requests by operation and outcome",
             metrics.route53_requests.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "route53_rate_limit_wait_seconds",
             "Time Route 53 requests waited for the client-side rate limiter",
             metrics.rate_limit_wait.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "health_transitions",
             "Changes of Route 53's view of an endpoint, by new health",
             metrics.health_transitions.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "failovers",
             "Changes of the side DNS answers with",
             metrics.failovers.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "records_managed",
             "FailoverRecords this replica manages",
             metrics.records_managed.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "leader",
             "1 while this replica holds the leader lease",
             metrics.leader.clone(),
         );
-        Self {
-            registry,
-            ..metrics
-        }
+        metrics
     }
 }
 
