@@ -53,16 +53,29 @@ pub fn build(
     now: Time,
 ) -> FailoverRecordStatus {
     let side = |role: Failover| {
-        report.sides.get(&role).map(|s| TargetStatus {
-            set_identifier: s.set_identifier.clone(),
-            health_check_id: s.health_check_id.clone(),
-            health: s
+        let before = previous.and_then(|p| match role {
+            Failover::Primary => p.primary.as_ref(),
+            Failover::Secondary => p.secondary.as_ref(),
+        });
+        report.sides.get(&role).map(|s| {
+            let health = s
                 .health
                 .as_ref()
                 .map(|h| h.health)
-                .or(s.has_check.then_some(Health::Unknown)),
-            checkers_healthy: s.health.as_ref().map(HealthSummary::checkers),
-            last_transition_time: s.health.as_ref().map(|_| now.clone()),
+                .or(s.has_check.then_some(Health::Unknown));
+            // Moves only when health itself changes, so an unchanged status
+            // is not written again (and does not trigger another reconcile).
+            let last_transition_time = match before {
+                Some(b) if b.health == health => b.last_transition_time.clone(),
+                _ => health.map(|_| now.clone()),
+            };
+            TargetStatus {
+                set_identifier: s.set_identifier.clone(),
+                health_check_id: s.health_check_id.clone(),
+                health,
+                checkers_healthy: s.health.as_ref().map(HealthSummary::checkers),
+                last_transition_time,
+            }
         })
     };
     let primary = side(Failover::Primary);
@@ -202,6 +215,9 @@ pub fn with_error(
     };
     let mut status = previous.cloned().unwrap_or_default();
     status.conditions = conditions(&report, &status.conditions, &now);
+    // The conditions describe this generation's attempt; tools that wait on
+    // observedGeneration should see it too.
+    status.observed_generation = generation;
     status
 }
 

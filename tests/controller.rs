@@ -821,3 +821,137 @@ async fn metrics_use_fixed_labels_and_readiness_reports_why() {
         .expect("body");
     assert!(String::from_utf8_lossy(&body).contains("credentials"));
 }
+
+#[tokio::test]
+async fn a_health_read_out_is_written_once_and_then_left_alone() {
+    let h = Harness::new();
+    h.fake.set_polls_until_insync(0);
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.reconcile("examplefailover").await.expect("INSYNC");
+    h.ctx.health.poll_once(h.ctx.engine.route53()).await;
+    h.reconcile("examplefailover").await.expect("health");
+    let written = h.status("examplefailover");
+    assert_eq!(
+        written.primary.as_ref().and_then(|p| p.health),
+        Some(Health::Healthy)
+    );
+    h.api.take_lines();
+
+    // A later reconcile with the same health must not patch status again:
+    // each patch is a watch event, and each watch event another reconcile.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    h.reconcile("examplefailover").await.expect("reconcile");
+    assert_eq!(h.api.take_lines(), Vec::<String>::new());
+    assert_eq!(
+        h.status("examplefailover")
+            .primary
+            .and_then(|p| p.last_transition_time),
+        written.primary.and_then(|p| p.last_transition_time),
+        "the transition time moves only when health does"
+    );
+}
+
+#[tokio::test]
+async fn a_new_leadership_term_plans_from_route53_not_from_the_old_cache() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.lease.send(false).expect("gate");
+    // While this replica stands by, the record sets change under it.
+    let secondary = h
+        .fake
+        .records(&h.zone.id)
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Secondary))
+        .expect("secondary");
+    h.fake.remove_record(&h.zone.id, &secondary.key());
+
+    h.lease.send(true).expect("gate");
+    h.reconcile("examplefailover").await.expect("leader again");
+    assert!(
+        h.fake.records(&h.zone.id).contains(&secondary),
+        "restored without waiting for the resync period"
+    );
+}
+
+#[tokio::test]
+async fn deletion_looks_at_route53_before_concluding_nothing_is_left() {
+    let h = Harness::new();
+    h.create("first", SPEC);
+    h.converge("first").await;
+    // Another replica (or this one in an earlier term) created "second":
+    // this replica's cached zone does not show its record sets.
+    let other = h.restart_with(h.fake.clone(), Settings::default());
+    other.create(
+        "second",
+        &SPEC.replace("name: examplefailover", "name: api"),
+    );
+    other.converge("second").await;
+    assert_eq!(h.fake.records(&h.zone.id).len(), 6);
+
+    h.delete("second");
+    h.reconcile("second").await.expect("cleanup");
+    assert_eq!(
+        h.fake.records(&h.zone.id).len(),
+        3,
+        "only first's records remain: {:#?}",
+        h.fake.records(&h.zone.id)
+    );
+    assert_eq!(h.fake.health_checks().len(), 1);
+}
+
+#[tokio::test]
+async fn a_health_check_deleted_outside_is_recreated_once_the_poller_notices() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    let old = h.fake.health_checks().remove(0);
+    h.fake.remove_health_check(&old.id);
+
+    let key = ObjectRef::from_obj(&h.api.record(NS, "examplefailover"));
+    assert_eq!(
+        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        Some(key)
+    );
+    h.reconcile("examplefailover").await.expect("reconcile");
+    let checks = h.fake.health_checks();
+    assert_eq!(checks.len(), 1, "recreated: {checks:#?}");
+    assert_ne!(checks[0].id, old.id);
+    let primary = h
+        .fake
+        .records(&h.zone.id)
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .expect("primary");
+    assert_eq!(primary.health_check_id, Some(checks[0].id.clone()));
+}
+
+#[tokio::test]
+async fn a_check_created_but_not_tagged_is_tagged_by_the_next_reconcile() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.reconcile("examplefailover").await.expect("finalizer");
+    h.fake.inject(
+        Some(Operation::ChangeTagsForResource),
+        Fault::Fail(ErrorKind::AccessDenied),
+        1,
+    );
+    h.reconcile("examplefailover")
+        .await
+        .expect_err("tagging failed");
+    let check = h.fake.health_checks().remove(0);
+    assert!(h.fake.tags_of(&check.id).unwrap_or_default().is_empty());
+
+    h.reconcile("examplefailover").await.expect("reconcile");
+    let tags = h.fake.tags_of(&check.id).unwrap_or_default();
+    assert!(
+        tags.keys().any(|k| k.contains("dnsfailover")),
+        "tagged: {tags:?}"
+    );
+    assert_eq!(
+        h.fake.health_checks().len(),
+        1,
+        "the same check, not another"
+    );
+}

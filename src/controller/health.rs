@@ -31,6 +31,8 @@ struct Watched {
 struct State {
     watched: BTreeMap<String, Watched>,
     results: HashMap<String, HealthSummary>,
+    /// A watched check was found deleted since the last `take_vanished`.
+    vanished: bool,
 }
 
 /// The cache of health read-outs, and the checks to read.
@@ -88,6 +90,12 @@ impl HealthMonitor {
         self.lock().results.get(check_id).cloned()
     }
 
+    /// Whether a watched check was found deleted (outside dnsfailover) since
+    /// the last call; the cached list of checks is then out of date.
+    pub fn take_vanished(&self) -> bool {
+        std::mem::take(&mut self.lock().vanished)
+    }
+
     pub fn watched(&self) -> usize {
         self.lock().watched.len()
     }
@@ -115,6 +123,7 @@ impl HealthMonitor {
             Err(e) if e.kind == ErrorKind::NotFound => {
                 debug!(check = %id, "health check is gone; its FailoverRecord will recreate it");
                 state.results.remove(&id);
+                state.vanished = true;
                 Some(owner)
             }
             Err(e) => {

@@ -53,6 +53,13 @@ impl Gate {
         *self.receiver.borrow()
     }
 
+    /// A tracker of leadership terms, starting at the current one.
+    pub fn terms(&self) -> Terms {
+        let mut receiver = self.receiver.clone();
+        receiver.mark_unchanged();
+        Terms { receiver }
+    }
+
     /// Wait until the gate opens.
     pub async fn opened(&mut self) {
         let _ = self.receiver.wait_for(|open| *open).await;
@@ -61,6 +68,23 @@ impl Gate {
     /// Wait until the gate closes.
     pub async fn closed(&mut self) {
         let _ = self.receiver.wait_for(|open| !*open).await;
+    }
+}
+
+/// Tells whether the gate closed (and perhaps opened again) since it last
+/// asked: a new leadership term, in which another replica may have written.
+#[derive(Debug)]
+pub struct Terms {
+    receiver: watch::Receiver<bool>,
+}
+
+impl Terms {
+    /// True once after each change of the gate.
+    pub fn new_term(&mut self) -> bool {
+        // A dropped sender (the lease task ended) leaves the gate as it was.
+        let changed = self.receiver.has_changed().unwrap_or(false);
+        self.receiver.mark_unchanged();
+        changed
     }
 }
 

@@ -22,7 +22,7 @@ use tracing::{Instrument, debug, info, warn};
 use super::backoff::Backoffs;
 use super::cache::Observer;
 use super::health::HealthMonitor;
-use super::leader::Gate;
+use super::leader::{Gate, Terms};
 use super::metrics::{CategoryLabels, HealthLabels, Metrics, ResultLabels, SideLabels};
 use super::targets::{self, TargetError};
 use super::writer::BatchWriter;
@@ -33,7 +33,7 @@ use crate::api::{
 use crate::ownership::Owner;
 use crate::plan::{self, DeleteReason, RecordPlan};
 use crate::reconcile::{self, Engine, ReconcileError};
-use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Route53};
+use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Operation, Route53, Route53Error};
 use crate::status::{self, Report, SideReport};
 use crate::validate::{self, InvalidSpec};
 
@@ -115,6 +115,9 @@ pub struct Context<R> {
     /// What each FailoverRecord last asked of Route 53 (a fingerprint of its
     /// desired state), to tell drift from a changed spec or target.
     applied: std::sync::Mutex<std::collections::HashMap<ObjectRef<FailoverRecord>, String>>,
+    /// Another replica may have written while this one stood by, so a new
+    /// leadership term starts from Route 53 as it is, not as it was.
+    terms: tokio::sync::Mutex<Terms>,
 }
 
 impl<R: Route53 + 'static> Context<R> {
@@ -131,6 +134,7 @@ impl<R: Route53 + 'static> Context<R> {
         batch_window: Duration,
     ) -> Self {
         Self {
+            terms: tokio::sync::Mutex::new(gate.terms()),
             observer: Observer::new(settings.resync),
             writer: BatchWriter::new(engine.clone(), batch_window),
             client,
@@ -146,12 +150,45 @@ impl<R: Route53 + 'static> Context<R> {
         }
     }
 
-    /// Remember the desired state just applied; returns the previous one.
-    fn remember(&self, key: &ObjectRef<FailoverRecord>, fingerprint: String) -> Option<String> {
-        self.applied
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone(), fingerprint)
+    fn applied(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ObjectRef<FailoverRecord>, String>>
+    {
+        self.applied.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The desired state last applied for `key`, if known.
+    fn recall(&self, key: &ObjectRef<FailoverRecord>) -> Option<String> {
+        self.applied().get(key).cloned()
+    }
+
+    /// Remember the desired state Route 53 now holds for `key`.
+    fn remember(&self, key: &ObjectRef<FailoverRecord>, fingerprint: String) {
+        self.applied().insert(key.clone(), fingerprint);
+    }
+
+    /// Called by every reconcile while leading: the first of a new term
+    /// forgets what was cached in an earlier one, and the others wait for it.
+    async fn begin_term(&self) {
+        let mut terms = self.terms.lock().await;
+        if terms.new_term() {
+            self.observer.invalidate_all().await;
+            self.applied().clear();
+        }
+    }
+}
+
+/// Refuse to go on without the leader lease. Finalizer removal is
+/// irreversible, so cleanup checks again right before it.
+fn ensure_leader(ctx: &Context<impl Route53>) -> Result<(), ReconcileError> {
+    if ctx.gate.is_open() {
+        Ok(())
+    } else {
+        Err(ReconcileError::Route53(Route53Error::new(
+            Operation::ChangeResourceRecordSets,
+            ErrorKind::NotLeader,
+            "leadership was lost during the reconcile; the new leader takes over",
+        )))
     }
 }
 
@@ -202,15 +239,22 @@ async fn reconcile_inner<R: Route53 + 'static>(
         // A standby replica: the leader does the work; look again later.
         return Ok(Action::requeue(Duration::from_secs(15)));
     }
+    ctx.begin_term().await;
     let result = if ctx.settings.dry_run {
         dry_run(&obj, &ctx).await
     } else {
         let api: Api<FailoverRecord> =
             Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
         finalizer::finalizer(&api, FINALIZER, obj.clone(), |event| async {
+            ensure_leader(&ctx)?;
             match event {
                 Finalizer::Apply(obj) => apply(&obj, &ctx).await,
-                Finalizer::Cleanup(obj) => cleanup(&obj, &ctx).await,
+                Finalizer::Cleanup(obj) => {
+                    let action = cleanup(&obj, &ctx).await?;
+                    // Returning Ok removes the finalizer.
+                    ensure_leader(&ctx)?;
+                    Ok(action)
+                }
             }
         })
         .await
@@ -319,6 +363,9 @@ async fn converge<R: Route53 + 'static>(
         .map_err(ReconcileError::NameOutsideZone)?;
     let zone_id = placed.zone.id.clone();
 
+    if ctx.health.take_vanished() {
+        ctx.observer.invalidate_checks().await;
+    }
     let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
     ctx.readiness.credentials_ok.store(true, Ordering::Relaxed);
     let plan = view.with(|observed| plan::plan_apply(&placed, observed));
@@ -340,11 +387,12 @@ async fn converge<R: Route53 + 'static>(
     // Serialising plain data cannot fail; an empty fingerprint only makes a
     // drift look like a spec change in the event's wording.
     let fingerprint = serde_json::to_string(&(&placed.fqdn, &placed.desired)).unwrap_or_default();
-    let before = ctx.remember(&key, fingerprint.clone());
+    let before = ctx.recall(&key);
     if !plan.is_empty() {
         if let Some(info) = execute(&plan, &zone_id, ctx).await? {
             change = Some(info);
         }
+        ctx.remember(&key, fingerprint.clone());
         let drift = match before {
             Some(before) => before == fingerprint,
             // Unknown after a restart: an unchanged, ready generation means drift.
@@ -354,7 +402,12 @@ async fn converge<R: Route53 + 'static>(
             }
         };
         announce(obj, ctx, &plan, drift).await;
-    } else if let Some(pending) = change.as_mut().filter(|c| c.status == ChangeState::Pending) {
+    } else if before.as_ref() != Some(&fingerprint) {
+        ctx.remember(&key, fingerprint.clone());
+    }
+    if plan.is_empty()
+        && let Some(pending) = change.as_mut().filter(|c| c.status == ChangeState::Pending)
+    {
         // INSYNC is terminal: only a PENDING change is ever polled, and one
         // answer serves every record of the batch.
         match ctx
@@ -421,8 +474,9 @@ async fn execute<R: Route53 + 'static>(
     let intent = (!plan.changes.is_empty()).then(|| ctx.writer.intend(zone_id));
     let created = match ctx.engine.prepare_checks(plan).await {
         Ok(created) => created,
-        Err((created, e)) => {
-            ctx.observer.checks_changed(plan, &created, &[]).await;
+        Err((_, e)) => {
+            // A check may exist without its tags, or a retag may be half
+            // done: learn both from Route 53 rather than from the plan.
             ctx.observer.invalidate_checks().await;
             return Err(e.into());
         }
@@ -443,6 +497,11 @@ async fn execute<R: Route53 + 'static>(
             }
             Err(e) => {
                 ctx.observer.invalidate_zone(zone_id).await;
+                if e.kind == ErrorKind::InvalidChangeBatch {
+                    // Route 53 may refuse a batch for a health check that
+                    // was deleted behind our back.
+                    ctx.observer.invalidate_checks().await;
+                }
                 return Err(e.into());
             }
         }
@@ -591,19 +650,34 @@ async fn remove_from_route53<R: Route53 + 'static>(
             Err(_) => None,
         },
     };
-    // A zone that no longer exists holds no records; the checks still go.
-    let view = match ctx.observer.view(&ctx.engine, zone_id.as_deref()).await {
-        Err(e) if e.kind == ErrorKind::NotFound => ctx.observer.view(&ctx.engine, None).await?,
-        other => other?,
-    };
-    let plan = view.with(|observed| {
-        plan::plan_delete(&owner, zone_id.as_deref().unwrap_or_default(), observed)
-    });
+    let mut plan = plan_removal(&owner, zone_id.as_deref(), ctx).await?;
     if plan.is_empty() {
-        return Ok(false);
+        // Removing the finalizer cannot be undone: before concluding that
+        // nothing is left, look at Route 53 itself rather than the cache.
+        if let Some(id) = &zone_id {
+            ctx.observer.invalidate_zone(id).await;
+        }
+        ctx.observer.invalidate_checks().await;
+        plan = plan_removal(&owner, zone_id.as_deref(), ctx).await?;
+        if plan.is_empty() {
+            return Ok(false);
+        }
     }
     execute(&plan, zone_id.as_deref().unwrap_or_default(), ctx).await?;
     Ok(true)
+}
+
+async fn plan_removal<R: Route53 + 'static>(
+    owner: &Owner,
+    zone_id: Option<&str>,
+    ctx: &Context<R>,
+) -> Result<RecordPlan, ReconcileError> {
+    // A zone that no longer exists holds no records; the checks still go.
+    let view = match ctx.observer.view(&ctx.engine, zone_id).await {
+        Err(e) if e.kind == ErrorKind::NotFound => ctx.observer.view(&ctx.engine, None).await?,
+        other => other?,
+    };
+    Ok(view.with(|observed| plan::plan_delete(owner, zone_id.unwrap_or_default(), observed)))
 }
 
 async fn dry_run<R: Route53 + 'static>(

@@ -195,23 +195,6 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
     } else {
         Gate::open()
     };
-    {
-        let mut gate = gate.clone();
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            loop {
-                let leading = gate.is_open();
-                metrics.leader.set(i64::from(leading));
-                info!(leading, "leadership");
-                if leading {
-                    let _ = gate.closed().await;
-                } else {
-                    gate.opened().await;
-                }
-            }
-        });
-    }
-
     let metrics_hook = metrics.clone();
     let r53 = args
         .aws
@@ -251,6 +234,23 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         settings,
         args.batch_window,
     ));
+
+    {
+        let mut gate = gate.clone();
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            loop {
+                let leading = gate.is_open();
+                metrics.leader.set(i64::from(leading));
+                info!(leading, "leadership");
+                if leading {
+                    let _ = gate.closed().await;
+                } else {
+                    gate.opened().await;
+                }
+            }
+        });
+    }
 
     let namespaces: Vec<Option<String>> = if args.namespaces.is_empty() {
         vec![None]
