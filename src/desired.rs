@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::dns_name;
-use crate::ownership::Owner;
+use crate::ownership::{self, Owner};
 use crate::route53::{AliasTarget, Failover, HealthCheckConfig, RecordSet, RrType, Zone};
 
 /// How the spec selects its hosted zone.
@@ -111,6 +111,20 @@ impl DesiredRecord {
     /// Place the record in its resolved zone.
     pub fn place(self, zone: Zone) -> Result<PlacedRecord, String> {
         let fqdn = self.name.fqdn_in(&zone.name)?;
+        // The ownership marker lives at a longer name than the record; a
+        // name that fits while its marker does not could never be applied.
+        let marker = ownership::marker_name(&fqdn, &self.rr_type);
+        for (what, name) in [("the name", &fqdn), ("its ownership marker", &marker)] {
+            let length = name.trim_end_matches('.').len();
+            if length > dns_name::MAX_NAME_LENGTH {
+                return Err(format!(
+                    "{what} {name} is {length} characters long and DNS allows {}; dnsfailover needs names of at most {} characters here, because the marker adds {} to the name",
+                    dns_name::MAX_NAME_LENGTH,
+                    dns_name::MAX_NAME_LENGTH + fqdn.len() - marker.len(),
+                    marker.len() - fqdn.len(),
+                ));
+            }
+        }
         Ok(PlacedRecord {
             desired: self,
             zone,
@@ -147,5 +161,48 @@ impl PlacedRecord {
             health_check_id: None,
             other_routing: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::tests::{BASE, spec};
+    use crate::route53::Zone;
+    use crate::validate::desired_from_spec;
+
+    use super::*;
+
+    fn place(name: &str) -> Result<PlacedRecord, String> {
+        let mut s = spec(BASE);
+        s.name = format!("{name}.example.com");
+        let zone = Zone {
+            id: "Z1".into(),
+            name: "example.com.".into(),
+            private: false,
+        };
+        desired_from_spec(Owner::new("test", "default", "web"), &s)
+            .map_err(|e| e.to_string())?
+            .place(zone)
+    }
+
+    #[test]
+    fn a_name_whose_marker_would_not_fit_is_refused_before_any_write() {
+        // 4 labels of 59 characters: 251 characters with the zone, valid in
+        // DNS, but the marker name would be 266.
+        let label = "a".repeat(59);
+        let long = [label.as_str(); 4].join(".");
+        let error = place(&long).expect_err("too long");
+        assert!(error.contains("ownership marker"), "{error}");
+        assert!(error.contains("at most 238 characters"), "{error}");
+
+        let fits = [
+            label.as_str(),
+            label.as_str(),
+            label.as_str(),
+            "a".repeat(46).as_str(),
+        ]
+        .join(".");
+        let placed = place(&fits).expect("fits");
+        assert_eq!(placed.fqdn.trim_end_matches('.').len(), 238);
     }
 }

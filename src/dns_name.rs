@@ -4,6 +4,10 @@
 //! octal escapes (`*` comes back as `\052`). Everything the planner compares goes
 //! through [`normalize`] first.
 
+/// The longest name DNS allows, in characters without the final dot (255
+/// octets on the wire).
+pub const MAX_NAME_LENGTH: usize = 253;
+
 /// Lower-case, decode `\DDD` octal escapes, and end with exactly one dot.
 pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 1);

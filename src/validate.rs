@@ -217,7 +217,7 @@ fn record_name(name: &str, errors: &mut Errors) -> Option<RecordName> {
     }
     if labels.len() == 1 && !name.ends_with('.') {
         Some(RecordName::Relative(labels[0].to_ascii_lowercase()))
-    } else if name.len() > 253 {
+    } else if name.len() > crate::dns_name::MAX_NAME_LENGTH {
         errors.add("spec.name", "must be at most 253 characters");
         None
     } else {

@@ -140,6 +140,9 @@ pub enum ConflictKind {
     CnameClash,
     /// Next to our record sets is one our marker does not claim.
     ForeignRecord,
+    /// `adoptExisting` asks to take over record sets of another routing
+    /// policy (weighted, latency, ...), which dnsfailover does not model.
+    Unadoptable,
 }
 
 impl ConflictKind {
@@ -150,6 +153,7 @@ impl ConflictKind {
             Self::MarkerNameTaken => "MarkerNameTaken",
             Self::CnameClash => "CnameClash",
             Self::ForeignRecord => "ForeignRecord",
+            Self::Unadoptable => "Unadoptable",
         }
     }
 }
@@ -322,12 +326,12 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     deletes.sort_by_key(|c| c.record.key());
     plan.changes = deletes;
     plan.changes.extend(creates);
+    keep_referenced_checks(&mut plan, observed.records);
     plan
 }
 
 /// Plan removing everything `owner` has in this zone and among `health_checks`:
-/// record sets first, then the checks, which Route 53 will not delete while a
-/// record refers to them.
+/// record sets first, then the checks no record set refers to any more.
 pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> RecordPlan {
     let mut plan = RecordPlan::new(owner, zone_id);
     let mut deletes: Vec<PlannedChange> = Vec::new();
@@ -358,7 +362,31 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
         })
         .collect();
     plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));
+    keep_referenced_checks(&mut plan, observed.records);
     plan
+}
+
+/// Route 53 deletes a health check even while record sets refer to it, and
+/// such records then answer unpredictably. So a check is deleted only when no
+/// record set of the zone refers to it once the plan's changes are applied;
+/// one still in use (by a record set someone else pointed at it) is kept.
+fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
+    let changes = &plan.changes;
+    plan.delete_checks.retain(|check| {
+        let id = Some(check.id.as_str());
+        let dropped = changes
+            .iter()
+            .filter(|c| c.action == ChangeAction::Delete && c.record.health_check_id.as_deref() == id)
+            .count();
+        let added = changes
+            .iter()
+            .filter(|c| {
+                c.action != ChangeAction::Delete
+                    && matches!(&c.health_check, Some(CheckRef::Existing(e)) if Some(e.as_str()) == id)
+            })
+            .count();
+        zone.references_to(&check.id) + added <= dropped
+    });
 }
 
 enum Ownership<'a> {
@@ -455,7 +483,23 @@ fn ownership_of<'a>(
             }
         }
         (None, []) if group.is_empty() => Ok(Ownership::Free),
-        (None, []) if record.desired.adopt_existing => Ok(Ownership::Adopt(group.iter().collect())),
+        (None, []) if record.desired.adopt_existing => {
+            // Deleting such a record set needs its routing settings, which
+            // are not kept; Route 53 would refuse the batch on every apply.
+            let unadoptable: Vec<&RecordSet> =
+                group.iter().filter(|r| r.other_routing.is_some()).collect();
+            match unadoptable.first().and_then(|r| r.other_routing.as_deref()) {
+                Some(policy) => Err(vec![Conflict {
+                    kind: ConflictKind::Unadoptable,
+                    message: format!(
+                        "{} uses {policy} routing, which adoptExisting cannot take over; delete those record sets first (a failover pair then replaces them)",
+                        describe_keys(&unadoptable.iter().map(|r| r.key()).collect::<Vec<_>>())
+                    ),
+                    records: unadoptable.iter().map(|r| r.key()).collect(),
+                }]),
+                None => Ok(Ownership::Adopt(group.iter().collect())),
+            }
+        }
         (None, []) => {
             let keys: Vec<RecordKey> = group.iter().map(RecordSet::key).collect();
             Err(vec![Conflict {
@@ -692,4 +736,4 @@ fn canonical_values(rr_type: &RrType, values: &[String]) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

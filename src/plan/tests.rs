@@ -293,6 +293,48 @@ async fn an_immutable_change_replaces_the_check_create_repoint_delete() {
 }
 
 #[tokio::test]
+async fn a_check_another_record_set_still_uses_is_never_deleted() {
+    let world = World::new();
+    let mut s = spec(BASE);
+    let web = world.placed("web", &s);
+    world.apply(&web).await;
+    let ours = world.fake.health_checks()[0].clone();
+    // Someone points a record set of their own at our check.
+    let mut borrowed = simple_a("other.example.com.", "203.0.113.9");
+    borrowed.set_identifier = Some("theirs".into());
+    borrowed.failover = Some(Failover::Primary);
+    borrowed.health_check_id = Some(ours.id.clone());
+    world.put(borrowed.clone());
+
+    // Replacing the check (an immutable setting changed) keeps the old one.
+    s.primary
+        .health_check
+        .as_mut()
+        .expect("check")
+        .request_interval = 30;
+    let replaced = world.placed("web", &s);
+    let plan = world.plan(&replaced).await;
+    assert_eq!(plan.create_checks.len(), 1);
+    assert!(plan.delete_checks.is_empty(), "{:?}", plan.delete_checks);
+    world.engine.apply(&[plan]).await;
+    assert!(world.fake.health_checks().iter().any(|c| c.id == ours.id));
+
+    // Deleting the FailoverRecord removes its records and its unused check,
+    // and still keeps the one in use.
+    let (plan, _) = world.delete(&replaced.desired.owner).await;
+    assert_eq!(plan.delete_checks.len(), 1);
+    assert_ne!(plan.delete_checks[0].id, ours.id);
+    let left: Vec<String> = world
+        .fake
+        .health_checks()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(left, vec![ours.id.clone()]);
+    assert_eq!(world.fake.records(&world.zone.id), vec![borrowed]);
+}
+
+#[tokio::test]
 async fn deleting_removes_records_first_then_checks_and_is_idempotent() {
     let world = World::new();
     let mut s = spec(BASE);
@@ -382,6 +424,30 @@ async fn adoption_is_explicit_and_replaces_the_existing_records() {
             .is_some()
     );
     assert!(world.plan(&record).await.is_empty());
+}
+
+#[tokio::test]
+async fn records_of_another_routing_policy_are_not_adopted() {
+    let world = World::new();
+    let mut weighted = simple_a("www.example.com.", "203.0.113.5");
+    weighted.set_identifier = Some("blue".into());
+    weighted.other_routing = Some("weighted".into());
+    world.put(weighted.clone());
+    let mut s = spec(BASE);
+    s.adopt_existing = true;
+    let plan = world.plan(&world.placed("web", &s)).await;
+    assert_eq!(plan.conflicts.len(), 1);
+    assert_eq!(plan.conflicts[0].kind, ConflictKind::Unadoptable);
+    assert!(
+        plan.conflicts[0].message.contains("weighted routing"),
+        "{}",
+        plan.conflicts[0].message
+    );
+    assert!(plan.is_empty(), "nothing is written: {plan:?}");
+    assert_eq!(
+        world.record("www.example.com.", RrType::A, Some("blue")),
+        Some(weighted)
+    );
 }
 
 #[tokio::test]

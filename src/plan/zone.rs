@@ -21,6 +21,8 @@ pub struct ZoneRecords {
     by_name_type: BTreeMap<(String, RrType), Vec<RecordSet>>,
     /// (owner id, resource) → that owner's markers.
     markers: BTreeMap<(String, String), Vec<FoundMarker>>,
+    /// Health check id → how many record sets refer to it.
+    check_references: BTreeMap<String, usize>,
     record_count: usize,
 }
 
@@ -32,8 +34,12 @@ impl ZoneRecords {
     pub fn new(records: Vec<RecordSet>) -> Self {
         let mut by_name_type: BTreeMap<(String, RrType), Vec<RecordSet>> = BTreeMap::new();
         let mut markers: BTreeMap<(String, String), Vec<FoundMarker>> = BTreeMap::new();
+        let mut check_references: BTreeMap<String, usize> = BTreeMap::new();
         let record_count = records.len();
         for record in records {
+            if let Some(id) = &record.health_check_id {
+                *check_references.entry(id.clone()).or_default() += 1;
+            }
             if let Some(found) = parse_marker(&record) {
                 markers
                     .entry(owner_key(&found.marker))
@@ -48,8 +54,14 @@ impl ZoneRecords {
         Self {
             by_name_type,
             markers,
+            check_references,
             record_count,
         }
+    }
+
+    /// How many record sets in the zone refer to this health check.
+    pub fn references_to(&self, check_id: &str) -> usize {
+        self.check_references.get(check_id).copied().unwrap_or(0)
     }
 
     /// Bring the snapshot up to date with a change batch Route 53 accepted, so
@@ -67,6 +79,9 @@ impl ZoneRecords {
                 .partition(|r| r.key() == key);
             *slot = kept;
             self.record_count -= removed.len();
+            for old in &removed {
+                count_reference(&mut self.check_references, old, -1);
+            }
             for old in removed.iter().filter_map(parse_marker) {
                 let owner = owner_key(&old.marker);
                 if let Some(list) = self.markers.get_mut(&owner) {
@@ -79,6 +94,7 @@ impl ZoneRecords {
             if change.action != ChangeAction::Delete {
                 slot.push(record.clone());
                 self.record_count += 1;
+                count_reference(&mut self.check_references, record, 1);
                 if let Some(found) = parse_marker(record) {
                     self.markers
                         .entry(owner_key(&found.marker))
@@ -122,6 +138,17 @@ impl ZoneRecords {
 
     pub fn is_empty(&self) -> bool {
         self.record_count == 0
+    }
+}
+
+fn count_reference(references: &mut BTreeMap<String, usize>, record: &RecordSet, delta: isize) {
+    let Some(id) = &record.health_check_id else {
+        return;
+    };
+    let count = references.entry(id.clone()).or_default();
+    *count = count.saturating_add_signed(delta);
+    if *count == 0 {
+        references.remove(id);
     }
 }
 

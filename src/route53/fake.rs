@@ -4,7 +4,9 @@
 //! Rules kept (each one covered by the contract suite in `tests/contract.rs`):
 //! CallerReference idempotency (same reference and settings return the existing
 //! check; different settings, or a deleted check's reference, fail with
-//! HealthCheckAlreadyExists); HealthCheckInUse while a record refers to a check;
+//! HealthCheckAlreadyExists); HealthCheckInUse while a record refers to a check
+//! (stricter than today's Route 53, which deletes it anyway: the fake makes a
+//! planner that deleted a check in use fail loudly);
 //! CREATE of an existing record set fails; DELETE must match the record exactly;
 //! batches are atomic and limited to 1,000 values and 32,000 characters with
 //! UPSERT counted twice; at most one PRIMARY and one SECONDARY per name and
