@@ -955,3 +955,77 @@ async fn a_check_created_but_not_tagged_is_tagged_by_the_next_reconcile() {
         "the same check, not another"
     );
 }
+
+#[tokio::test]
+async fn moving_to_another_hosted_zone_removes_the_records_from_the_old_one() {
+    let h = Harness::new();
+    let other = h.fake.create_zone("example.net", false);
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    let check = h.fake.health_checks().remove(0);
+
+    h.edit("examplefailover", |s| {
+        s.hosted_zone.name = Some("example.net".into())
+    });
+    h.api.take_lines();
+    h.reconcile("examplefailover").await.expect("move");
+    assert_eq!(
+        h.fake.records(&other.id).len(),
+        3,
+        "PRIMARY, SECONDARY, marker"
+    );
+    assert!(
+        h.fake.records(&h.zone.id).is_empty(),
+        "{:#?}",
+        h.fake.records(&h.zone.id)
+    );
+    assert_eq!(
+        h.fake.health_checks(),
+        vec![check],
+        "the check moves with the records"
+    );
+    assert_eq!(
+        h.status("examplefailover").hosted_zone_id,
+        Some(other.id.clone())
+    );
+    assert!(
+        h.api
+            .events()
+            .contains(&("Normal".to_string(), "RecordsMoved".to_string())),
+        "{:?}",
+        h.api.events()
+    );
+}
+
+#[tokio::test]
+async fn a_deletion_during_a_zone_move_cleans_both_zones() {
+    let h = Harness::new();
+    let other = h.fake.create_zone("example.net", false);
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.edit("examplefailover", |s| {
+        s.hosted_zone.name = Some("example.net".into())
+    });
+    // The new zone is written, then the process stops before the old zone
+    // is emptied: the status still names the old zone.
+    h.fake
+        .abort_after(Some(Operation::ChangeResourceRecordSets), 1);
+    h.reconcile("examplefailover").await.expect_err("stopped");
+    h.fake.clear_faults();
+    assert_eq!(h.fake.records(&other.id).len(), 3);
+    assert_eq!(h.fake.records(&h.zone.id).len(), 3);
+
+    let restarted = h.restart_with(h.fake.clone(), Settings::default());
+    restarted.delete("examplefailover");
+    restarted
+        .reconcile("examplefailover")
+        .await
+        .expect("cleanup");
+    assert!(h.fake.records(&other.id).is_empty());
+    assert!(h.fake.records(&h.zone.id).is_empty());
+    assert!(h.fake.health_checks().is_empty());
+    assert!(
+        h.api.get(&path("examplefailover")).is_none(),
+        "finalizer removed"
+    );
+}

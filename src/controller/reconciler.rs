@@ -420,6 +420,13 @@ async fn converge<R: Route53 + 'static>(
         }
     }
 
+    if let Some(old_zone) = previous
+        .and_then(|s| s.hosted_zone_id.as_deref())
+        .filter(|old| *old != zone_id)
+    {
+        leave_zone(obj, ctx, old_zone).await?;
+    }
+
     // Status from what Route 53 holds now (the cache includes our writes).
     let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
     let sides = view.with(|observed| {
@@ -461,6 +468,40 @@ async fn converge<R: Route53 + 'static>(
             resync(ctx)
         },
     ))
+}
+
+/// After `spec.hostedZone` changed and the new zone holds the records: remove
+/// them from the zone the status still names. The health checks stay, since
+/// the new records use them. Until this succeeds the status keeps naming the
+/// old zone, so a crash or an error only means trying again.
+async fn leave_zone<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+    old_zone: &str,
+) -> Result<(), ReconcileError> {
+    let view = match ctx.observer.view(&ctx.engine, Some(old_zone)).await {
+        // A deleted zone took its records with it.
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    let owner = owner_of(obj, ctx);
+    let plan = RecordPlan {
+        delete_checks: Vec::new(),
+        ..view.with(|observed| plan::plan_delete(&owner, old_zone, observed))
+    };
+    if plan.is_empty() {
+        return Ok(());
+    }
+    execute(&plan, old_zone, ctx).await?;
+    publish(
+        obj,
+        ctx,
+        EventType::Normal,
+        "RecordsMoved",
+        &format!("spec.hostedZone changed: removed the record sets from the previous hosted zone {old_zone}"),
+    )
+    .await;
+    Ok(())
 }
 
 /// Run a plan's steps, keeping the shared cache in step with Route 53.
@@ -639,32 +680,59 @@ async fn remove_from_route53<R: Route53 + 'static>(
     ctx: &Context<R>,
 ) -> Result<bool, ReconcileError> {
     let owner = owner_of(obj, ctx);
-    let zone_id = match obj.status.as_ref().and_then(|s| s.hosted_zone_id.clone()) {
-        Some(id) => Some(id),
-        None => match validate::zone_selector_of(&obj.spec.hosted_zone) {
-            Ok(selector) => match ctx.observer.zone(&ctx.engine, &selector).await {
-                Ok(zone) => Some(zone.id),
-                Err(ReconcileError::ZoneNotFound { .. }) => None,
-                Err(e) => return Err(e),
-            },
-            Err(_) => None,
-        },
-    };
-    let mut plan = plan_removal(&owner, zone_id.as_deref(), ctx).await?;
-    if plan.is_empty() {
-        // Removing the finalizer cannot be undone: before concluding that
-        // nothing is left, look at Route 53 itself rather than the cache.
-        if let Some(id) = &zone_id {
-            ctx.observer.invalidate_zone(id).await;
-        }
-        ctx.observer.invalidate_checks().await;
-        plan = plan_removal(&owner, zone_id.as_deref(), ctx).await?;
-        if plan.is_empty() {
-            return Ok(false);
+    // The zone the status names holds the records; while a move to another
+    // zone is under way (spec.hostedZone changed), the spec's zone may too.
+    let mut zones: Vec<String> = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.hosted_zone_id.clone())
+        .into_iter()
+        .collect();
+    if let Ok(selector) = validate::zone_selector_of(&obj.spec.hosted_zone) {
+        match ctx.observer.zone(&ctx.engine, &selector).await {
+            Ok(zone) if !zones.contains(&zone.id) => zones.push(zone.id),
+            Ok(_) => {}
+            // Never resolved, so never applied there.
+            Err(ReconcileError::ZoneNotFound { .. } | ReconcileError::ZoneAmbiguous { .. }) => {}
+            Err(e) => return Err(e),
         }
     }
-    execute(&plan, zone_id.as_deref().unwrap_or_default(), ctx).await?;
-    Ok(true)
+    if remove_once(&owner, &zones, ctx).await? {
+        return Ok(true);
+    }
+    // Removing the finalizer cannot be undone: before concluding that
+    // nothing is left, look at Route 53 itself rather than the cache.
+    for zone in &zones {
+        ctx.observer.invalidate_zone(zone).await;
+    }
+    ctx.observer.invalidate_checks().await;
+    remove_once(&owner, &zones, ctx).await
+}
+
+/// Remove the owner's record sets from each zone, then its health checks
+/// (with the last zone's plan, once no record set of theirs is left).
+async fn remove_once<R: Route53 + 'static>(
+    owner: &Owner,
+    zones: &[String],
+    ctx: &Context<R>,
+) -> Result<bool, ReconcileError> {
+    let zones: Vec<Option<&str>> = if zones.is_empty() {
+        vec![None]
+    } else {
+        zones.iter().map(|z| Some(z.as_str())).collect()
+    };
+    let mut removed = false;
+    for (index, zone) in zones.iter().enumerate() {
+        let mut plan = plan_removal(owner, *zone, ctx).await?;
+        if index + 1 < zones.len() {
+            plan.delete_checks.clear();
+        }
+        if !plan.is_empty() {
+            execute(&plan, zone.unwrap_or_default(), ctx).await?;
+            removed = true;
+        }
+    }
+    Ok(removed)
 }
 
 async fn plan_removal<R: Route53 + 'static>(
