@@ -8,6 +8,8 @@
 //! `AWS_ENDPOINT_URL` (the SDK reads the two variables itself).
 
 use std::collections::BTreeMap;
+use std::error::Error as StdError;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableRegionProvider;
@@ -16,11 +18,15 @@ use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_route53::Client;
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types as sdk;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::error::ErrorMetadata;
 
 use super::{
     AliasTarget, Change, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck,
@@ -118,21 +124,42 @@ where
         SdkError::DispatchFailure(failure) if failure.is_io() => {
             Route53Error::new(op, ErrorKind::Network, context)
         }
+        // The HTTP client refused the request before sending it, as it does
+        // for an endpoint it cannot use. The same request would be refused
+        // again, so retrying (as for Network) would never end.
+        SdkError::DispatchFailure(failure) if failure.is_user() => Route53Error::new(
+            op,
+            ErrorKind::InvalidInput,
+            format!(
+                "the request could not be sent; check the Route 53 endpoint \
+                 (--route53-endpoint, AWS_ENDPOINT_URL_ROUTE_53, AWS_ENDPOINT_URL) \
+                 and the client settings: {context}"
+            ),
+        ),
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if credentials => {
-            Route53Error::new(
-                op,
-                ErrorKind::Credentials,
-                format!("no usable AWS credentials: {context}"),
-            )
+            match transient_credentials_failure(&err) {
+                Some(kind) => Route53Error::new(
+                    op,
+                    kind,
+                    format!("AWS credentials could not be loaded for now: {context}"),
+                ),
+                None => Route53Error::new(
+                    op,
+                    ErrorKind::Credentials,
+                    format!("no usable AWS credentials: {context}"),
+                ),
+            }
         }
         SdkError::DispatchFailure(_) => Route53Error::new(op, ErrorKind::Network, context),
         SdkError::ConstructionFailure(_) => Route53Error::new(op, ErrorKind::InvalidInput, context),
         SdkError::ResponseError(response) => {
+            // No error code could be read, so the status is all there is: a
+            // 429 or a 5xx whose body did not parse is still worth a retry.
             let status = response.raw().status().as_u16();
-            let kind = if status >= 500 {
-                ErrorKind::ServerError
-            } else {
-                ErrorKind::Other
+            let kind = match status {
+                429 => ErrorKind::Throttled,
+                500.. => ErrorKind::ServerError,
+                _ => ErrorKind::Other,
             };
             Route53Error::new(op, kind, context)
         }
@@ -146,6 +173,101 @@ where
         }
         _ => Route53Error::new(op, ErrorKind::Other, context),
     }
+}
+
+/// Map a ChangeResourceRecordSets error. Route 53 rejects the whole batch
+/// with `InvalidChangeBatch`, `NoSuchHealthCheck` (a record refers to a check
+/// that does not exist) or `InvalidInput` (a value it refuses); in each case
+/// nothing applied and the fault lies with one record's group. All three are
+/// reported as [`ErrorKind::InvalidChangeBatch`], the kind on which
+/// `reconcile::Engine::submit` splits a shared batch to apply the other
+/// groups. The message names the record or check at fault.
+fn change_error(
+    op: Operation,
+    err: SdkError<ChangeResourceRecordSetsError, HttpResponse>,
+) -> Route53Error {
+    let rejected = |code: &str, message: Option<&str>, err: &dyn StdError| {
+        let message = message
+            .filter(|m| !m.is_empty())
+            .map_or_else(|| causes(err), str::to_string);
+        Route53Error::new(op, ErrorKind::InvalidChangeBatch, message).with_code(code)
+    };
+    match &err {
+        SdkError::ServiceError(service) => match service.err() {
+            ChangeResourceRecordSetsError::InvalidChangeBatch(invalid) => {
+                let mut messages: Vec<String> = invalid.messages().to_vec();
+                messages.extend(invalid.message().map(str::to_string));
+                Route53Error::new(op, ErrorKind::InvalidChangeBatch, messages.join("; "))
+                    .with_code("InvalidChangeBatch")
+            }
+            ChangeResourceRecordSetsError::NoSuchHealthCheck(missing) => {
+                rejected("NoSuchHealthCheck", missing.message(), &err)
+            }
+            ChangeResourceRecordSetsError::InvalidInput(invalid) => {
+                rejected("InvalidInput", invalid.message(), &err)
+            }
+            _ => error(op, err),
+        },
+        _ => error(op, err),
+    }
+}
+
+/// The retryable kind of a credentials failure that should pass by itself,
+/// or None when someone must fix the credentials or their configuration.
+///
+/// Identity resolution fails before anything is sent, so the SDK reports it
+/// as a dispatch failure whose causes hold the provider's
+/// [`CredentialsError`]. Without this, a slow or throttled STS or instance
+/// metadata service would read as missing credentials, which is not retried.
+fn transient_credentials_failure(err: &(dyn StdError + 'static)) -> Option<ErrorKind> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(failure) = e.downcast_ref::<CredentialsError>() {
+            return match failure {
+                CredentialsError::ProviderTimedOut(_) => Some(ErrorKind::Timeout),
+                // "May occur during normal use", such as a 503 from STS: look
+                // at what the provider ran into.
+                CredentialsError::ProviderError(_) => transient_cause(e.source()),
+                // Not loaded, badly configured, or unexpected data: retrying
+                // changes nothing.
+                _ => None,
+            };
+        }
+        // The SDK's identity cache gives up on a provider after a load
+        // timeout with an error type it does not export; its message (in
+        // aws-smithy-runtime 1.16) is the only way to recognise it.
+        if e.to_string().starts_with("identity resolver timed out") {
+            return Some(ErrorKind::Timeout);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// The retryable kind of a credentials provider's own failure: its request to
+/// STS or instance metadata timed out, could not connect, or was throttled.
+fn transient_cause(start: Option<&(dyn StdError + 'static)>) -> Option<ErrorKind> {
+    let mut current = start;
+    while let Some(e) = current {
+        if let Some(connector) = e.downcast_ref::<ConnectorError>() {
+            if connector.is_timeout() {
+                return Some(ErrorKind::Timeout);
+            }
+            if connector.is_io() {
+                return Some(ErrorKind::Network);
+            }
+        }
+        // An STS error code the SDK does not model, such as `Throttling`,
+        // keeps its metadata as the error's source.
+        if let Some(code) = e.downcast_ref::<ErrorMetadata>().and_then(|m| m.code()) {
+            let kind = classify(code, 0);
+            if kind.is_retryable() {
+                return Some(kind);
+            }
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// The error and its causes, each once: "dispatch failure: io error: connection refused".
@@ -177,6 +299,9 @@ fn classify(code: &str, status: u16) -> ErrorKind {
         "InvalidInput" | "InvalidArgument" | "InvalidDomainName" | "ValidationError" => {
             ErrorKind::InvalidInput
         }
+        // The request arrived too late or too slowly (a stalled connection, a
+        // long queue); a retry is signed and sent afresh.
+        "RequestExpired" | "RequestTimeout" => ErrorKind::Timeout,
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
             ErrorKind::AccessDenied
         }
@@ -294,7 +419,7 @@ fn check_from(check: &sdk::HealthCheck) -> HealthCheck {
         caller_reference: check.caller_reference().to_string(),
         version: check.health_check_version(),
         config: HealthCheckConfig {
-            ip_address: config.and_then(|c| c.ip_address()).map(str::to_string),
+            ip_address: config.and_then(|c| c.ip_address()).map(canonical_ip),
             fqdn: config
                 .and_then(|c| c.fully_qualified_domain_name())
                 .map(dns_name::normalize_host),
@@ -320,6 +445,15 @@ fn check_from(check: &sdk::HealthCheck) -> HealthCheck {
             kind,
         },
     }
+}
+
+/// Route 53 returns IPv6 addresses in long form (`2001:db8:0:0:0:0:0:1`);
+/// the desired config holds the canonical form (`2001:db8::1`), so compare in
+/// that form or the check would look changed on every pass. Anything that is
+/// not an address is kept as sent.
+fn canonical_ip(raw: &str) -> String {
+    raw.parse::<IpAddr>()
+        .map_or_else(|_| raw.to_string(), |ip| ip.to_string())
 }
 
 fn check_config_to(
@@ -450,17 +584,7 @@ impl Route53 for AwsRoute53 {
             .change_batch(batch)
             .send()
             .await
-            .map_err(|e| match &e {
-                SdkError::ServiceError(service) => match service.err() {
-                    aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError::InvalidChangeBatch(invalid) => {
-                        let mut messages: Vec<String> = invalid.messages().to_vec();
-                        messages.extend(invalid.message().map(str::to_string));
-                        Route53Error::new(op, ErrorKind::InvalidChangeBatch, messages.join("; ")).with_code("InvalidChangeBatch")
-                    }
-                    _ => error(op, e),
-                },
-                _ => error(op, e),
-            })?;
+            .map_err(|e| change_error(op, e))?;
         change_info(op, out.change_info())
     }
 
@@ -663,4 +787,333 @@ fn change_info(op: Operation, info: Option<&sdk::ChangeInfo>) -> Result<ChangeIn
             _ => ChangeState::Pending,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::credential_fn::provide_credentials_fn;
+    use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneError;
+    use aws_sdk_route53::types::error::{InvalidInput, NoSuchHealthCheck, NoSuchHostedZone};
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    type TestResult = std::result::Result<(), Box<dyn StdError>>;
+
+    fn response(status: u16) -> std::result::Result<HttpResponse, Box<dyn StdError>> {
+        Ok(HttpResponse::new(
+            StatusCode::try_from(status)?,
+            SdkBody::empty(),
+        ))
+    }
+
+    /// A service error Route 53 sent with `code`, for an operation without a
+    /// special mapping.
+    fn service_error(
+        code: &str,
+        status: u16,
+    ) -> std::result::Result<Route53Error, Box<dyn StdError>> {
+        let err = GetHostedZoneError::generic(
+            ErrorMetadata::builder()
+                .code(code)
+                .message(format!("{code} happened"))
+                .build(),
+        );
+        Ok(error(
+            Operation::GetHostedZone,
+            SdkError::service_error(err, response(status)?),
+        ))
+    }
+
+    /// What the orchestrator makes of a failed identity resolution: a
+    /// dispatch failure around the provider's error (checked against the real
+    /// client in `identity_failures_reach_the_mapping_as_dispatch_failures`).
+    fn identity_failure(
+        source: impl Into<aws_smithy_runtime_api::box_error::BoxError>,
+    ) -> Route53Error {
+        let err: SdkError<GetHostedZoneError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(source.into(), None));
+        error(Operation::GetHostedZone, err)
+    }
+
+    fn health_check_with_ip(ip: &str) -> std::result::Result<sdk::HealthCheck, Box<dyn StdError>> {
+        Ok(sdk::HealthCheck::builder()
+            .id("hc-1")
+            .caller_reference("ref-1")
+            .health_check_version(1)
+            .health_check_config(
+                sdk::HealthCheckConfig::builder()
+                    .r#type(sdk::HealthCheckType::Http)
+                    .ip_address(ip)
+                    .build()?,
+            )
+            .build()?)
+    }
+
+    #[test]
+    fn check_from_writes_ipv6_addresses_in_canonical_form() -> TestResult {
+        let check = check_from(&health_check_with_ip("1234:5678:9abc:6811:0:0:0:4")?);
+        assert_eq!(
+            check.config.ip_address.as_deref(),
+            Some("1234:5678:9abc:6811::4")
+        );
+        let check = check_from(&health_check_with_ip("2001:DB8:0:0:0:0:0:1")?);
+        assert_eq!(check.config.ip_address.as_deref(), Some("2001:db8::1"));
+        Ok(())
+    }
+
+    #[test]
+    fn check_from_keeps_ipv4_and_unparsable_addresses_as_sent() -> TestResult {
+        let check = check_from(&health_check_with_ip("192.0.2.10")?);
+        assert_eq!(check.config.ip_address.as_deref(), Some("192.0.2.10"));
+        let check = check_from(&health_check_with_ip("not-an-address")?);
+        assert_eq!(check.config.ip_address.as_deref(), Some("not-an-address"));
+        Ok(())
+    }
+
+    #[test]
+    fn change_error_reports_a_missing_health_check_as_an_invalid_batch() -> TestResult {
+        let err = ChangeResourceRecordSetsError::NoSuchHealthCheck(
+            NoSuchHealthCheck::builder()
+                .message("No health check exists with the specified ID hc-404")
+                .build(),
+        );
+        let mapped = change_error(
+            Operation::ChangeResourceRecordSets,
+            SdkError::service_error(err, response(404)?),
+        );
+        assert_eq!(mapped.kind, ErrorKind::InvalidChangeBatch);
+        assert_eq!(mapped.code.as_deref(), Some("NoSuchHealthCheck"));
+        assert!(mapped.message.contains("hc-404"), "{}", mapped.message);
+        Ok(())
+    }
+
+    #[test]
+    fn change_error_reports_invalid_input_as_an_invalid_batch() -> TestResult {
+        let err = ChangeResourceRecordSetsError::InvalidInput(
+            InvalidInput::builder()
+                .message("Invalid XML ; value 999.1.1.1 is not an IPv4 address")
+                .build(),
+        );
+        let mapped = change_error(
+            Operation::ChangeResourceRecordSets,
+            SdkError::service_error(err, response(400)?),
+        );
+        assert_eq!(mapped.kind, ErrorKind::InvalidChangeBatch);
+        assert_eq!(mapped.code.as_deref(), Some("InvalidInput"));
+        assert!(mapped.message.contains("999.1.1.1"), "{}", mapped.message);
+        Ok(())
+    }
+
+    #[test]
+    fn change_error_without_a_message_falls_back_to_the_error_text() -> TestResult {
+        let err =
+            ChangeResourceRecordSetsError::NoSuchHealthCheck(NoSuchHealthCheck::builder().build());
+        let mapped = change_error(
+            Operation::ChangeResourceRecordSets,
+            SdkError::service_error(err, response(404)?),
+        );
+        assert_eq!(mapped.kind, ErrorKind::InvalidChangeBatch);
+        assert!(
+            mapped.message.contains("NoSuchHealthCheck"),
+            "{}",
+            mapped.message
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn change_error_keeps_a_missing_zone_as_not_found() -> TestResult {
+        // The whole zone is gone: splitting the batch would not help.
+        let err = ChangeResourceRecordSetsError::NoSuchHostedZone(
+            NoSuchHostedZone::builder()
+                .message("No hosted zone found with ID: Z1")
+                .meta(ErrorMetadata::builder().code("NoSuchHostedZone").build())
+                .build(),
+        );
+        let mapped = change_error(
+            Operation::ChangeResourceRecordSets,
+            SdkError::service_error(err, response(404)?),
+        );
+        assert_eq!(mapped.kind, ErrorKind::NotFound);
+        Ok(())
+    }
+
+    #[test]
+    fn other_operations_keep_no_such_health_check_as_not_found() -> TestResult {
+        assert_eq!(
+            service_error("NoSuchHealthCheck", 404)?.kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            service_error("InvalidInput", 400)?.kind,
+            ErrorKind::InvalidInput
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn unparsed_responses_are_classified_by_status() -> TestResult {
+        let kind = |status| -> std::result::Result<ErrorKind, Box<dyn StdError>> {
+            let err: SdkError<GetHostedZoneError, HttpResponse> =
+                SdkError::response_error("the body did not parse", response(status)?);
+            Ok(error(Operation::GetHostedZone, err).kind)
+        };
+        assert_eq!(kind(429)?, ErrorKind::Throttled);
+        assert_eq!(kind(500)?, ErrorKind::ServerError);
+        assert_eq!(kind(503)?, ErrorKind::ServerError);
+        assert_eq!(kind(400)?, ErrorKind::Other);
+        Ok(())
+    }
+
+    #[test]
+    fn requests_the_client_refuses_to_send_are_not_retried() {
+        let err: SdkError<GetHostedZoneError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::user("invalid uri character".into()));
+        let mapped = error(Operation::GetHostedZone, err);
+        assert_eq!(mapped.kind, ErrorKind::InvalidInput);
+        assert!(!mapped.kind.is_retryable());
+        assert!(mapped.message.contains("endpoint"), "{}", mapped.message);
+        assert!(
+            mapped.message.contains("invalid uri character"),
+            "{}",
+            mapped.message
+        );
+    }
+
+    #[test]
+    fn connection_failures_stay_network_errors() {
+        let err: SdkError<GetHostedZoneError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
+        assert_eq!(
+            error(Operation::GetHostedZone, err).kind,
+            ErrorKind::Network
+        );
+    }
+
+    #[test]
+    fn expired_and_timed_out_requests_are_timeouts() -> TestResult {
+        assert_eq!(
+            service_error("RequestExpired", 400)?.kind,
+            ErrorKind::Timeout
+        );
+        assert_eq!(
+            service_error("RequestTimeout", 400)?.kind,
+            ErrorKind::Timeout
+        );
+        assert_eq!(
+            service_error("ExpiredToken", 403)?.kind,
+            ErrorKind::Credentials
+        );
+        assert_eq!(
+            service_error("ExpiredTokenException", 400)?.kind,
+            ErrorKind::Credentials
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn timed_out_credential_providers_are_timeouts() {
+        let mapped = identity_failure(CredentialsError::provider_timed_out(Duration::from_secs(5)));
+        assert_eq!(mapped.kind, ErrorKind::Timeout);
+        assert!(mapped.message.contains("credentials"), "{}", mapped.message);
+
+        // The identity cache's own load timeout, an unexported type.
+        let mapped = identity_failure(std::io::Error::other(
+            "identity resolver timed out after 5s",
+        ));
+        assert_eq!(mapped.kind, ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn provider_errors_from_unreachable_or_throttled_services_are_retryable() -> TestResult {
+        let io = CredentialsError::provider_error(ConnectorError::io("connection reset".into()));
+        assert_eq!(identity_failure(io).kind, ErrorKind::Network);
+
+        let slow = CredentialsError::provider_error(ConnectorError::timeout("read timeout".into()));
+        assert_eq!(identity_failure(slow).kind, ErrorKind::Timeout);
+
+        // The shape of an STS error the SDK does not model: an SDK error
+        // whose operation error keeps the metadata as its source.
+        let throttled: SdkError<GetHostedZoneError, HttpResponse> = SdkError::service_error(
+            GetHostedZoneError::generic(ErrorMetadata::builder().code("Throttling").build()),
+            response(400)?,
+        );
+        let mapped = identity_failure(CredentialsError::provider_error(throttled));
+        assert_eq!(mapped.kind, ErrorKind::Throttled);
+        Ok(())
+    }
+
+    #[test]
+    fn credentials_that_need_fixing_are_not_retried() -> TestResult {
+        let cases = [
+            CredentialsError::not_loaded("no providers in chain provided credentials"),
+            CredentialsError::invalid_configuration("profile loops"),
+            CredentialsError::unhandled("not UTF-8"),
+            // Reading the web identity token file failed.
+            CredentialsError::provider_error(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "token file missing",
+            )),
+            CredentialsError::provider_error(
+                SdkError::<GetHostedZoneError, HttpResponse>::service_error(
+                    GetHostedZoneError::generic(
+                        ErrorMetadata::builder().code("AccessDenied").build(),
+                    ),
+                    response(403)?,
+                ),
+            ),
+        ];
+        for case in cases {
+            let text = case.to_string();
+            let mapped = identity_failure(case);
+            assert_eq!(mapped.kind, ErrorKind::Credentials, "{text}");
+            assert!(
+                mapped.message.starts_with("no usable AWS credentials"),
+                "{}",
+                mapped.message
+            );
+        }
+        Ok(())
+    }
+
+    /// Check the shape the tests above build by hand against the SDK itself:
+    /// a provider's failure must come back as a dispatch failure carrying the
+    /// `CredentialsError`. Identity is resolved before any connection, so
+    /// nothing is sent.
+    #[tokio::test]
+    async fn identity_failures_reach_the_mapping_as_dispatch_failures() {
+        async fn kind_when(failure: fn() -> CredentialsError) -> ErrorKind {
+            let config = aws_sdk_route53::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(DEFAULT_REGION))
+                .endpoint_url("http://127.0.0.1:9")
+                .http_client(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                        .build_https(),
+                )
+                .retry_config(RetryConfig::disabled())
+                .credentials_provider(provide_credentials_fn(
+                    move || async move { Err(failure()) },
+                ))
+                .build();
+            let client = Client::from_conf(config);
+            match client.get_hosted_zone().id("Z1").send().await {
+                Ok(_) => ErrorKind::Other,
+                Err(e) => {
+                    assert!(matches!(e, SdkError::DispatchFailure(_)), "{e:?}");
+                    error(Operation::GetHostedZone, e).kind
+                }
+            }
+        }
+        assert_eq!(
+            kind_when(|| CredentialsError::provider_timed_out(Duration::from_secs(5))).await,
+            ErrorKind::Timeout
+        );
+        assert_eq!(
+            kind_when(|| CredentialsError::not_loaded("nothing configured")).await,
+            ErrorKind::Credentials
+        );
+    }
 }
