@@ -1029,3 +1029,47 @@ async fn a_deletion_during_a_zone_move_cleans_both_zones() {
         "finalizer removed"
     );
 }
+
+#[tokio::test]
+async fn a_replaced_check_is_deleted_only_once_the_repointing_change_is_insync() {
+    let h = Harness::with(Settings {
+        short_requeue: Duration::ZERO,
+        ..Settings::default()
+    });
+    h.fake.set_polls_until_insync(2);
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    let old = h.fake.health_checks().remove(0);
+
+    // The request interval cannot be updated in place: a new check replaces it.
+    h.edit("examplefailover", |spec| {
+        spec.primary
+            .health_check
+            .as_mut()
+            .expect("check")
+            .request_interval = 30
+    });
+    h.reconcile("examplefailover").await.expect("repoint");
+    let checks = h.fake.health_checks();
+    assert_eq!(checks.len(), 2, "the old check waits: {checks:#?}");
+    assert_eq!(
+        h.status("examplefailover").change.map(|c| c.status),
+        Some("PENDING".to_string())
+    );
+
+    h.fake.clear_calls();
+    h.reconcile("examplefailover").await.expect("still pending");
+    assert_eq!(h.fake.write_calls(), 0, "{:?}", h.fake.calls());
+    assert_eq!(h.fake.health_checks().len(), 2);
+
+    let mut rounds = 0;
+    while h.status("examplefailover").change.map(|c| c.status) == Some("PENDING".to_string()) {
+        assert_eq!(h.fake.health_checks().len(), 2, "still waiting");
+        rounds += 1;
+        assert!(rounds < 5, "the change never became INSYNC");
+        h.reconcile("examplefailover").await.expect("poll");
+    }
+    let checks = h.fake.health_checks();
+    assert_eq!(checks.len(), 1, "deleted once INSYNC");
+    assert_ne!(checks[0].id, old.id);
+}

@@ -42,15 +42,23 @@ fn assert_exactly_one_pair(fake: &FakeRoute53, zone_id: &str, interval: i32, thr
     );
 }
 
-/// Reconcile until a round writes nothing and succeeds (the object may also
-/// disappear: a finished deletion).
+/// Reconcile until a round succeeds, writes nothing and leaves no change
+/// PENDING (work such as deleting a replaced check waits for INSYNC); the
+/// object may also disappear: a finished deletion.
 async fn settle<R: Route53 + 'static>(h: &Harness<R>, name: &str) {
     for _ in 0..8 {
         if h.api.get(&path(name)).is_none() {
             return;
         }
         let writes = h.fake.write_calls();
-        if h.reconcile(name).await.is_ok() && h.fake.write_calls() == writes {
+        let pending = |h: &Harness<R>| {
+            h.api
+                .record(NS, name)
+                .status
+                .and_then(|s| s.change)
+                .is_some_and(|c| c.status == "PENDING")
+        };
+        if h.reconcile(name).await.is_ok() && h.fake.write_calls() == writes && !pending(h) {
             return;
         }
     }
@@ -133,7 +141,13 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
                 "{scenario}: stopping after call {stop_after} of {calls} interrupts the step"
             );
             h.fake.clear_faults();
-            let restarted = h.restart_with(h.fake.clone(), Settings::default());
+            // Asks Route 53 about a PENDING change on every reconcile, as a
+            // real one does after its short requeue.
+            let settings = Settings {
+                short_requeue: std::time::Duration::ZERO,
+                ..Settings::default()
+            };
+            let restarted = h.restart_with(h.fake.clone(), settings);
             settle(&restarted, NAME).await;
             match expected {
                 Some((interval, threshold)) => {

@@ -389,8 +389,32 @@ async fn converge<R: Route53 + 'static>(
     let fingerprint = serde_json::to_string(&(&placed.fqdn, &placed.desired)).unwrap_or_default();
     let before = ctx.recall(&key);
     if !plan.is_empty() {
-        if let Some(info) = execute(&plan, &zone_id, ctx).await? {
-            change = Some(info);
+        // A check the records stop using is deleted only once the change is
+        // INSYNC: until then some Route 53 servers still answer from records
+        // that refer to it, and a record whose check is gone answers
+        // unpredictably.
+        let (now, after_insync) = split_check_deletes(&plan);
+        let submitted = execute(&now, &zone_id, ctx).await?;
+        if !after_insync.is_empty() {
+            let settled = match (&submitted, change.as_mut()) {
+                (Some(answer), _) => answer.status == ChangeState::InSync,
+                (None, Some(earlier)) if earlier.status == ChangeState::Pending => {
+                    poll_change(ctx, earlier).await;
+                    earlier.status == ChangeState::InSync
+                }
+                _ => true,
+            };
+            if settled {
+                execute(&after_insync, &zone_id, ctx).await?;
+            } else {
+                debug!(
+                    checks = after_insync.delete_checks.len(),
+                    "health check deletion waits for the change to be INSYNC"
+                );
+            }
+        }
+        if let Some(answer) = submitted {
+            change = Some(answer);
         }
         ctx.remember(&key, fingerprint.clone());
         let drift = match before {
@@ -408,16 +432,7 @@ async fn converge<R: Route53 + 'static>(
     if plan.is_empty()
         && let Some(pending) = change.as_mut().filter(|c| c.status == ChangeState::Pending)
     {
-        // INSYNC is terminal: only a PENDING change is ever polled, and one
-        // answer serves every record of the batch.
-        match ctx
-            .observer
-            .change(&ctx.engine, &pending.id, ctx.settings.short_requeue / 2)
-            .await
-        {
-            Ok(state) => pending.status = state,
-            Err(e) => debug!(error = %e, "cannot read the change status; will try again"),
-        }
+        poll_change(ctx, pending).await;
     }
 
     if let Some(old_zone) = previous
@@ -561,6 +576,29 @@ async fn execute<R: Route53 + 'static>(
         .checks_changed(&only_deletes(plan), &BTreeMap::new(), &deleted)
         .await;
     Ok(info)
+}
+
+/// Ask whether a PENDING change is INSYNC yet. INSYNC is terminal: only a
+/// PENDING change is ever polled, and one answer serves every record of the
+/// batch for a while.
+async fn poll_change<R: Route53 + 'static>(ctx: &Context<R>, pending: &mut ChangeInfo) {
+    match ctx
+        .observer
+        .change(&ctx.engine, &pending.id, ctx.settings.short_requeue / 2)
+        .await
+    {
+        Ok(state) => pending.status = state,
+        Err(e) => debug!(error = %e, "cannot read the change status; will try again"),
+    }
+}
+
+/// The plan without its health-check deletions, and those deletions alone.
+fn split_check_deletes(plan: &RecordPlan) -> (RecordPlan, RecordPlan) {
+    let now = RecordPlan {
+        delete_checks: Vec::new(),
+        ..plan.clone()
+    };
+    (now, only_deletes(plan))
 }
 
 fn only_deletes(plan: &RecordPlan) -> RecordPlan {
