@@ -485,7 +485,9 @@ async fn converge<R: Route53 + 'static>(
     ))
 }
 
-/// After `spec.hostedZone` changed and the new zone holds the records: remove
+/// After the zone changed (`hostedZone` is immutable under the CRD's rules,
+/// but its name can come to resolve to another zone, and admission can be
+/// bypassed) and the new zone holds the records: remove
 /// them from the zone the status still names. The health checks stay, since
 /// the new records use them. Until this succeeds the status keeps naming the
 /// old zone, so a crash or an error only means trying again.
@@ -513,7 +515,7 @@ async fn leave_zone<R: Route53 + 'static>(
         ctx,
         EventType::Normal,
         "RecordsMoved",
-        &format!("spec.hostedZone changed: removed the record sets from the previous hosted zone {old_zone}"),
+        &format!("the hosted zone changed: removed the record sets from the previous hosted zone {old_zone}"),
     )
     .await;
     Ok(())
