@@ -700,6 +700,27 @@ async fn records_of_one_zone_share_one_listing_and_one_change_batch() {
 }
 
 #[tokio::test]
+async fn a_batch_sender_that_dies_does_not_wedge_the_zone() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.reconcile("examplefailover").await.expect("finalizer");
+    h.fake
+        .inject(Some(Operation::ChangeResourceRecordSets), Fault::Panic, 1);
+    let error = h
+        .reconcile("examplefailover")
+        .await
+        .expect_err("the batch was never answered");
+    assert!(error.to_string().contains("batch writer"), "{error}");
+
+    // The next group of the zone gets a sender of its own.
+    let written = tokio::time::timeout(Duration::from_secs(10), h.reconcile("examplefailover"))
+        .await
+        .expect("not wedged");
+    written.expect("reconcile");
+    assert_eq!(h.fake.records(&h.zone.id).len(), 3);
+}
+
+#[tokio::test]
 async fn dry_run_writes_nothing_but_says_what_it_would_do() {
     let h = Harness::with(Settings {
         dry_run: true,

@@ -131,6 +131,25 @@ impl<R: Route53 + 'static> BatchWriter<R> {
     }
 }
 
+/// Lets a later submit start a new flusher if this one ends abnormally (a
+/// panic in it would otherwise leave the zone marked as flushing, and every
+/// later group of the zone waiting forever).
+struct FlushingGuard {
+    queues: Queues,
+    zone_id: String,
+    armed: bool,
+}
+
+impl Drop for FlushingGuard {
+    fn drop(&mut self) {
+        if self.armed
+            && let Some(queue) = lock(&self.queues).get_mut(&self.zone_id)
+        {
+            queue.flushing = false;
+        }
+    }
+}
+
 /// Send the zone's batches, one at a time, until no group is waiting.
 async fn flush<R: Route53>(
     engine: Arc<Engine<R>>,
@@ -138,6 +157,11 @@ async fn flush<R: Route53>(
     zone_id: String,
     window: Duration,
 ) {
+    let mut guard = FlushingGuard {
+        queues: queues.clone(),
+        zone_id: zone_id.clone(),
+        armed: true,
+    };
     loop {
         let started = tokio::time::Instant::now();
         let mut last_count = 0;
@@ -167,7 +191,10 @@ async fn flush<R: Route53>(
             let mut queues = lock(&queues);
             let queue = queues.entry(zone_id.clone()).or_default();
             if queue.waiting.is_empty() {
+                // Cleared under the same lock that saw the queue empty, so a
+                // group arriving next starts a new flusher.
                 queue.flushing = false;
+                guard.armed = false;
                 return;
             }
             std::mem::take(&mut queue.waiting)

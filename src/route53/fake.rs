@@ -39,6 +39,9 @@ pub enum Fault {
     Fail(ErrorKind),
     /// Route 53 does the work but the answer is lost: the caller sees an error.
     FailAfterApply(ErrorKind),
+    /// The calling task panics before Route 53 does anything, standing in for
+    /// a bug anywhere on the way (the controller must not wedge on it).
+    Panic,
 }
 
 #[derive(Clone, Debug)]
@@ -318,8 +321,13 @@ impl FakeRoute53 {
         } else {
             take_fault(&mut state, op)
         };
-        if let Some(Fault::Fail(kind)) = fault {
-            return Err(Route53Error::new(op, kind, "injected fault"));
+        match fault {
+            Some(Fault::Fail(kind)) => return Err(Route53Error::new(op, kind, "injected fault")),
+            Some(Fault::Panic) => {
+                drop(state);
+                std::panic::panic_any(format!("injected panic in {}", op.as_str()));
+            }
+            _ => {}
         }
         let result = work(&mut state);
         let trip = match state.abort.as_mut() {
