@@ -852,16 +852,24 @@ async fn a_health_read_out_is_written_once_and_then_left_alone() {
     h.reconcile("examplefailover").await.expect("INSYNC");
     h.ctx.health.poll_once(h.ctx.engine.route53()).await;
     h.reconcile("examplefailover").await.expect("health");
-    let written = h.status("examplefailover");
     assert_eq!(
-        written.primary.as_ref().and_then(|p| p.health),
+        h.status("examplefailover").primary.and_then(|p| p.health),
         Some(Health::Healthy)
     );
+    // Date the transition in the past, so a re-stamp could not go unseen.
+    let mut record = h.api.record(NS, "examplefailover");
+    let long_ago = "2026-01-01T00:00:00Z".parse().expect("timestamp");
+    if let Some(primary) = record.status.as_mut().and_then(|s| s.primary.as_mut()) {
+        primary.last_transition_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            long_ago,
+        ));
+    }
+    h.api.put_record(&record);
+    let written = h.status("examplefailover");
     h.api.take_lines();
 
     // A later reconcile with the same health must not patch status again:
     // each patch is a watch event, and each watch event another reconcile.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     h.reconcile("examplefailover").await.expect("reconcile");
     assert_eq!(h.api.take_lines(), Vec::<String>::new());
     assert_eq!(
