@@ -943,7 +943,9 @@ async fn a_health_check_deleted_outside_is_recreated_once_the_poller_notices() {
         h.ctx.health.poll_once(h.ctx.engine.route53()).await,
         Some(key)
     );
+    assert_eq!(h.ctx.health.watched(), 0, "a gone check is not read again");
     h.reconcile("examplefailover").await.expect("reconcile");
+    assert_eq!(h.ctx.health.watched(), 1, "its replacement is");
     let checks = h.fake.health_checks();
     assert_eq!(checks.len(), 1, "recreated: {checks:#?}");
     assert_ne!(checks[0].id, old.id);

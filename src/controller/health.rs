@@ -123,6 +123,8 @@ impl HealthMonitor {
             Err(e) if e.kind == ErrorKind::NotFound => {
                 debug!(check = %id, "health check is gone; its FailoverRecord will recreate it");
                 state.results.remove(&id);
+                // Read it no more: the reconcile watches its replacement.
+                state.watched.remove(&id);
                 state.vanished = true;
                 Some(owner)
             }

@@ -81,10 +81,16 @@ pub struct Terms {
 impl Terms {
     /// True once after each change of the gate.
     pub fn new_term(&mut self) -> bool {
+        // Reading and marking seen in one step: a change between the two
+        // cannot be lost.
+        self.receiver.borrow_and_update().has_changed()
+    }
+
+    /// Whether the gate changed since this tracker was made or last asked,
+    /// without marking anything seen.
+    pub fn changed(&self) -> bool {
         // A dropped sender (the lease task ended) leaves the gate as it was.
-        let changed = self.receiver.has_changed().unwrap_or(false);
-        self.receiver.mark_unchanged();
-        changed
+        self.receiver.has_changed().unwrap_or(false)
     }
 }
 
@@ -191,5 +197,26 @@ impl<R: Route53> Route53 for Gated<R> {
     ) -> Result<()> {
         self.check(Operation::ChangeTagsForResource)?;
         self.inner.change_health_check_tags(id, add, remove).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_lost_and_regained_is_a_new_term() {
+        let (lease, gate) = Gate::manual(true);
+        let mut terms = gate.terms();
+        let during = gate.terms();
+        assert!(!terms.new_term() && !during.changed(), "same term");
+
+        lease.send(false).expect("gate");
+        lease.send(true).expect("gate");
+        assert!(gate.is_open());
+        assert!(during.changed(), "open now, but not without a break");
+        assert!(terms.new_term());
+        assert!(!terms.new_term(), "reported once");
+        assert!(!gate.terms().changed(), "a tracker made now starts clean");
     }
 }

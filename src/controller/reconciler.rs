@@ -178,10 +178,11 @@ impl<R: Route53 + 'static> Context<R> {
     }
 }
 
-/// Refuse to go on without the leader lease. Finalizer removal is
-/// irreversible, so cleanup checks again right before it.
-fn ensure_leader(ctx: &Context<impl Route53>) -> Result<(), ReconcileError> {
-    if ctx.gate.is_open() {
+/// Refuse to go on unless the lease is held, and held without a break since
+/// the reconcile began (`term`): a plan made before a break may be stale.
+/// Finalizer removal is irreversible, so cleanup checks again right before it.
+fn ensure_leader(ctx: &Context<impl Route53>, term: &Terms) -> Result<(), ReconcileError> {
+    if ctx.gate.is_open() && !term.changed() {
         Ok(())
     } else {
         Err(ReconcileError::Route53(Route53Error::new(
@@ -239,6 +240,7 @@ async fn reconcile_inner<R: Route53 + 'static>(
         // A standby replica: the leader does the work; look again later.
         return Ok(Action::requeue(Duration::from_secs(15)));
     }
+    let term = ctx.gate.terms();
     ctx.begin_term().await;
     let result = if ctx.settings.dry_run {
         dry_run(&obj, &ctx).await
@@ -246,13 +248,13 @@ async fn reconcile_inner<R: Route53 + 'static>(
         let api: Api<FailoverRecord> =
             Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
         finalizer::finalizer(&api, FINALIZER, obj.clone(), |event| async {
-            ensure_leader(&ctx)?;
+            ensure_leader(&ctx, &term)?;
             match event {
                 Finalizer::Apply(obj) => apply(&obj, &ctx).await,
                 Finalizer::Cleanup(obj) => {
                     let action = cleanup(&obj, &ctx).await?;
                     // Returning Ok removes the finalizer.
-                    ensure_leader(&ctx)?;
+                    ensure_leader(&ctx, &term)?;
                     Ok(action)
                 }
             }

@@ -131,9 +131,10 @@ impl<R: Route53 + 'static> BatchWriter<R> {
     }
 }
 
-/// Lets a later submit start a new flusher if this one ends abnormally (a
-/// panic in it would otherwise leave the zone marked as flushing, and every
-/// later group of the zone waiting forever).
+/// Cleans up after a flusher that ends abnormally (a panic anywhere below
+/// it): the groups queued behind its batch get an error instead of waiting
+/// for a sender that will never come (their reconciles retry), and the next
+/// group of the zone starts a new flusher.
 struct FlushingGuard {
     queues: Queues,
     zone_id: String,
@@ -146,6 +147,8 @@ impl Drop for FlushingGuard {
             && let Some(queue) = lock(&self.queues).get_mut(&self.zone_id)
         {
             queue.flushing = false;
+            // Dropping the replies answers their reconciles with an error.
+            queue.waiting.clear();
         }
     }
 }
@@ -203,5 +206,37 @@ async fn flush<R: Route53>(
             // The reconcile may have been cancelled; nothing to tell then.
             let _ = reply.send(result);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flusher_that_dies_answers_the_groups_behind_it_and_frees_the_zone() {
+        let queues: Queues = Arc::default();
+        let (reply, mut answer) = oneshot::channel();
+        lock(&queues).insert(
+            "Z1".to_string(),
+            ZoneQueue {
+                waiting: vec![(reply, Vec::new())],
+                flushing: true,
+                ..ZoneQueue::default()
+            },
+        );
+        drop(FlushingGuard {
+            queues: queues.clone(),
+            zone_id: "Z1".to_string(),
+            armed: true,
+        });
+        assert!(
+            matches!(answer.try_recv(), Err(oneshot::error::TryRecvError::Closed)),
+            "the waiting group is answered (with an error), not left waiting"
+        );
+        let queues = lock(&queues);
+        let queue = queues.get("Z1").expect("zone queue");
+        assert!(!queue.flushing, "the next group starts a new flusher");
+        assert!(queue.waiting.is_empty());
     }
 }
