@@ -47,6 +47,12 @@ pub enum ReconcileError {
     /// A Service or Ingress the spec refers to has no load balancer address (yet).
     #[error("{0}")]
     TargetNotReady(String),
+    /// Record sets were removed and Route 53 has not applied the change
+    /// everywhere yet; their health checks go once it has.
+    #[error(
+        "waiting for Route 53 change {change_id} to be INSYNC before deleting the health checks the removed record sets used"
+    )]
+    AwaitingChange { change_id: String },
 }
 
 fn describe_conflicts(conflicts: &[Conflict]) -> String {
@@ -61,6 +67,7 @@ impl ReconcileError {
         match self {
             Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_) => "InvalidSpec",
             Self::TargetNotReady(_) => "TargetNotReady",
+            Self::AwaitingChange { .. } => "ChangesPending",
             Self::ZoneNotFound { .. } | Self::ZoneAmbiguous { .. } => "HostedZoneNotFound",
             Self::Conflict(_) => "RecordConflict",
             Self::Route53(e) => match e.kind {
@@ -82,7 +89,10 @@ impl ReconcileError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Route53(e) => !matches!(e.kind, ErrorKind::InvalidInput),
-            Self::ZoneNotFound { .. } | Self::Conflict(_) | Self::TargetNotReady(_) => true,
+            Self::ZoneNotFound { .. }
+            | Self::Conflict(_)
+            | Self::TargetNotReady(_)
+            | Self::AwaitingChange { .. } => true,
             _ => false,
         }
     }

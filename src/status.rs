@@ -231,6 +231,7 @@ pub fn error_message(error: &ReconcileError) -> String {
     let advice = match error.category() {
         "InvalidSpec" => "fix the spec; nothing was written to Route 53",
         "TargetNotReady" => "retrying until the Service or Ingress has a load balancer address",
+        "ChangesPending" => "this finishes by itself, usually within a minute",
         "NotLeader" => "another replica holds the leader lease and does the work",
         "HostedZoneNotFound" => "check spec.hostedZone and that the credentials can see the zone",
         "RecordConflict" => "nothing was written for this record",

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::cluster::{Harness, NS, SPEC, path};
+use support::cluster::{self, Harness, NS, SPEC, path};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +45,7 @@ async fn create_adds_the_finalizer_first_then_writes_route53_and_status() {
     let action = h.reconcile("examplefailover").await.expect("reconcile");
     assert_eq!(
         action,
-        Action::requeue(Duration::from_secs(30)),
+        Action::requeue(h.ctx.settings.short_requeue),
         "look again soon while the change is PENDING"
     );
     let writes: Vec<Operation> = h
@@ -207,8 +207,33 @@ async fn delete_cleans_up_records_then_checks_and_removes_the_finalizer() {
     h.api.take_lines();
 
     h.delete("examplefailover");
-    let action = h.reconcile("examplefailover").await.expect("cleanup");
-    assert_eq!(action, Action::await_change());
+    // First the record sets; their health check waits until Route 53 has
+    // applied that everywhere.
+    let error = h.reconcile("examplefailover").await.expect_err("waiting");
+    assert_eq!(error.category(), "ChangesPending");
+    assert!(h.fake.records(&h.zone.id).is_empty());
+    assert_eq!(h.fake.health_checks().len(), 1);
+    let (status, reason, message) = h.condition("examplefailover", "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "ChangesPending")
+    );
+    assert!(message.contains("INSYNC"), "{message}");
+    let pending = h.status("examplefailover").change.expect("change recorded");
+    assert_eq!(pending.status, "PENDING");
+    assert!(
+        h.api.events().is_empty(),
+        "waiting for Route 53 is not a warning: {:?}",
+        h.api.events()
+    );
+    let record = h.api.record(NS, "examplefailover");
+    assert_eq!(
+        reconciler::retry_delay(&record, &error, &h.ctx),
+        h.ctx.settings.short_requeue,
+        "asked again after the short requeue, not a growing backoff"
+    );
+
+    h.finish_deletion("examplefailover").await;
     let writes: Vec<Operation> = h
         .fake
         .calls()
@@ -223,18 +248,13 @@ async fn delete_cleans_up_records_then_checks_and_removes_the_finalizer() {
         ],
         "records first, then the check"
     );
-    assert!(h.fake.records(&h.zone.id).is_empty());
     assert!(h.fake.health_checks().is_empty());
-    assert_eq!(
-        h.api.take_lines(),
-        vec![
-            format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
-            format!("PATCH {}", path("examplefailover"))
-        ]
-    );
     assert!(
-        h.api.get(&path("examplefailover")).is_none(),
-        "finalizer removed, object gone"
+        h.api
+            .events()
+            .contains(&("Normal".to_string(), "CleanupDone".to_string())),
+        "{:?}",
+        h.api.events()
     );
 }
 
@@ -295,10 +315,7 @@ async fn a_deletion_while_route53_is_unreachable_stays_terminating_with_a_reason
     );
 
     h.fake.clear_faults();
-    h.reconcile("examplefailover")
-        .await
-        .expect("cleanup after recovery");
-    assert!(h.api.get(&path("examplefailover")).is_none());
+    h.finish_deletion("examplefailover").await;
     assert!(h.fake.health_checks().is_empty());
 }
 
@@ -920,7 +937,7 @@ async fn deletion_looks_at_route53_before_concluding_nothing_is_left() {
     assert_eq!(h.fake.records(&h.zone.id).len(), 6);
 
     h.delete("second");
-    h.reconcile("second").await.expect("cleanup");
+    h.finish_deletion("second").await;
     assert_eq!(
         h.fake.records(&h.zone.id).len(),
         3,
@@ -1046,19 +1063,12 @@ async fn a_deletion_during_a_zone_move_cleans_both_zones() {
     assert_eq!(h.fake.records(&other.id).len(), 3);
     assert_eq!(h.fake.records(&h.zone.id).len(), 3);
 
-    let restarted = h.restart_with(h.fake.clone(), Settings::default());
+    let restarted = h.restart_with(h.fake.clone(), cluster::settings());
     restarted.delete("examplefailover");
-    restarted
-        .reconcile("examplefailover")
-        .await
-        .expect("cleanup");
+    restarted.finish_deletion("examplefailover").await;
     assert!(h.fake.records(&other.id).is_empty());
     assert!(h.fake.records(&h.zone.id).is_empty());
     assert!(h.fake.health_checks().is_empty());
-    assert!(
-        h.api.get(&path("examplefailover")).is_none(),
-        "finalizer removed"
-    );
 }
 
 #[tokio::test]
@@ -1103,4 +1113,69 @@ async fn a_replaced_check_is_deleted_only_once_the_repointing_change_is_insync()
     let checks = h.fake.health_checks();
     assert_eq!(checks.len(), 1, "deleted once INSYNC");
     assert_ne!(checks[0].id, old.id);
+}
+
+#[tokio::test]
+async fn a_deletion_keeps_a_check_someone_else_still_uses_and_says_so() {
+    let h = Harness::new();
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    let check = h.fake.health_checks().remove(0);
+    let theirs = dnsfailover::route53::RecordSet {
+        name: "other.example.com.".into(),
+        rr_type: RrType::A,
+        set_identifier: Some("theirs".into()),
+        failover: Some(Failover::Primary),
+        ttl: Some(60),
+        values: vec!["203.0.113.7".into()],
+        alias: None,
+        health_check_id: Some(check.id.clone()),
+        other_routing: None,
+    };
+    h.fake.put_record(&h.zone.id, theirs.clone());
+    h.ctx.observer.invalidate_all().await;
+    h.api.take_lines();
+
+    h.delete("examplefailover");
+    h.finish_deletion("examplefailover").await;
+    assert_eq!(h.fake.records(&h.zone.id), vec![theirs]);
+    assert_eq!(h.fake.health_checks(), vec![check], "still in use: kept");
+    assert!(
+        h.api
+            .events()
+            .contains(&("Warning".to_string(), "CleanupDone".to_string())),
+        "{:?}",
+        h.api.events()
+    );
+}
+
+#[tokio::test]
+async fn a_restart_during_deletion_still_waits_for_the_record_removal_to_be_insync() {
+    let h = Harness::new();
+    h.fake.set_polls_until_insync(0);
+    h.create("examplefailover", SPEC);
+    h.converge("examplefailover").await;
+    h.reconcile("examplefailover").await.expect("INSYNC");
+    assert_eq!(
+        h.status("examplefailover").change.map(|c| c.status),
+        Some("INSYNC".to_string()),
+        "the status's last change is settled"
+    );
+    h.fake.set_polls_until_insync(3);
+    h.delete("examplefailover");
+    h.reconcile("examplefailover")
+        .await
+        .expect_err("records removed, change PENDING");
+    assert!(h.fake.records(&h.zone.id).is_empty());
+
+    // A new process knows the change only from the status.
+    let restarted = h.restart_with(h.fake.clone(), cluster::settings());
+    let error = restarted
+        .reconcile("examplefailover")
+        .await
+        .expect_err("still PENDING");
+    assert_eq!(error.category(), "ChangesPending");
+    assert_eq!(h.fake.health_checks().len(), 1, "the check waits");
+    restarted.finish_deletion("examplefailover").await;
+    assert!(h.fake.health_checks().is_empty());
 }

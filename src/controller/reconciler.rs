@@ -2,7 +2,7 @@
 //! core as the CLI, plus what only a controller does: the finalizer, status,
 //! events, health read-outs, leader gating and per-object backoff.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -27,8 +27,8 @@ use super::metrics::{CategoryLabels, HealthLabels, Metrics, ResultLabels, SideLa
 use super::targets::{self, TargetError};
 use super::writer::BatchWriter;
 use crate::api::{
-    ActiveSide, DeletionPolicy, FailoverRecord, FailoverRecordSpec, FailoverRecordStatus, Health,
-    Target,
+    ActiveSide, ChangeStatus, DeletionPolicy, FailoverRecord, FailoverRecordSpec,
+    FailoverRecordStatus, Health, Target,
 };
 use crate::ownership::Owner;
 use crate::plan::{self, DeleteReason, RecordPlan};
@@ -115,6 +115,10 @@ pub struct Context<R> {
     /// What each FailoverRecord last asked of Route 53 (a fingerprint of its
     /// desired state), to tell drift from a changed spec or target.
     applied: std::sync::Mutex<std::collections::HashMap<ObjectRef<FailoverRecord>, String>>,
+    /// The last change batch each FailoverRecord's record sets went into, so
+    /// that deleting the checks they stopped using waits for it even when the
+    /// status that would have recorded it was not written.
+    submitted: std::sync::Mutex<std::collections::HashMap<ObjectRef<FailoverRecord>, ChangeInfo>>,
     /// Another replica may have written while this one stood by, so a new
     /// leadership term starts from Route 53 as it is, not as it was.
     terms: tokio::sync::Mutex<Terms>,
@@ -147,6 +151,7 @@ impl<R: Route53 + 'static> Context<R> {
             readiness,
             settings,
             applied: std::sync::Mutex::default(),
+            submitted: std::sync::Mutex::default(),
         }
     }
 
@@ -167,6 +172,42 @@ impl<R: Route53 + 'static> Context<R> {
         self.applied().insert(key.clone(), fingerprint);
     }
 
+    fn submitted(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ObjectRef<FailoverRecord>, ChangeInfo>>
+    {
+        self.submitted.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The last change batch of `key`'s record sets: this process's memory,
+    /// else what the status recorded.
+    fn last_change(&self, obj: &FailoverRecord) -> Option<ChangeInfo> {
+        let remembered = self.submitted().get(&ObjectRef::from_obj(obj)).cloned();
+        remembered.or_else(|| {
+            obj.status
+                .as_ref()
+                .and_then(|s| s.change.as_ref())
+                .map(|c| ChangeInfo {
+                    id: c.id.clone(),
+                    status: if c.status == ChangeState::InSync.as_route53() {
+                        ChangeState::InSync
+                    } else {
+                        ChangeState::Pending
+                    },
+                })
+        })
+    }
+
+    fn note_change(&self, key: &ObjectRef<FailoverRecord>, change: ChangeInfo) {
+        self.submitted().insert(key.clone(), change);
+    }
+
+    /// A FailoverRecord is gone: drop what was remembered about it.
+    fn forget(&self, key: &ObjectRef<FailoverRecord>) {
+        self.applied().remove(key);
+        self.submitted().remove(key);
+    }
+
     /// Called by every reconcile while leading: the first of a new term
     /// forgets what was cached in an earlier one, and the others wait for it.
     async fn begin_term(&self) {
@@ -174,6 +215,7 @@ impl<R: Route53 + 'static> Context<R> {
         if terms.new_term() {
             self.observer.invalidate_all().await;
             self.applied().clear();
+            self.submitted().clear();
         }
     }
 }
@@ -294,6 +336,11 @@ pub fn retry_delay<R: Route53 + 'static>(
 ) -> Duration {
     let key = ObjectRef::from_obj(obj);
     let category = error.category();
+    if category == "ChangesPending" {
+        // Not a failure: Route 53 is still applying a change; look again soon.
+        debug!(namespace = key.namespace.as_deref().unwrap_or_default(), name = %key.name, error = %error, "waiting for Route 53");
+        return ctx.settings.short_requeue;
+    }
     ctx.metrics
         .errors
         .get_or_create(&CategoryLabels { category })
@@ -373,16 +420,7 @@ async fn converge<R: Route53 + 'static>(
     let plan = view.with(|observed| plan::plan_apply(&placed, observed));
 
     let previous = obj.status.as_ref();
-    let mut change = previous
-        .and_then(|s| s.change.as_ref())
-        .map(|c| ChangeInfo {
-            id: c.id.clone(),
-            status: if c.status == ChangeState::InSync.as_route53() {
-                ChangeState::InSync
-            } else {
-                ChangeState::Pending
-            },
-        });
+    let mut change = ctx.last_change(obj);
     if !plan.conflicts.is_empty() {
         return Err(ReconcileError::Conflict(plan.conflicts.clone()));
     }
@@ -397,6 +435,9 @@ async fn converge<R: Route53 + 'static>(
         // unpredictably.
         let (now, after_insync) = split_check_deletes(&plan);
         let submitted = execute(&now, &zone_id, ctx).await?;
+        if let Some(answer) = &submitted {
+            ctx.note_change(&key, answer.clone());
+        }
         if !after_insync.is_empty() {
             let settled = match (&submitted, change.as_mut()) {
                 (Some(answer), _) => answer.status == ChangeState::InSync,
@@ -440,8 +481,12 @@ async fn converge<R: Route53 + 'static>(
     if let Some(old_zone) = previous
         .and_then(|s| s.hosted_zone_id.as_deref())
         .filter(|old| *old != zone_id)
+        && let Some(left) = leave_zone(obj, ctx, old_zone).await?
     {
-        leave_zone(obj, ctx, old_zone).await?;
+        change = Some(left);
+    }
+    if let Some(change) = &change {
+        ctx.note_change(&key, change.clone());
     }
 
     // Status from what Route 53 holds now (the cache includes our writes).
@@ -497,21 +542,18 @@ async fn leave_zone<R: Route53 + 'static>(
     obj: &FailoverRecord,
     ctx: &Context<R>,
     old_zone: &str,
-) -> Result<(), ReconcileError> {
+) -> Result<Option<ChangeInfo>, ReconcileError> {
     let view = match ctx.observer.view(&ctx.engine, Some(old_zone)).await {
         // A deleted zone took its records with it.
-        Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
         other => other?,
     };
     let owner = owner_of(obj, ctx);
-    let plan = RecordPlan {
-        delete_checks: Vec::new(),
-        ..view.with(|observed| plan::plan_delete(&owner, old_zone, observed))
-    };
+    let plan = without_checks(view.with(|observed| plan::plan_delete(&owner, old_zone, observed)));
     if plan.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    execute(&plan, old_zone, ctx).await?;
+    let change = execute(&plan, old_zone, ctx).await?;
     publish(
         obj,
         ctx,
@@ -520,7 +562,7 @@ async fn leave_zone<R: Route53 + 'static>(
         &format!("the hosted zone changed: removed the record sets from the previous hosted zone {old_zone}"),
     )
     .await;
-    Ok(())
+    Ok(change)
 }
 
 /// Run a plan's steps, keeping the shared cache in step with Route 53.
@@ -598,11 +640,15 @@ async fn poll_change<R: Route53 + 'static>(ctx: &Context<R>, pending: &mut Chang
 
 /// The plan without its health-check deletions, and those deletions alone.
 fn split_check_deletes(plan: &RecordPlan) -> (RecordPlan, RecordPlan) {
-    let now = RecordPlan {
+    (without_checks(plan.clone()), only_deletes(plan))
+}
+
+fn without_checks(plan: RecordPlan) -> RecordPlan {
+    RecordPlan {
         delete_checks: Vec::new(),
-        ..plan.clone()
-    };
-    (now, only_deletes(plan))
+        kept_checks: Vec::new(),
+        ..plan
+    }
 }
 
 fn only_deletes(plan: &RecordPlan) -> RecordPlan {
@@ -684,20 +730,34 @@ async fn cleanup<R: Route53 + 'static>(
             "deletionPolicy is Retain: the record sets and health checks stay in Route 53",
         )
         .await;
+        ctx.forget(&key);
         return Ok(Action::await_change());
     }
     match remove_from_route53(obj, ctx).await {
-        Ok(removed) => {
-            let note = if removed {
-                "removed the record sets, then the health checks, from Route 53"
+        Ok(removal) => {
+            let mut note = if removal.removed {
+                "removed the record sets, then the health checks, from Route 53".to_string()
             } else {
-                "nothing of this FailoverRecord was left in Route 53"
+                "nothing of this FailoverRecord was left in Route 53".to_string()
             };
-            publish(obj, ctx, EventType::Normal, "CleanupDone", note).await;
+            let kept_any = !removal.kept.is_empty();
+            if kept_any {
+                note = format!(
+                    "{note}; left health check(s) {} in Route 53 because record sets this FailoverRecord does not own still use them: delete them once nothing does",
+                    removal.kept.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            let type_ = if kept_any {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            publish(obj, ctx, type_, "CleanupDone", &note).await;
+            ctx.forget(&key);
             Ok(Action::await_change())
         }
         Err(error) => {
-            // Stay Terminating, and say why, until Route 53 can be reached.
+            // Stay Terminating, and say why, until Route 53 confirms.
             let mut status =
                 status::with_error(obj.status.as_ref(), &error, obj.meta().generation, now());
             for condition in &mut status.conditions {
@@ -708,6 +768,14 @@ async fn cleanup<R: Route53 + 'static>(
                     );
                 }
             }
+            // The batch that removed the record sets, so that a restart
+            // still waits for it before deleting the health checks.
+            if let Some(change) = ctx.last_change(obj) {
+                status.change = Some(ChangeStatus {
+                    id: change.id,
+                    status: change.status.as_route53().to_string(),
+                });
+            }
             publish_transitions(obj, ctx, &status).await;
             patch_status(obj, ctx, status).await?;
             Err(error.into())
@@ -715,15 +783,23 @@ async fn cleanup<R: Route53 + 'static>(
     }
 }
 
+/// What a cleanup did.
+#[derive(Default)]
+struct Removal {
+    /// Something of this FailoverRecord was in Route 53.
+    removed: bool,
+    /// Health checks left because record sets not owned by it use them.
+    kept: BTreeSet<String>,
+}
+
 /// Delete everything this FailoverRecord owns; tolerate it never having been
-/// applied. Returns whether anything was there.
+/// applied.
 async fn remove_from_route53<R: Route53 + 'static>(
     obj: &FailoverRecord,
     ctx: &Context<R>,
-) -> Result<bool, ReconcileError> {
-    let owner = owner_of(obj, ctx);
+) -> Result<Removal, ReconcileError> {
     // The zone the status names holds the records; while a move to another
-    // zone is under way (spec.hostedZone changed), the spec's zone may too.
+    // zone is under way, the spec's zone may too.
     let mut zones: Vec<String> = obj
         .status
         .as_ref()
@@ -739,8 +815,9 @@ async fn remove_from_route53<R: Route53 + 'static>(
             Err(e) => return Err(e),
         }
     }
-    if remove_once(&owner, &zones, ctx).await? {
-        return Ok(true);
+    let removal = remove_once(obj, &zones, ctx).await?;
+    if removal.removed {
+        return Ok(removal);
     }
     // Removing the finalizer cannot be undone: before concluding that
     // nothing is left, look at Route 53 itself rather than the cache.
@@ -748,33 +825,74 @@ async fn remove_from_route53<R: Route53 + 'static>(
         ctx.observer.invalidate_zone(zone).await;
     }
     ctx.observer.invalidate_checks().await;
-    remove_once(&owner, &zones, ctx).await
+    remove_once(obj, &zones, ctx).await
 }
 
-/// Remove the owner's record sets from each zone, then its health checks
-/// (with the last zone's plan, once no record set of theirs is left).
+/// Remove the owner's record sets from each zone; then, once Route 53 has
+/// applied that everywhere (INSYNC), the health checks no record set of any
+/// of the zones refers to any more.
 async fn remove_once<R: Route53 + 'static>(
-    owner: &Owner,
+    obj: &FailoverRecord,
     zones: &[String],
     ctx: &Context<R>,
-) -> Result<bool, ReconcileError> {
+) -> Result<Removal, ReconcileError> {
+    let key = ObjectRef::from_obj(obj);
+    let owner = owner_of(obj, ctx);
     let zones: Vec<Option<&str>> = if zones.is_empty() {
         vec![None]
     } else {
         zones.iter().map(|z| Some(z.as_str())).collect()
     };
-    let mut removed = false;
-    for (index, zone) in zones.iter().enumerate() {
-        let mut plan = plan_removal(owner, *zone, ctx).await?;
-        if index + 1 < zones.len() {
-            plan.delete_checks.clear();
-        }
-        if !plan.is_empty() {
-            execute(&plan, zone.unwrap_or_default(), ctx).await?;
-            removed = true;
+    let mut removal = Removal::default();
+    for zone in &zones {
+        let records = without_checks(plan_removal(&owner, *zone, ctx).await?);
+        if !records.is_empty() {
+            if let Some(change) = execute(&records, zone.unwrap_or_default(), ctx).await? {
+                ctx.note_change(&key, change);
+            }
+            removal.removed = true;
         }
     }
-    Ok(removed)
+
+    let mut checks: Option<RecordPlan> = None;
+    for zone in &zones {
+        let plan = plan_removal(&owner, *zone, ctx).await?;
+        removal.kept.extend(plan.kept_checks.iter().cloned());
+        checks = Some(match checks {
+            None => only_deletes(&plan),
+            Some(mut so_far) => {
+                so_far
+                    .delete_checks
+                    .retain(|d| plan.delete_checks.iter().any(|p| p.id == d.id));
+                so_far
+            }
+        });
+    }
+    let Some(mut checks) = checks else {
+        return Ok(removal);
+    };
+    checks
+        .delete_checks
+        .retain(|d| !removal.kept.contains(&d.id));
+    if checks.delete_checks.is_empty() {
+        return Ok(removal);
+    }
+    if let Some(mut change) = ctx
+        .last_change(obj)
+        .filter(|c| c.status == ChangeState::Pending)
+    {
+        poll_change(ctx, &mut change).await;
+        ctx.note_change(&key, change.clone());
+        if change.status == ChangeState::Pending {
+            return Err(ReconcileError::AwaitingChange {
+                change_id: change.id,
+            });
+        }
+    }
+    let zone = zones.last().copied().flatten().unwrap_or_default();
+    execute(&checks, zone, ctx).await?;
+    removal.removed = true;
+    Ok(removal)
 }
 
 async fn plan_removal<R: Route53 + 'static>(

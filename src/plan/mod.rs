@@ -185,6 +185,10 @@ pub struct RecordPlan {
     /// One atomic group: deletes first, then creates.
     pub changes: Vec<PlannedChange>,
     pub delete_checks: Vec<DeleteCheck>,
+    /// Checks this owner no longer needs but leaves in Route 53, because a
+    /// record set it does not own refers to them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_checks: Vec<String>,
     /// Present: nothing else was planned, because writing would touch record
     /// sets this tool does not own.
     pub conflicts: Vec<Conflict>,
@@ -202,6 +206,7 @@ impl RecordPlan {
             retag_checks: Vec::new(),
             changes: Vec::new(),
             delete_checks: Vec::new(),
+            kept_checks: Vec::new(),
             conflicts: Vec::new(),
         }
     }
@@ -372,6 +377,7 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
 /// one still in use (by a record set someone else pointed at it) is kept.
 fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
     let changes = &plan.changes;
+    let kept = &mut plan.kept_checks;
     plan.delete_checks.retain(|check| {
         let id = Some(check.id.as_str());
         let dropped = changes
@@ -385,7 +391,11 @@ fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
                     && matches!(&c.health_check, Some(CheckRef::Existing(e)) if Some(e.as_str()) == id)
             })
             .count();
-        zone.references_to(&check.id) + added <= dropped
+        let unused = zone.references_to(&check.id) + added <= dropped;
+        if !unused {
+            kept.push(check.id.clone());
+        }
+        unused
     });
 }
 

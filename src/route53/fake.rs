@@ -274,6 +274,11 @@ impl FakeRoute53 {
         state.rng = fastrand::Rng::with_seed(seed);
     }
 
+    /// Whether an [`abort_after`](Self::abort_after) point was reached.
+    pub fn is_aborted(&self) -> bool {
+        self.lock().aborted
+    }
+
     pub fn clear_faults(&self) {
         let mut state = self.lock();
         state.faults.clear();

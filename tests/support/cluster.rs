@@ -26,6 +26,14 @@ pub const NS: &str = "web";
 /// The classic walkthrough's spec (an address Route 53 could check).
 pub const SPEC: &str = super::CLASSIC;
 
+/// The settings of [`Harness::new`].
+pub fn settings() -> Settings {
+    Settings {
+        short_requeue: Duration::ZERO,
+        ..Settings::default()
+    }
+}
+
 pub struct Harness<R = FakeRoute53> {
     pub api: ApiServer,
     pub fake: FakeRoute53,
@@ -35,8 +43,11 @@ pub struct Harness<R = FakeRoute53> {
 }
 
 impl Harness<FakeRoute53> {
+    /// A controller with the default settings, except that a PENDING change
+    /// is asked about on every reconcile (a real one asks after its short
+    /// requeue, which tests do not wait for).
     pub fn new() -> Self {
-        Self::with(Settings::default())
+        Self::with(settings())
     }
 
     pub fn with(settings: Settings) -> Self {
@@ -132,6 +143,27 @@ impl<R: Route53 + 'static> Harness<R> {
     pub async fn reconcile(&self, name: &str) -> Result<Action, reconciler::Error> {
         let record = Arc::new(self.api.record(NS, name));
         reconciler::reconcile(record, self.ctx.clone()).await
+    }
+
+    /// Reconcile a deleted FailoverRecord until it is gone. In between, the
+    /// only acceptable outcome is waiting for Route 53 to apply the removal
+    /// of the record sets before their health checks go. Returns how many
+    /// reconciles it took.
+    pub async fn finish_deletion(&self, name: &str) -> usize {
+        for round in 1..=6 {
+            match self.reconcile(name).await {
+                Ok(action) => {
+                    assert_eq!(action, Action::await_change());
+                    assert!(
+                        self.api.get(&path(name)).is_none(),
+                        "finalizer removed, object gone"
+                    );
+                    return round;
+                }
+                Err(e) => assert_eq!(e.category(), "ChangesPending", "{e}"),
+            }
+        }
+        panic!("{name} was not deleted within 6 reconciles");
     }
 
     /// Reconcile until the finalizer is on and Route 53 matches.
