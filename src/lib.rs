@@ -17,4 +17,5 @@ pub mod plan;
 pub mod reconcile;
 pub mod route53;
 pub mod status;
+pub mod sync;
 pub mod validate;

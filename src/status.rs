@@ -14,7 +14,7 @@ use crate::api::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetS
 use crate::health::{self, HealthSummary};
 use crate::plan::RecordPlan;
 use crate::reconcile::ReconcileError;
-use crate::route53::{ChangeInfo, Failover};
+use crate::route53::{ChangeInfo, ChangeState, Failover};
 
 pub const READY: &str = "Ready";
 pub const HEALTH_CHECK_SYNCED: &str = "HealthCheckSynced";
@@ -121,10 +121,7 @@ pub fn build(
         secondary,
         active,
         last_failover_time,
-        change: report.change.as_ref().map(|c| ChangeStatus {
-            id: c.id.clone(),
-            status: c.status.as_route53().to_string(),
-        }),
+        change: report.change.as_ref().map(change_status),
         conditions,
     }
 }
@@ -219,6 +216,27 @@ pub fn with_error(
     // observedGeneration should see it too.
     status.observed_generation = generation;
     status
+}
+
+/// A change batch as the status shows it.
+pub fn change_status(change: &ChangeInfo) -> ChangeStatus {
+    ChangeStatus {
+        id: change.id.clone(),
+        status: change.status.as_route53().to_string(),
+    }
+}
+
+/// A change batch as the status recorded it: anything not INSYNC is still
+/// PENDING (INSYNC is terminal).
+pub fn recorded_change(change: &ChangeStatus) -> ChangeInfo {
+    ChangeInfo {
+        id: change.id.clone(),
+        status: if change.status == ChangeState::InSync.as_route53() {
+            ChangeState::InSync
+        } else {
+            ChangeState::Pending
+        },
+    }
 }
 
 /// The Ready condition, if any.

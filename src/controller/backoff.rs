@@ -10,6 +10,8 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::sync::lock;
+
 pub struct Backoffs<K> {
     base: Duration,
     cap: Duration,
@@ -28,7 +30,7 @@ impl<K: Eq + Hash + Clone> Backoffs<K> {
     /// Record a failure of `key` and return how long to wait before retrying:
     /// between half and all of `min(cap, base * 2^failures)`.
     pub fn failed(&self, key: &K) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let mut failures = lock(&self.failures);
         let count = failures.entry(key.clone()).or_insert(0);
         let ceiling = self
             .base
@@ -40,19 +42,11 @@ impl<K: Eq + Hash + Clone> Backoffs<K> {
 
     /// A success: the next failure starts from the base delay again.
     pub fn succeeded(&self, key: &K) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        lock(&self.failures).remove(key);
     }
 
     pub fn failures(&self, key: &K) -> u32 {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .copied()
-            .unwrap_or(0)
+        lock(&self.failures).get(key).copied().unwrap_or(0)
     }
 }
 

@@ -8,7 +8,7 @@
 //! the snapshot, so the retry sees Route 53 as it is.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -21,6 +21,7 @@ use crate::reconcile::{Engine, ReconcileError};
 use crate::route53::{
     self, Change, ChangeState, Failover, HealthCheck, Route53, Route53Error, Tags, Zone,
 };
+use crate::sync::{lock, read, write};
 
 /// Change batches remembered before settled ones are forgotten.
 const MAX_REMEMBERED_CHANGES: usize = 4096;
@@ -313,18 +314,4 @@ impl Observer {
         lock(&self.tags).clear();
         self.invalidate_checks().await;
     }
-}
-
-// Every critical section leaves the data consistent, so a lock poisoned by a
-// panic elsewhere is still safe to use.
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|p| p.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|p| p.into_inner())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -51,7 +51,7 @@ impl HealthMonitor {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// The checks `owner` uses now; others it used before are forgotten.

@@ -2,7 +2,7 @@
 //! core as the CLI, plus what only a controller does: the finalizer, status,
 //! events, health read-outs, leader gating and per-object backoff.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -27,8 +27,8 @@ use super::metrics::{CategoryLabels, HealthLabels, Metrics, ResultLabels, SideLa
 use super::targets::{self, TargetError};
 use super::writer::BatchWriter;
 use crate::api::{
-    ActiveSide, ChangeStatus, DeletionPolicy, FailoverRecord, FailoverRecordSpec,
-    FailoverRecordStatus, Health, Target,
+    ActiveSide, DeletionPolicy, FailoverRecord, FailoverRecordSpec, FailoverRecordStatus, Health,
+    Target,
 };
 use crate::ownership::Owner;
 use crate::plan::{self, DeleteReason, RecordPlan};
@@ -112,13 +112,8 @@ pub struct Context<R> {
     pub backoffs: Backoffs<ObjectRef<FailoverRecord>>,
     pub readiness: Arc<Readiness>,
     pub settings: Settings,
-    /// What each FailoverRecord last asked of Route 53 (a fingerprint of its
-    /// desired state), to tell drift from a changed spec or target.
-    applied: std::sync::Mutex<std::collections::HashMap<ObjectRef<FailoverRecord>, String>>,
-    /// The last change batch each FailoverRecord's record sets went into, so
-    /// that deleting the checks they stopped using waits for it even when the
-    /// status that would have recorded it was not written.
-    submitted: std::sync::Mutex<std::collections::HashMap<ObjectRef<FailoverRecord>, ChangeInfo>>,
+    /// What this process knows of each FailoverRecord beyond its status.
+    memory: std::sync::Mutex<HashMap<ObjectRef<FailoverRecord>, Memory>>,
     /// Another replica may have written while this one stood by, so a new
     /// leadership term starts from Route 53 as it is, not as it was.
     terms: tokio::sync::Mutex<Terms>,
@@ -150,62 +145,46 @@ impl<R: Route53 + 'static> Context<R> {
             backoffs: Backoffs::new(Duration::from_secs(2), Duration::from_secs(300)),
             readiness,
             settings,
-            applied: std::sync::Mutex::default(),
-            submitted: std::sync::Mutex::default(),
+            memory: std::sync::Mutex::default(),
         }
     }
 
-    fn applied(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ObjectRef<FailoverRecord>, String>>
-    {
-        self.applied.lock().unwrap_or_else(|p| p.into_inner())
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectRef<FailoverRecord>, Memory>> {
+        crate::sync::lock(&self.memory)
     }
 
     /// The desired state last applied for `key`, if known.
     fn recall(&self, key: &ObjectRef<FailoverRecord>) -> Option<String> {
-        self.applied().get(key).cloned()
+        self.memory().get(key).and_then(|m| m.fingerprint.clone())
     }
 
     /// Remember the desired state Route 53 now holds for `key`.
     fn remember(&self, key: &ObjectRef<FailoverRecord>, fingerprint: String) {
-        self.applied().insert(key.clone(), fingerprint);
+        self.memory().entry(key.clone()).or_default().fingerprint = Some(fingerprint);
     }
 
-    fn submitted(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ObjectRef<FailoverRecord>, ChangeInfo>>
-    {
-        self.submitted.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The last change batch of `key`'s record sets: this process's memory,
-    /// else what the status recorded.
+    /// The last change batch of the FailoverRecord's record sets: this
+    /// process's memory, else what the status recorded.
     fn last_change(&self, obj: &FailoverRecord) -> Option<ChangeInfo> {
-        let remembered = self.submitted().get(&ObjectRef::from_obj(obj)).cloned();
+        let remembered = self
+            .memory()
+            .get(&ObjectRef::from_obj(obj))
+            .and_then(|m| m.change.clone());
         remembered.or_else(|| {
             obj.status
                 .as_ref()
                 .and_then(|s| s.change.as_ref())
-                .map(|c| ChangeInfo {
-                    id: c.id.clone(),
-                    status: if c.status == ChangeState::InSync.as_route53() {
-                        ChangeState::InSync
-                    } else {
-                        ChangeState::Pending
-                    },
-                })
+                .map(status::recorded_change)
         })
     }
 
     fn note_change(&self, key: &ObjectRef<FailoverRecord>, change: ChangeInfo) {
-        self.submitted().insert(key.clone(), change);
+        self.memory().entry(key.clone()).or_default().change = Some(change);
     }
 
     /// A FailoverRecord is gone: drop what was remembered about it.
     fn forget(&self, key: &ObjectRef<FailoverRecord>) {
-        self.applied().remove(key);
-        self.submitted().remove(key);
+        self.memory().remove(key);
     }
 
     /// Called by every reconcile while leading: the first of a new term
@@ -214,10 +193,21 @@ impl<R: Route53 + 'static> Context<R> {
         let mut terms = self.terms.lock().await;
         if terms.new_term() {
             self.observer.invalidate_all().await;
-            self.applied().clear();
-            self.submitted().clear();
+            self.memory().clear();
         }
     }
+}
+
+/// What a reconcile learns that the status may not hold.
+#[derive(Default)]
+struct Memory {
+    /// What the FailoverRecord last asked of Route 53 (a fingerprint of its
+    /// desired state), to tell drift from a changed spec or target.
+    fingerprint: Option<String>,
+    /// The last change batch its record sets went into, so that deleting the
+    /// checks they stopped using waits for it even when the status that
+    /// would have recorded it was not written.
+    change: Option<ChangeInfo>,
 }
 
 /// Refuse to go on unless the lease is held, and held without a break since
@@ -771,10 +761,7 @@ async fn cleanup<R: Route53 + 'static>(
             // The batch that removed the record sets, so that a restart
             // still waits for it before deleting the health checks.
             if let Some(change) = ctx.last_change(obj) {
-                status.change = Some(ChangeStatus {
-                    id: change.id,
-                    status: change.status.as_route53().to_string(),
-                });
+                status.change = Some(status::change_status(&change));
             }
             publish_transitions(obj, ctx, &status).await;
             patch_status(obj, ctx, status).await?;

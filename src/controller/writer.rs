@@ -21,6 +21,7 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::reconcile::Engine;
 use crate::route53::{Change, ChangeInfo, ErrorKind, Operation, Route53, Route53Error};
+use crate::sync::lock;
 
 type Reply = oneshot::Sender<Result<ChangeInfo, Route53Error>>;
 
@@ -35,11 +36,6 @@ struct ZoneQueue {
 }
 
 type Queues = Arc<Mutex<HashMap<String, ZoneQueue>>>;
-
-fn lock(queues: &Queues) -> std::sync::MutexGuard<'_, HashMap<String, ZoneQueue>> {
-    // The map is consistent after every critical section.
-    queues.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Collects change groups per zone and submits them together.
 pub struct BatchWriter<R> {

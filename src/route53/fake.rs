@@ -142,9 +142,7 @@ impl FakeRoute53 {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // State stays consistent under a panic in a test thread: every
-        // mutation completes before the guard drops.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     // ----- Test controls (not part of the port) -----
