@@ -48,12 +48,7 @@ async fn create_adds_the_finalizer_first_then_writes_route53_and_status() {
         Action::requeue(h.ctx.settings.short_requeue),
         "look again soon while the change is PENDING"
     );
-    let writes: Vec<Operation> = h
-        .fake
-        .calls()
-        .into_iter()
-        .filter(|op| op.is_write())
-        .collect();
+    let writes = h.fake.writes();
     assert_eq!(
         writes,
         vec![
@@ -179,23 +174,14 @@ async fn a_spec_change_makes_the_minimal_route53_change_and_a_new_observed_gener
             .failure_threshold = 5
     });
     h.reconcile("examplefailover").await.expect("reconcile");
-    let writes: Vec<Operation> = h
-        .fake
-        .calls()
-        .into_iter()
-        .filter(|op| op.is_write())
-        .collect();
+    let writes = h.fake.writes();
     assert_eq!(
         writes,
         vec![Operation::UpdateHealthCheck],
         "an in-place update, no record change"
     );
     assert_eq!(h.status("examplefailover").observed_generation, Some(2));
-    assert!(
-        h.api
-            .events()
-            .contains(&("Normal".to_string(), "HealthCheckUpdated".to_string()))
-    );
+    h.assert_event("Normal", "HealthCheckUpdated");
 }
 
 #[tokio::test]
@@ -234,12 +220,7 @@ async fn delete_cleans_up_records_then_checks_and_removes_the_finalizer() {
     );
 
     h.finish_deletion("examplefailover").await;
-    let writes: Vec<Operation> = h
-        .fake
-        .calls()
-        .into_iter()
-        .filter(|op| op.is_write())
-        .collect();
+    let writes = h.fake.writes();
     assert_eq!(
         writes,
         vec![
@@ -249,13 +230,7 @@ async fn delete_cleans_up_records_then_checks_and_removes_the_finalizer() {
         "records first, then the check"
     );
     assert!(h.fake.health_checks().is_empty());
-    assert!(
-        h.api
-            .events()
-            .contains(&("Normal".to_string(), "CleanupDone".to_string())),
-        "{:?}",
-        h.api.events()
-    );
+    h.assert_event("Normal", "CleanupDone");
 }
 
 #[tokio::test]
@@ -272,11 +247,7 @@ async fn retain_leaves_route53_alone_on_delete() {
     assert_eq!(h.fake.write_calls(), 0);
     assert_eq!(h.fake.records(&h.zone.id).len(), 3);
     assert_eq!(h.fake.health_checks().len(), 1);
-    assert!(
-        h.api
-            .events()
-            .contains(&("Normal".to_string(), "Retained".to_string()))
-    );
+    h.assert_event("Normal", "Retained");
     assert!(h.api.get(&path("examplefailover")).is_none());
 }
 
@@ -495,12 +466,7 @@ async fn a_service_hostname_change_updates_the_alias() {
     );
     h.create("examplefailover", &SPEC.replace("  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTP, port: 80, path: /index.html, requestInterval: 10}", "  serviceRef: {name: web}"));
     h.converge("examplefailover").await;
-    let primary = h
-        .fake
-        .records(&h.zone.id)
-        .into_iter()
-        .find(|r| r.failover == Some(Failover::Primary))
-        .expect("primary");
+    let primary = h.side(Failover::Primary);
     let alias = primary.alias.expect("alias");
     assert_eq!(alias.dns_name, "web-1.us-east-1.elb.amazonaws.com");
     assert_eq!(alias.hosted_zone_id, "Z35SXDOTRQ7X7K");
@@ -516,12 +482,7 @@ async fn a_service_hostname_change_updates_the_alias() {
     );
     h.api.take_lines();
     h.reconcile("examplefailover").await.expect("reconcile");
-    let primary = h
-        .fake
-        .records(&h.zone.id)
-        .into_iter()
-        .find(|r| r.failover == Some(Failover::Primary))
-        .expect("primary");
+    let primary = h.side(Failover::Primary);
     assert_eq!(
         primary.alias.map(|a| (a.dns_name, a.hosted_zone_id)),
         Some((
@@ -529,11 +490,7 @@ async fn a_service_hostname_change_updates_the_alias() {
             "Z1H1FL5HABSF5".to_string()
         ))
     );
-    assert!(
-        h.api
-            .events()
-            .contains(&("Normal".to_string(), "RecordsUpdated".to_string()))
-    );
+    h.assert_event("Normal", "RecordsUpdated");
 }
 
 #[tokio::test]
@@ -608,11 +565,7 @@ async fn missing_credentials_fail_readiness_with_a_condition_then_recover_withou
             .problem()
             .is_some_and(|p| p.contains("credentials"))
     );
-    assert!(
-        h.api
-            .events()
-            .contains(&("Warning".to_string(), "CredentialsMissing".to_string()))
-    );
+    h.assert_event("Warning", "CredentialsMissing");
 
     h.fake.clear_faults();
     h.reconcile("examplefailover").await.expect("recovers");
@@ -629,12 +582,7 @@ async fn drift_is_corrected_on_resync_with_an_event() {
     h.create("examplefailover", SPEC);
     h.converge("examplefailover").await;
     h.reconcile("examplefailover").await.expect("INSYNC");
-    let secondary = h
-        .fake
-        .records(&h.zone.id)
-        .into_iter()
-        .find(|r| r.failover == Some(Failover::Secondary))
-        .expect("secondary");
+    let secondary = h.side(Failover::Secondary);
     h.fake.remove_record(&h.zone.id, &secondary.key());
 
     // The next resync reads Route 53 again.
@@ -642,13 +590,7 @@ async fn drift_is_corrected_on_resync_with_an_event() {
     h.api.take_lines();
     h.reconcile("examplefailover").await.expect("reconcile");
     assert!(h.fake.records(&h.zone.id).contains(&secondary), "restored");
-    assert!(
-        h.api
-            .events()
-            .contains(&("Warning".to_string(), "DriftCorrected".to_string())),
-        "{:?}",
-        h.api.events()
-    );
+    h.assert_event("Warning", "DriftCorrected");
 }
 
 #[tokio::test]
@@ -905,12 +847,7 @@ async fn a_new_leadership_term_plans_from_route53_not_from_the_old_cache() {
     h.converge("examplefailover").await;
     h.lease.send(false).expect("gate");
     // While this replica stands by, the record sets change under it.
-    let secondary = h
-        .fake
-        .records(&h.zone.id)
-        .into_iter()
-        .find(|r| r.failover == Some(Failover::Secondary))
-        .expect("secondary");
+    let secondary = h.side(Failover::Secondary);
     h.fake.remove_record(&h.zone.id, &secondary.key());
 
     h.lease.send(true).expect("gate");
@@ -966,12 +903,7 @@ async fn a_health_check_deleted_outside_is_recreated_once_the_poller_notices() {
     let checks = h.fake.health_checks();
     assert_eq!(checks.len(), 1, "recreated: {checks:#?}");
     assert_ne!(checks[0].id, old.id);
-    let primary = h
-        .fake
-        .records(&h.zone.id)
-        .into_iter()
-        .find(|r| r.failover == Some(Failover::Primary))
-        .expect("primary");
+    let primary = h.side(Failover::Primary);
     assert_eq!(primary.health_check_id, Some(checks[0].id.clone()));
 }
 
@@ -1036,13 +968,7 @@ async fn moving_to_another_hosted_zone_removes_the_records_from_the_old_one() {
         h.status("examplefailover").hosted_zone_id,
         Some(other.id.clone())
     );
-    assert!(
-        h.api
-            .events()
-            .contains(&("Normal".to_string(), "RecordsMoved".to_string())),
-        "{:?}",
-        h.api.events()
-    );
+    h.assert_event("Normal", "RecordsMoved");
 }
 
 #[tokio::test]
@@ -1140,13 +1066,7 @@ async fn a_deletion_keeps_a_check_someone_else_still_uses_and_says_so() {
     h.finish_deletion("examplefailover").await;
     assert_eq!(h.fake.records(&h.zone.id), vec![theirs]);
     assert_eq!(h.fake.health_checks(), vec![check], "still in use: kept");
-    assert!(
-        h.api
-            .events()
-            .contains(&("Warning".to_string(), "CleanupDone".to_string())),
-        "{:?}",
-        h.api.events()
-    );
+    h.assert_event("Warning", "CleanupDone");
 }
 
 #[tokio::test]

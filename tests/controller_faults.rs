@@ -200,22 +200,13 @@ async fn a_health_check_deleted_behind_its_back_is_recreated_and_the_record_repo
     let checks = h.fake.health_checks();
     assert_eq!(checks.len(), 1);
     assert_ne!(checks[0].id, old.id);
-    let primary = h
-        .fake
-        .records(&h.zone.id)
-        .into_iter()
-        .find(|r| r.failover == Some(Failover::Primary))
-        .expect("primary");
+    let primary = h.side(Failover::Primary);
     assert_eq!(
         primary.health_check_id.as_deref(),
         Some(checks[0].id.as_str()),
         "repointed"
     );
-    assert!(
-        h.api
-            .events()
-            .contains(&("Normal".to_string(), "HealthCheckCreated".to_string()))
-    );
+    h.assert_event("Normal", "HealthCheckCreated");
     assert_eq!(
         h.status(NAME).primary.and_then(|p| p.health_check_id),
         Some(checks[0].id.clone())

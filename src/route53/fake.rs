@@ -227,6 +227,16 @@ impl FakeRoute53 {
         self.lock().calls.iter().filter(|op| op.is_write()).count()
     }
 
+    /// The write calls made so far, in order.
+    pub fn writes(&self) -> Vec<Operation> {
+        self.lock()
+            .calls
+            .iter()
+            .copied()
+            .filter(|op| op.is_write())
+            .collect()
+    }
+
     /// The next `count` calls of `operation` (any operation if `None`) get `fault`.
     pub fn inject(&self, operation: Option<Operation>, fault: Fault, count: u32) {
         self.lock().faults.push(FaultRule {

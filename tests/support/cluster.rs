@@ -13,7 +13,7 @@ use dnsfailover::controller::metrics::Metrics;
 use dnsfailover::controller::reconciler::{self, Context, Readiness, Settings};
 use dnsfailover::reconcile::Engine;
 use dnsfailover::route53::fake::FakeRoute53;
-use dnsfailover::route53::{Route53, Zone};
+use dnsfailover::route53::{Failover, RecordSet, Route53, Zone};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
@@ -143,6 +143,24 @@ impl<R: Route53 + 'static> Harness<R> {
     pub async fn reconcile(&self, name: &str) -> Result<Action, reconciler::Error> {
         let record = Arc::new(self.api.record(NS, name));
         reconciler::reconcile(record, self.ctx.clone()).await
+    }
+
+    /// The record set of one side in the harness's zone.
+    pub fn side(&self, role: Failover) -> RecordSet {
+        self.fake
+            .records(&self.zone.id)
+            .into_iter()
+            .find(|r| r.failover == Some(role))
+            .unwrap_or_else(|| panic!("no {role:?} record set"))
+    }
+
+    /// Assert that an event of this type and reason was published.
+    pub fn assert_event(&self, type_: &str, reason: &str) {
+        let events = self.api.events();
+        assert!(
+            events.contains(&(type_.to_string(), reason.to_string())),
+            "no {type_} {reason} event among {events:?}"
+        );
     }
 
     /// Reconcile a deleted FailoverRecord until it is gone. In between, the
