@@ -430,12 +430,10 @@ async fn converge<R: Route53 + 'static>(
         }
         if !after_insync.is_empty() {
             let settled = match (&submitted, change.as_mut()) {
+                // Just submitted: not worth asking about yet.
                 (Some(answer), _) => answer.status == ChangeState::InSync,
-                (None, Some(earlier)) if earlier.status == ChangeState::Pending => {
-                    poll_change(ctx, earlier).await;
-                    earlier.status == ChangeState::InSync
-                }
-                _ => true,
+                (None, Some(earlier)) => insync(ctx, earlier).await,
+                (None, None) => true,
             };
             if settled {
                 execute(&after_insync, &zone_id, ctx).await?;
@@ -449,7 +447,6 @@ async fn converge<R: Route53 + 'static>(
         if let Some(answer) = submitted {
             change = Some(answer);
         }
-        ctx.remember(&key, fingerprint.clone());
         let drift = match before {
             Some(before) => before == fingerprint,
             // Unknown after a restart: an unchanged, ready generation means drift.
@@ -459,14 +456,10 @@ async fn converge<R: Route53 + 'static>(
             }
         };
         announce(obj, ctx, &plan, drift).await;
-    } else if before.as_ref() != Some(&fingerprint) {
-        ctx.remember(&key, fingerprint.clone());
+    } else if let Some(change) = change.as_mut() {
+        insync(ctx, change).await;
     }
-    if plan.is_empty()
-        && let Some(pending) = change.as_mut().filter(|c| c.status == ChangeState::Pending)
-    {
-        poll_change(ctx, pending).await;
-    }
+    ctx.remember(&key, fingerprint);
 
     if let Some(old_zone) = previous
         .and_then(|s| s.hosted_zone_id.as_deref())
@@ -614,18 +607,21 @@ async fn execute<R: Route53 + 'static>(
     Ok(info)
 }
 
-/// Ask whether a PENDING change is INSYNC yet. INSYNC is terminal: only a
-/// PENDING change is ever polled, and one answer serves every record of the
-/// batch for a while.
-async fn poll_change<R: Route53 + 'static>(ctx: &Context<R>, pending: &mut ChangeInfo) {
-    match ctx
-        .observer
-        .change(&ctx.engine, &pending.id, ctx.settings.short_requeue / 2)
-        .await
-    {
-        Ok(state) => pending.status = state,
-        Err(e) => debug!(error = %e, "cannot read the change status; will try again"),
+/// Whether a change batch is INSYNC, asking Route 53 while it is PENDING.
+/// INSYNC is terminal, so a change known to be INSYNC is never asked about
+/// again, and one answer serves every record of the batch for a while.
+async fn insync<R: Route53 + 'static>(ctx: &Context<R>, change: &mut ChangeInfo) -> bool {
+    if change.status == ChangeState::Pending {
+        match ctx
+            .observer
+            .change(&ctx.engine, &change.id, ctx.settings.short_requeue / 2)
+            .await
+        {
+            Ok(state) => change.status = state,
+            Err(e) => debug!(error = %e, "cannot read the change status; will try again"),
+        }
     }
+    change.status == ChangeState::InSync
 }
 
 /// The plan without its health-check deletions, and those deletions alone.
@@ -864,13 +860,10 @@ async fn remove_once<R: Route53 + 'static>(
     if checks.delete_checks.is_empty() {
         return Ok(removal);
     }
-    if let Some(mut change) = ctx
-        .last_change(obj)
-        .filter(|c| c.status == ChangeState::Pending)
-    {
-        poll_change(ctx, &mut change).await;
+    if let Some(mut change) = ctx.last_change(obj) {
+        let settled = insync(ctx, &mut change).await;
         ctx.note_change(&key, change.clone());
-        if change.status == ChangeState::Pending {
+        if !settled {
             return Err(ReconcileError::AwaitingChange {
                 change_id: change.id,
             });
