@@ -461,16 +461,7 @@ class Cluster:
     # -- down --------------------------------------------------------------
 
     def stop_one(self, state: dict, component: str, sig: int) -> None:
-        proc = state["processes"][component]
-        if alive(proc):
-            os.kill(proc["pid"], sig)
-        deadline = time.monotonic() + 15
-        while alive(proc) and time.monotonic() < deadline:
-            reap(proc["pid"])
-            time.sleep(0.05)
-        if alive(proc):
-            os.kill(proc["pid"], signal.SIGKILL)
-        reap(proc["pid"])
+        terminate(state["processes"][component], sig)
 
     def restart_one(self, state: dict, component: str) -> None:
         if alive(state["processes"][component]):
@@ -481,23 +472,13 @@ class Cluster:
                       120, state)
 
     def stop(self, state: dict) -> list[str]:
-        stopped = []
         procs = state.get("processes", {})
         # Controllers started with `controller --log` first, then the plane.
         order = [c for c in procs if c not in COMPONENTS]
         order += [c for c in reversed(COMPONENTS) if c in procs]
+        stopped = [c for c in order if alive(procs[c])]
         for component in order:
-            if alive(procs[component]):
-                os.kill(procs[component]["pid"], signal.SIGTERM)
-                stopped.append(component)
-        deadline = time.monotonic() + 15
-        for component in order:
-            while alive(procs[component]) and time.monotonic() < deadline:
-                reap(procs[component]["pid"])
-                time.sleep(0.1)
-            if alive(procs[component]):
-                os.kill(procs[component]["pid"], signal.SIGKILL)
-            reap(procs[component]["pid"])
+            terminate(procs[component], signal.SIGTERM)
         return stopped
 
     def down(self, quiet: bool = False) -> None:
@@ -583,6 +564,21 @@ def controller_process(state: dict, namespace: str, release: str, pod: str,
         if passthrough in os.environ:
             env[passthrough] = os.environ[passthrough]
     return args, env
+
+
+def terminate(proc: dict, sig: int, grace: float = 10) -> None:
+    """Send `sig`, wait up to `grace` seconds, then SIGKILL; returns once the
+    process is gone (reaped, when it is our child)."""
+    if alive(proc):
+        os.kill(proc["pid"], sig)
+    for deadline in (time.monotonic() + grace, time.monotonic() + grace + 10):
+        while alive(proc) and time.monotonic() < deadline:
+            reap(proc["pid"])
+            time.sleep(0.05)
+        if not alive(proc):
+            return
+        os.kill(proc["pid"], signal.SIGKILL)
+    raise ClusterError(f"pid {proc['pid']} did not exit after SIGKILL")
 
 
 def reap(pid: int) -> None:
@@ -690,8 +686,10 @@ def main() -> int:
     parser.add_argument("--http-address", help="controller: instead of the chart's")
     parser.add_argument("--exec", action="store_true", help="controller: become it")
     parser.add_argument("--log", type=Path, help="controller: run it in the background")
-    parser.add_argument("extra", nargs="*", help="controller: more arguments (after --)")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    args.extra = extra
     cluster = Cluster(args.dir.resolve())
     try:
         if args.command == "up":

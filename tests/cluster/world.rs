@@ -4,6 +4,9 @@
 //! 53 emulator with the zone `example.com`, and the chart installed with Helm
 //! watching the records' namespace.
 
+// Shared by two test binaries, each using a part of it.
+#![allow(dead_code)]
+
 use std::process::Output;
 use std::time::Duration;
 
@@ -51,7 +54,9 @@ impl World {
         let mut all = test_values(&moto, "route53-credentials");
         all["watchNamespaces"] = json!([ns]);
         merge(&mut all, values);
-        let release = Release::install(plane, &system, "df", &all);
+        // Cluster-wide objects (ClusterRole) are named after the release.
+        let name = format!("df{:04x}", fastrand::u16(..));
+        let release = Release::install(plane, &system, &name, &all);
         let r53 = moto.route53().await;
         Self {
             plane,
@@ -139,7 +144,9 @@ impl World {
             out.status.success(),
             "kubectl wait for {name} Ready: {}\nthe object: {}",
             String::from_utf8_lossy(&out.stderr),
-            self.get(name).map(|v| v["status"].to_string()).unwrap_or_default()
+            self.get(name)
+                .map(|v| v["status"].to_string())
+                .unwrap_or_default()
         );
     }
 

@@ -81,10 +81,8 @@ impl ControlPlane {
             std::process::id(),
             fastrand::u32(..)
         ));
-        let log_path = std::env::temp_dir().join(format!(
-            "dnsfailover-cluster-{}.log",
-            std::process::id()
-        ));
+        let log_path =
+            std::env::temp_dir().join(format!("dnsfailover-cluster-{}.log", std::process::id()));
         let log = std::fs::File::create(&log_path).expect("the control plane's log file");
         let mut command = Command::new(python());
         command
@@ -234,9 +232,10 @@ impl ControlPlane {
     /// and setup; the controller never gets it).
     pub async fn admin(&self) -> kube::Client {
         let kubeconfig = Kubeconfig::read_from(&self.state.kubeconfig).expect("admin kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .expect("admin client config");
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .expect("admin client config");
         kube::Client::try_from(config).expect("admin client")
     }
 
@@ -379,7 +378,9 @@ impl Release {
             "--".into(),
         ];
         args.extend(extra.iter().cloned());
-        ControllerProcess::spawn(pod, args, &plane.state.dir)
+        let mut controller = ControllerProcess::spawn(pod, args, &plane.state.dir);
+        controller.wait_serving().await;
+        controller
     }
 }
 
@@ -461,11 +462,39 @@ impl ControllerProcess {
 
     /// The same controller started again (after [`Self::kill`]), as a
     /// restarted pod would be: a fresh token, the same name and port.
-    pub fn restart(&mut self) {
+    pub async fn restart(&mut self) {
         let dir = self.log.parent().expect("log dir").to_path_buf();
         let fresh = Self::spawn(&self.pod, self.args.clone(), &dir);
         let old = std::mem::replace(self, fresh);
         drop(old);
+        self.wait_serving().await;
+    }
+
+    /// Waits until `/healthz` answers; panics with the log if the process
+    /// exits first (a bad argument, no access to the cluster, ...).
+    pub async fn wait_serving(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if !self.running() {
+                panic!(
+                    "the controller {} exited at start; its log:\n{}",
+                    self.pod,
+                    self.log_text()
+                );
+            }
+            if self
+                .http_get("/healthz")
+                .is_some_and(|(status, _)| status == 200)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the controller {} did not serve /healthz within 30 s; its log:\n{}",
+            self.pod,
+            self.log_text()
+        );
     }
 
     /// SIGKILL, as a node failure or OOM kill would.
@@ -550,12 +579,11 @@ where
     Fut: std::future::Future<Output = Result<T, String>>,
 {
     let deadline = Instant::now() + timeout;
-    let mut last = String::new();
     loop {
-        match check().await {
+        let last = match check().await {
             Ok(value) => return value,
-            Err(seen) => last = seen,
-        }
+            Err(seen) => seen,
+        };
         if Instant::now() > deadline {
             panic!("timed out after {timeout:?} waiting for {what}; last seen: {last}");
         }

@@ -267,6 +267,44 @@ fn rule_cname_is_not_at_the_apex() {
     rejected(&object("@"), "spec.name", "zone apex");
 }
 
+#[test]
+fn rule_a_fully_qualified_name_is_inside_the_zone() {
+    let named = |name: &str, zone: &str| {
+        with(&[
+            ("/spec/name", Some(json!(name))),
+            ("/spec/hostedZone", Some(json!({"name": zone}))),
+        ])
+    };
+    for (name, zone) in [
+        ("www", "example.com"),
+        ("www.example.com", "example.com"),
+        ("www.example.com.", "example.com"),
+        ("WWW.Example.COM", "example.com."),
+        ("a.b.example.com", "example.com"),
+        ("example.com", "example.com"),
+        ("*.example.com", "example.com"),
+    ] {
+        accepted(&named(name, zone));
+    }
+    for (name, zone) in [
+        ("www.example.org", "example.com"),
+        ("www.badexample.com", "example.com"),
+        ("example.com.evil.net", "example.com"),
+        ("www.", "example.com"),
+    ] {
+        rejected(
+            &named(name, zone),
+            "spec.name",
+            "is not inside hostedZone.name",
+        );
+    }
+    // A zone given by id is known only once looked up: checked then.
+    accepted(&with(&[
+        ("/spec/name", Some(json!("www.example.org"))),
+        ("/spec/hostedZone", Some(json!({"id": "Z0123456789ABC"}))),
+    ]));
+}
+
 // ----- target rules -----
 
 #[test]
