@@ -1,13 +1,15 @@
 //! The Kubernetes API of dnsfailover: the `FailoverRecord` custom resource.
 
+mod invalid;
 mod spec;
 mod status;
-pub mod validation;
+pub mod admission;
 
 pub use spec::{
     AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
     HealthCheckSpec, HostedZoneRef, LocalRef, Protocol, RecordType, Target,
 };
+pub use invalid::{FieldError, InvalidSpec};
 pub use status::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
 
 use kube::CustomResourceExt;

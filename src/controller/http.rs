@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 
 use super::metrics::Metrics;
-use super::reconciler::Readiness;
+use super::context::Readiness;
 
 #[derive(Clone)]
 struct Shared {

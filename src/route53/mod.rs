@@ -11,8 +11,12 @@
 
 pub mod aws;
 mod error;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
+mod forward;
+pub(crate) use forward::forward_route53;
 mod limiter;
+pub mod names;
 pub mod resilient;
 mod stats;
 mod types;

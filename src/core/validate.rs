@@ -2,60 +2,22 @@
 //! problem found, each naming its field.
 //!
 //! The CRD schema and its CEL rules catch most mistakes (the API server runs
-//! them, and so does the CLI through `api::validation`). This step turns a spec
+//! them, and so does the CLI through `api::admission`). This step turns a spec
 //! that passed them into normalised desired state, and checks what the schema
 //! cannot: for example whether a fully qualified name lies inside a zone given
 //! by name. It never panics on any input.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
-
 use crate::api::{
-    FailoverRecordSpec, HealthCheckRegion, HealthCheckSpec, Protocol, RecordType, Target,
+    FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Protocol, RecordType, Target,
 };
-use crate::desired::{DesiredRecord, DesiredSide, RecordName, SideTarget, ZoneSelector};
-use crate::dns_name;
-use crate::ownership::Owner;
+use crate::core::desired::{DesiredRecord, DesiredSide, RecordName, SideTarget, ZoneSelector};
+use crate::route53::names;
+use crate::core::ownership::Owner;
 use crate::route53::{
-    AliasTarget, Failover, HealthCheckConfig, HealthCheckKind, RrType, bare_zone_id,
+    AliasTarget, Failover, HealthCheckConfig, HealthCheckKind, RrType, bare_zone_id, normalize_regions,
 };
-
-/// One problem with a spec.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldError {
-    /// Path of the field, such as `spec.primary.healthCheck.requestInterval`.
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
-/// Every problem found in a spec.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
-pub struct InvalidSpec(pub Vec<FieldError>);
-
-impl fmt::Display for InvalidSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
-        f.write_str(&parts.join("; "))
-    }
-}
-
-impl InvalidSpec {
-    pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
-    }
-}
 
 struct Errors(Vec<FieldError>);
 
@@ -169,7 +131,7 @@ pub fn zone_selector_of(
             Ok(ZoneSelector::Id(bare_zone_id(id.trim())))
         }
         (None, Some(name)) if !name.trim().is_empty() => Ok(ZoneSelector::Name {
-            name: dns_name::normalize(name.trim()),
+            name: names::normalize(name.trim()),
             private: spec_zone.private,
         }),
         _ => Err(InvalidSpec::single(
@@ -217,11 +179,11 @@ fn record_name(name: &str, errors: &mut Errors) -> Option<RecordName> {
     }
     if labels.len() == 1 && !name.ends_with('.') {
         Some(RecordName::Relative(labels[0].to_ascii_lowercase()))
-    } else if name.len() > crate::dns_name::MAX_NAME_LENGTH {
+    } else if name.len() > crate::route53::names::MAX_NAME_LENGTH {
         errors.add("spec.name", "must be at most 253 characters");
         None
     } else {
-        Some(RecordName::Absolute(dns_name::normalize(name)))
+        Some(RecordName::Absolute(names::normalize(name)))
     }
 }
 
@@ -266,7 +228,7 @@ fn side(
                 return None;
             }
             SideTarget::Alias(AliasTarget {
-                dns_name: dns_name::normalize_host(&alias.dns_name),
+                dns_name: names::normalize_host(&alias.dns_name),
                 hosted_zone_id: bare_zone_id(&alias.hosted_zone_id),
                 evaluate_target_health: alias.evaluate_target_health,
             })
@@ -313,7 +275,7 @@ fn values(
                 .map(|ip| ip.to_string())
                 .ok(),
             RecordType::CNAME => {
-                let host = dns_name::normalize_host(address.trim());
+                let host = names::normalize_host(address.trim());
                 (!host.is_empty() && host.parse::<IpAddr>().is_err()).then_some(host)
             }
         };
@@ -381,7 +343,7 @@ fn health_check(
         (Some(ip), None) => match ip.trim().parse::<IpAddr>() {
             Ok(ip) => (
                 Some(ip.to_string()),
-                spec.host_name.as_deref().map(dns_name::normalize_host),
+                spec.host_name.as_deref().map(names::normalize_host),
             ),
             Err(_) => {
                 errors.add(
@@ -391,12 +353,12 @@ fn health_check(
                 return None;
             }
         },
-        (None, Some(fqdn)) => (None, Some(dns_name::normalize_host(fqdn))),
+        (None, Some(fqdn)) => (None, Some(names::normalize_host(fqdn))),
         (None, None) => match target {
             SideTarget::Values(values) => match values.first().map(|v| (v, v.parse::<IpAddr>())) {
                 Some((ip, Ok(_))) => (
                     Some(ip.clone()),
-                    spec.host_name.as_deref().map(dns_name::normalize_host),
+                    spec.host_name.as_deref().map(names::normalize_host),
                 ),
                 Some((host, Err(_))) => (None, Some(host.clone())),
                 None => {
@@ -485,23 +447,6 @@ fn health_check(
     })
 }
 
-/// Sorted regions, or none when they are all of Route 53's regions: listing
-/// all of them and listing none mean the same check.
-pub fn normalize_regions(mut regions: Vec<String>) -> Vec<String> {
-    regions.sort();
-    regions.dedup();
-    let all: Vec<&str> = {
-        let mut all: Vec<&str> = HealthCheckRegion::ALL.iter().map(|r| r.as_str()).collect();
-        all.sort();
-        all
-    };
-    if regions.iter().map(String::as_str).eq(all.iter().copied()) {
-        Vec::new()
-    } else {
-        regions
-    }
-}
-
 /// Ranges Route 53 health checkers refuse to check (RFC 5735, 6598, 5156).
 fn unreachable_range(ip: IpAddr) -> Option<&'static str> {
     match ip {
@@ -542,153 +487,4 @@ fn unreachable_range(ip: IpAddr) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::route53::Zone;
-
-    fn spec(yaml: &str) -> FailoverRecordSpec {
-        serde_yaml::from_str(yaml).expect("test spec parses")
-    }
-
-    fn base(name: &str, zone: &str) -> FailoverRecordSpec {
-        spec(&format!(
-            "hostedZone: {zone}\nname: '{name}'\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {{protocol: HTTP}}\nsecondary:\n  addresses: [52.94.236.20]\n"
-        ))
-    }
-
-    fn owner() -> Owner {
-        Owner::new("test", "default", "web")
-    }
-
-    fn zone() -> Zone {
-        Zone {
-            id: "Z1".into(),
-            name: "example.com.".into(),
-            private: false,
-        }
-    }
-
-    fn fqdn(name: &str) -> Result<String, String> {
-        desired_from_spec(owner(), &base(name, "{id: Z1}"))
-            .expect("valid")
-            .place(zone())
-            .map(|p| p.fqdn)
-    }
-
-    #[test]
-    fn record_names_relative_apex_wildcard_and_absolute() {
-        assert_eq!(fqdn("www"), Ok("www.example.com.".into()));
-        assert_eq!(fqdn("WWW"), Ok("www.example.com.".into()));
-        assert_eq!(fqdn("@"), Ok("example.com.".into()));
-        assert_eq!(fqdn("*"), Ok("*.example.com.".into()));
-        assert_eq!(fqdn("www.example.com"), Ok("www.example.com.".into()));
-        assert_eq!(fqdn("a.b.example.com."), Ok("a.b.example.com.".into()));
-        assert_eq!(fqdn("example.com"), Ok("example.com.".into()));
-    }
-
-    #[test]
-    fn a_name_outside_a_zone_given_by_name_is_rejected_without_any_call() {
-        let err = desired_from_spec(owner(), &base("www.other.com", "{name: example.com}"))
-            .expect_err("outside");
-        assert_eq!(err.0[0].field, "spec.name");
-        assert!(
-            err.0[0]
-                .message
-                .contains("not inside hosted zone example.com."),
-            "{err}"
-        );
-        let err = desired_from_spec(owner(), &base("www.badexample.com.", "{name: example.com}"))
-            .expect_err("outside");
-        assert_eq!(err.0[0].field, "spec.name");
-    }
-
-    #[test]
-    fn a_name_outside_a_zone_given_by_id_is_rejected_once_the_zone_is_known() {
-        let desired = desired_from_spec(owner(), &base("www.other.com", "{id: Z1}"))
-            .expect("valid before the zone is known");
-        let err = desired.place(zone()).expect_err("outside");
-        assert!(
-            err.contains("www.other.com. is not inside hosted zone example.com."),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn health_check_defaults() {
-        let desired = desired_from_spec(owner(), &base("www", "{id: Z1}")).expect("valid");
-        let check = desired.primary.health_check.expect("check");
-        assert_eq!(check.kind, HealthCheckKind::Http);
-        assert_eq!(check.ip_address.as_deref(), Some("52.94.236.10"));
-        assert_eq!(check.port, 80);
-        assert_eq!(check.resource_path.as_deref(), Some("/"));
-        assert_eq!(check.request_interval, 30);
-        assert_eq!(check.failure_threshold, 3);
-        assert!(!check.enable_sni);
-        assert_eq!(desired.primary.set_identifier, "primary");
-        assert_eq!(desired.secondary.set_identifier, "secondary");
-        assert_eq!(desired.ttl, 60);
-
-        let https = spec(
-            "hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTPS, searchString: ok, hostName: WWW.Example.com}\nsecondary:\n  addresses: [52.94.236.20]\n",
-        );
-        let check = desired_from_spec(owner(), &https)
-            .expect("valid")
-            .primary
-            .health_check
-            .expect("check");
-        assert_eq!(check.kind, HealthCheckKind::HttpsStrMatch);
-        assert_eq!(check.port, 443);
-        assert!(check.enable_sni);
-        assert_eq!(
-            check.fqdn.as_deref(),
-            Some("www.example.com"),
-            "host header, normalised"
-        );
-    }
-
-    #[test]
-    fn all_regions_mean_the_default() {
-        let all: Vec<String> = HealthCheckRegion::ALL
-            .iter()
-            .map(|r| r.as_str().to_string())
-            .collect();
-        assert!(normalize_regions(all).is_empty());
-        assert_eq!(
-            normalize_regions(vec![
-                "us-west-2".into(),
-                "eu-west-1".into(),
-                "us-east-1".into()
-            ]),
-            vec!["eu-west-1", "us-east-1", "us-west-2"]
-        );
-    }
-
-    #[test]
-    fn documentation_addresses_warn_that_route53_cannot_check_them() {
-        let desired = desired_from_spec(owner(), &base("www", "{id: Z1}")).expect("valid");
-        assert!(desired.warnings.is_empty());
-        let doc = spec(
-            "hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [192.0.2.10]\n  healthCheck: {}\nsecondary:\n  addresses: [10.0.0.1]\n",
-        );
-        let desired = desired_from_spec(owner(), &doc).expect("valid");
-        assert_eq!(desired.warnings.len(), 1, "{:?}", desired.warnings);
-        assert!(desired.warnings[0].contains("documentation range"));
-    }
-
-    #[test]
-    fn every_problem_is_reported_with_its_field() {
-        let bad = spec(
-            "hostedZone: {id: Z1, name: example.com}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: TCP, requestInterval: 15}\nsecondary:\n  addresses: [not-an-ip]\n",
-        );
-        let err = desired_from_spec(owner(), &bad).expect_err("invalid");
-        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            vec![
-                "spec.hostedZone",
-                "spec.primary.healthCheck.port",
-                "spec.secondary.addresses[0]"
-            ]
-        );
-    }
-}
+mod tests;

@@ -10,15 +10,126 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use serde::Serialize;
+
 use crate::api::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
-use crate::health::{self, HealthSummary};
-use crate::plan::RecordPlan;
-use crate::reconcile::ReconcileError;
+use crate::core::health::{self, HealthSummary};
+use crate::core::plan::RecordPlan;
 use crate::route53::{ChangeInfo, ChangeState, Failover};
 
-pub const READY: &str = "Ready";
-pub const HEALTH_CHECK_SYNCED: &str = "HealthCheckSynced";
-pub const RECORDS_SYNCED: &str = "RecordsSynced";
+/// The conditions dnsfailover writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+pub enum ConditionType {
+    Ready,
+    HealthCheckSynced,
+    RecordsSynced,
+}
+
+/// A condition's `status`, as Kubernetes spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+impl ConditionStatus {
+    /// The status of `condition`; anything unreadable counts as Unknown.
+    pub fn of(condition: &Condition) -> Self {
+        condition.status.parse().unwrap_or(Self::Unknown)
+    }
+}
+
+/// Why something failed, from a fixed set: the condition reason, the Event
+/// reason, the metric label and (through it) the CLI's exit code. Never free
+/// text, so alerts and scripts can match it.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+pub enum Category {
+    InvalidSpec,
+    TargetNotReady,
+    /// Not a failure: Route 53 is still applying a change.
+    ChangesPending,
+    HostedZoneNotFound,
+    RecordConflict,
+    Route53Throttled,
+    Route53Unavailable,
+    CredentialsMissing,
+    AccessDenied,
+    Route53LimitExceeded,
+    Route53Rejected,
+    NotLeader,
+    Route53Error,
+    KubernetesApi,
+}
+
+impl Category {
+    /// What to do about it, for people.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Self::InvalidSpec => "fix the spec; nothing was written to Route 53",
+            Self::TargetNotReady => {
+                "retrying until the Service or Ingress has a load balancer address"
+            }
+            Self::ChangesPending => "this finishes by itself, usually within a minute",
+            Self::NotLeader => "another replica holds the leader lease and does the work",
+            Self::HostedZoneNotFound => {
+                "check spec.hostedZone and that the credentials can see the zone"
+            }
+            Self::RecordConflict => "nothing was written for this record",
+            Self::Route53Throttled => {
+                "retrying with backoff; other tools in the account share the request budget"
+            }
+            Self::Route53Unavailable => "retrying with backoff",
+            Self::CredentialsMissing => {
+                "provide AWS credentials (IRSA role, environment or profile); retrying"
+            }
+            Self::AccessDenied => {
+                "grant the IAM permissions listed in docs/iam-policy.json; retrying"
+            }
+            Self::Route53LimitExceeded => {
+                "raise the account quota in Service Quotas, or remove unused health checks"
+            }
+            Self::Route53Rejected => "Route 53 refused the change; see the message",
+            Self::Route53Error | Self::KubernetesApi => "retrying",
+        }
+    }
+}
+
+/// Reasons of conditions that are True.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+enum Synced {
+    Reconciled,
+    HealthChecksMatch,
+    RecordsMatch,
+}
+
+/// A failure as status shows it: its category and a message that says what
+/// went wrong, then what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub category: Category,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(category: Category, what: impl std::fmt::Display) -> Self {
+        Self {
+            category,
+            message: format!("{what} ({})", category.advice()),
+        }
+    }
+}
 
 /// What is known about one side after reconciling.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -41,7 +152,7 @@ pub struct Report {
     /// The plan still to apply (for a read-only status) or `None` once
     /// applied successfully.
     pub remaining: Option<RecordPlan>,
-    pub error: Option<ReconcileError>,
+    pub error: Option<Problem>,
     pub change: Option<ChangeInfo>,
 }
 
@@ -127,15 +238,18 @@ pub fn build(
 }
 
 fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condition> {
-    let make = |type_: &str, ok: bool, reason: &str, message: String| {
-        let status = if ok { "True" } else { "False" };
-        let last_transition_time = previous
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == status)
+    let make = |type_: ConditionType, ok: bool, reason: &'static str, message: String| {
+        let status = if ok {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        };
+        let last_transition_time = find(previous, type_)
+            .filter(|c| ConditionStatus::of(c) == status)
             .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
         Condition {
-            type_: type_.to_string(),
-            status: status.to_string(),
+            type_: <&str>::from(type_).to_string(),
+            status: <&str>::from(status).to_string(),
             reason: reason.to_string(),
             message,
             observed_generation: report.generation,
@@ -153,10 +267,10 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
         ),
         (None, None) => (true, true),
     };
-    let (reason, message) = match (&report.error, &report.remaining) {
-        (Some(error), _) => (error.category(), error_message(error)),
+    let (reason, message): (&'static str, String) = match (&report.error, &report.remaining) {
+        (Some(problem), _) => (problem.category.into(), problem.message.clone()),
         (None, Some(plan)) if !plan.conflicts.is_empty() => (
-            "RecordConflict",
+            Category::RecordConflict.into(),
             plan.conflicts
                 .iter()
                 .map(|c| c.message.clone())
@@ -164,35 +278,43 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
                 .join("; "),
         ),
         (None, Some(plan)) if !plan.is_empty() => (
-            "ChangesPending",
+            Category::ChangesPending.into(),
             format!(
                 "{} Route 53 writes would bring the record sets and health checks in line with the spec",
                 plan.write_count()
             ),
         ),
-        _ => ("Reconciled", "Route 53 matches the spec".to_string()),
+        _ => (
+            Synced::Reconciled.into(),
+            "Route 53 matches the spec".to_string(),
+        ),
     };
     vec![
-        make(READY, checks_ok && records_ok, reason, message.clone()),
+        make(
+            ConditionType::Ready,
+            checks_ok && records_ok,
+            reason,
+            message.clone(),
+        ),
         if checks_ok {
             make(
-                HEALTH_CHECK_SYNCED,
+                ConditionType::HealthCheckSynced,
                 true,
-                "HealthChecksMatch",
+                Synced::HealthChecksMatch.into(),
                 "the health checks match the spec".to_string(),
             )
         } else {
-            make(HEALTH_CHECK_SYNCED, false, reason, message.clone())
+            make(ConditionType::HealthCheckSynced, false, reason, message.clone())
         },
         if records_ok {
             make(
-                RECORDS_SYNCED,
+                ConditionType::RecordsSynced,
                 true,
-                "RecordsMatch",
+                Synced::RecordsMatch.into(),
                 "the PRIMARY and SECONDARY record sets match the spec".to_string(),
             )
         } else {
-            make(RECORDS_SYNCED, false, reason, message)
+            make(ConditionType::RecordsSynced, false, reason, message)
         },
     ]
 }
@@ -201,13 +323,13 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
 /// what went wrong and what to do.
 pub fn with_error(
     previous: Option<&FailoverRecordStatus>,
-    error: &ReconcileError,
+    problem: &Problem,
     generation: Option<i64>,
     now: Time,
 ) -> FailoverRecordStatus {
     let report = Report {
         generation,
-        error: Some(error.clone()),
+        error: Some(problem.clone()),
         ..Report::default()
     };
     let mut status = previous.cloned().unwrap_or_default();
@@ -231,41 +353,18 @@ pub fn change_status(change: &ChangeInfo) -> ChangeStatus {
 pub fn recorded_change(change: &ChangeStatus) -> ChangeInfo {
     ChangeInfo {
         id: change.id.clone(),
-        status: if change.status == ChangeState::InSync.as_route53() {
-            ChangeState::InSync
-        } else {
-            ChangeState::Pending
-        },
+        status: ChangeState::from_route53(&change.status).unwrap_or(ChangeState::Pending),
     }
+}
+
+/// The condition of this type, if any.
+pub fn find(conditions: &[Condition], type_: ConditionType) -> Option<&Condition> {
+    conditions
+        .iter()
+        .find(|c| c.type_.parse::<ConditionType>() == Ok(type_))
 }
 
 /// The Ready condition, if any.
 pub fn ready(status: Option<&FailoverRecordStatus>) -> Option<&Condition> {
-    status?.conditions.iter().find(|c| c.type_ == READY)
-}
-
-/// The message for an error: what went wrong, then what to do about it.
-pub fn error_message(error: &ReconcileError) -> String {
-    let advice = match error.category() {
-        "InvalidSpec" => "fix the spec; nothing was written to Route 53",
-        "TargetNotReady" => "retrying until the Service or Ingress has a load balancer address",
-        "ChangesPending" => "this finishes by itself, usually within a minute",
-        "NotLeader" => "another replica holds the leader lease and does the work",
-        "HostedZoneNotFound" => "check spec.hostedZone and that the credentials can see the zone",
-        "RecordConflict" => "nothing was written for this record",
-        "Route53Throttled" => {
-            "retrying with backoff; other tools in the account share the request budget"
-        }
-        "Route53Unavailable" => "retrying with backoff",
-        "CredentialsMissing" => {
-            "provide AWS credentials (IRSA role, environment or profile); retrying"
-        }
-        "AccessDenied" => "grant the IAM permissions listed in docs/iam-policy.json; retrying",
-        "Route53LimitExceeded" => {
-            "raise the account quota in Service Quotas, or remove unused health checks"
-        }
-        "Route53Rejected" => "Route 53 refused the change; see the message",
-        _ => "retrying",
-    };
-    format!("{error} ({advice})")
+    find(&status?.conditions, ConditionType::Ready)
 }

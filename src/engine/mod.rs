@@ -1,35 +1,38 @@
-//! The reconcile core shared by the CLI and the controller:
-//! observe → (validate, plan: pure) → apply, and the health read-out.
+//! The reconcile core shared by the CLI and the controller: zone resolution,
+//! observation, plan execution ([`execute`]) and the health read-out.
 //!
 //! Reads are shared: one listing per hosted zone and one listing of health
 //! checks serve every record planned together. Writes are coalesced: record
 //! changes of several FailoverRecords in one zone share change batches.
 
+mod execute;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::Serialize;
-use tracing::info;
 
-use crate::desired::{PlacedRecord, ZoneSelector};
-use crate::health::{self, HealthSummary};
-use crate::ownership::{self, Owner};
-use crate::plan::batch::{self, BatchLimits};
-use crate::plan::{self, Conflict, Observed, RecordPlan, ZoneRecords};
+pub use execute::{
+    Batches, Executor, Job, NoUpkeep, Outcome, Pack, Settle, Upkeep, Wait,
+};
+
+use crate::core::desired::{PlacedRecord, ZoneSelector};
+use crate::backoff::Schedule;
+use crate::core::health::{self, HealthSummary};
+use crate::core::ownership::Owner;
+use crate::core::plan::batch::{self, BatchLimits};
+use crate::core::plan::{Conflict, Observed, ZoneRecords};
+use crate::core::report::{Category, Problem};
 use crate::route53::{
     self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet, Route53,
     Route53Error, Tags, Zone,
 };
 
-/// How many fresh caller references to try when Route 53 says a reference
-/// belonged to a check deleted in the last days.
-const CALLER_REFERENCE_ATTEMPTS: u32 = 4;
-
 /// Why reconciling one FailoverRecord failed, with a fixed category.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum ReconcileError {
     #[error("invalid spec: {0}")]
-    InvalidSpec(#[from] crate::validate::InvalidSpec),
+    InvalidSpec(#[from] crate::api::InvalidSpec),
     #[error("{selector} not found in this AWS account")]
     ZoneNotFound { selector: ZoneSelector },
     #[error(
@@ -63,26 +66,34 @@ fn describe_conflicts(conflicts: &[Conflict]) -> String {
 impl ReconcileError {
     /// A fixed, machine-readable category: used for condition reasons, metric
     /// labels and exit codes, never free text.
-    pub fn category(&self) -> &'static str {
+    pub fn category(&self) -> Category {
         match self {
-            Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_) => "InvalidSpec",
-            Self::TargetNotReady(_) => "TargetNotReady",
-            Self::AwaitingChange { .. } => "ChangesPending",
-            Self::ZoneNotFound { .. } | Self::ZoneAmbiguous { .. } => "HostedZoneNotFound",
-            Self::Conflict(_) => "RecordConflict",
+            Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_) => {
+                Category::InvalidSpec
+            }
+            Self::TargetNotReady(_) => Category::TargetNotReady,
+            Self::AwaitingChange { .. } => Category::ChangesPending,
+            Self::ZoneNotFound { .. } | Self::ZoneAmbiguous { .. } => Category::HostedZoneNotFound,
+            Self::Conflict(_) => Category::RecordConflict,
             Self::Route53(e) => match e.kind {
-                ErrorKind::Throttled => "Route53Throttled",
+                ErrorKind::Throttled => Category::Route53Throttled,
                 ErrorKind::Timeout | ErrorKind::Network | ErrorKind::ServerError => {
-                    "Route53Unavailable"
+                    Category::Route53Unavailable
                 }
-                ErrorKind::Credentials => "CredentialsMissing",
-                ErrorKind::AccessDenied => "AccessDenied",
-                ErrorKind::LimitExceeded => "Route53LimitExceeded",
-                ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput => "Route53Rejected",
-                ErrorKind::NotLeader => "NotLeader",
-                _ => "Route53Error",
+                ErrorKind::Credentials => Category::CredentialsMissing,
+                ErrorKind::AccessDenied => Category::AccessDenied,
+                ErrorKind::LimitExceeded => Category::Route53LimitExceeded,
+                ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput => {
+                    Category::Route53Rejected
+                }
+                _ => Category::Route53Error,
             },
         }
+    }
+
+    /// The error as status shows it.
+    pub fn problem(&self) -> Problem {
+        Problem::new(self.category(), self)
     }
 
     /// Worth retrying without a spec change.
@@ -95,6 +106,15 @@ impl ReconcileError {
             | Self::AwaitingChange { .. } => true,
             _ => false,
         }
+    }
+
+    /// Only a change of the spec can help: retrying the same spec fails the
+    /// same way.
+    pub fn needs_spec_change(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_)
+        )
     }
 }
 
@@ -116,26 +136,6 @@ impl Snapshot {
             tags: &self.tags,
         })
     }
-}
-
-/// How one FailoverRecord's plan went.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all_fields = "camelCase")]
-pub enum Outcome {
-    /// Route 53 already matched.
-    Unchanged,
-    /// Changes were made.
-    Changed {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        change: Option<ChangeInfo>,
-        created_checks: Vec<String>,
-        deleted_checks: Vec<String>,
-    },
-    /// Nothing was written: the records belong to someone else.
-    Conflict(Vec<Conflict>),
-    /// A request failed; what happened before it stays applied and the next
-    /// run continues from there.
-    Failed(Route53Error),
 }
 
 /// The engine: planning inputs and execution, over one Route 53 port.
@@ -238,128 +238,6 @@ impl<R: Route53> Engine<R> {
         })
     }
 
-    /// Execute plans in the safe order: health checks created and updated,
-    /// record batches (several plans per batch), then health checks deleted.
-    /// Outcomes come back in the order of `plans`.
-    pub async fn apply(&self, plans: &[RecordPlan]) -> Vec<Outcome> {
-        let mut runs: Vec<Run> = plans.iter().map(|_| Run::default()).collect();
-
-        for (plan, run) in plans.iter().zip(runs.iter_mut()) {
-            if !plan.conflicts.is_empty() {
-                run.failed = Some(Failure::Conflict(plan.conflicts.clone()));
-                continue;
-            }
-            let ids = |created: BTreeMap<Failover, HealthCheck>| {
-                created.into_iter().map(|(role, c)| (role, c.id)).collect()
-            };
-            match self.prepare_checks(plan).await {
-                Ok(created) => run.created = ids(created),
-                Err((created, e)) => {
-                    run.created = ids(created);
-                    run.failed = Some(Failure::Route53(e));
-                }
-            }
-        }
-
-        let mut by_zone: BTreeMap<&str, batch::Groups<usize>> = BTreeMap::new();
-        for (index, (plan, run)) in plans.iter().zip(runs.iter_mut()).enumerate() {
-            if run.failed.is_some() || plan.changes.is_empty() {
-                continue;
-            }
-            match resolve_changes(plan, &run.created) {
-                Ok(changes) => by_zone
-                    .entry(plan.zone_id.as_str())
-                    .or_default()
-                    .push((index, changes)),
-                Err(e) => run.failed = Some(Failure::Route53(e)),
-            }
-        }
-        for (zone_id, groups) in by_zone {
-            for (index, result) in self.submit_groups(zone_id, groups).await {
-                match result {
-                    Ok(info) => runs[index].change = Some(info),
-                    Err(e) => runs[index].failed = Some(Failure::Route53(e)),
-                }
-            }
-        }
-
-        for (plan, run) in plans.iter().zip(runs.iter_mut()) {
-            if run.failed.is_some() {
-                continue;
-            }
-            match self.delete_checks(plan).await {
-                Ok(deleted) => run.deleted = deleted,
-                Err((deleted, e)) => {
-                    run.deleted = deleted;
-                    run.failed = Some(Failure::Route53(e));
-                }
-            }
-        }
-
-        plans
-            .iter()
-            .zip(runs)
-            .map(|(plan, run)| match run.failed {
-                Some(Failure::Conflict(c)) => Outcome::Conflict(c),
-                Some(Failure::Route53(e)) => Outcome::Failed(e),
-                None if plan.is_empty() => Outcome::Unchanged,
-                None => Outcome::Changed {
-                    change: run.change,
-                    created_checks: run.created.into_values().collect(),
-                    deleted_checks: run.deleted,
-                },
-            })
-            .collect()
-    }
-
-    /// Step 1 of a plan: create, update and re-tag its health checks. Returns
-    /// the ids of the checks created by role; on failure, also those created
-    /// before it, which stay in Route 53 and are found again next time.
-    #[allow(clippy::type_complexity)]
-    pub async fn prepare_checks(
-        &self,
-        plan: &RecordPlan,
-    ) -> Result<BTreeMap<Failover, HealthCheck>, (BTreeMap<Failover, HealthCheck>, Route53Error)>
-    {
-        let mut created = BTreeMap::new();
-        for create in &plan.create_checks {
-            let check = match self.create_check(&plan.owner, create).await {
-                Ok(check) => check,
-                Err(e) => return Err((created, e)),
-            };
-            info!(resource = %plan.owner, role = %create.role, id = %check.id, "health check created");
-            let id = check.id.clone();
-            created.insert(create.role, check);
-            if let Err(e) = self
-                .r53
-                .change_health_check_tags(&id, &create.tags, &[])
-                .await
-            {
-                return Err((created, e));
-            }
-        }
-        for update in &plan.update_checks {
-            if let Err(e) = self
-                .r53
-                .update_health_check(&update.id, &update.update)
-                .await
-            {
-                return Err((created, e));
-            }
-            info!(resource = %plan.owner, id = %update.id, changed = ?update.changed, "health check updated");
-        }
-        for retag in &plan.retag_checks {
-            if let Err(e) = self
-                .r53
-                .change_health_check_tags(&retag.id, &retag.add, &[])
-                .await
-            {
-                return Err((created, e));
-            }
-        }
-        Ok(created)
-    }
-
     /// Step 2: submit record change groups of one zone, packed into as few
     /// batches as the limits allow. Each group gets its batch's result.
     pub async fn submit_groups<T>(
@@ -383,52 +261,6 @@ impl<R: Route53> Engine<R> {
             self.submit(zone_id, batch, &mut results).await;
         }
         results
-    }
-
-    /// Step 3: delete the health checks nothing refers to any more. "Not
-    /// found" counts as done.
-    pub async fn delete_checks(
-        &self,
-        plan: &RecordPlan,
-    ) -> Result<Vec<String>, (Vec<String>, Route53Error)> {
-        let mut deleted = Vec::new();
-        for delete in &plan.delete_checks {
-            match self.r53.delete_health_check(&delete.id).await {
-                Ok(()) => deleted.push(delete.id.clone()),
-                Err(e) if e.kind == ErrorKind::NotFound => deleted.push(delete.id.clone()),
-                Err(e) => return Err((deleted, e)),
-            }
-        }
-        Ok(deleted)
-    }
-
-    /// CreateHealthCheck with the plan's caller reference; if Route 53 says
-    /// that reference belonged to a since-deleted check, the next attempt
-    /// number gives a fresh, still deterministic one.
-    async fn create_check(
-        &self,
-        owner: &Owner,
-        create: &plan::CreateCheck,
-    ) -> Result<HealthCheck, Route53Error> {
-        let mut reference = create.caller_reference.clone();
-        let mut attempt = 0;
-        loop {
-            match self
-                .r53
-                .create_health_check(&reference, &create.config)
-                .await
-            {
-                Err(e)
-                    if e.kind == ErrorKind::AlreadyExists
-                        && attempt + 1 < CALLER_REFERENCE_ATTEMPTS =>
-                {
-                    attempt += 1;
-                    reference =
-                        ownership::caller_reference(owner, create.role, &create.config, attempt);
-                }
-                other => return other,
-            }
-        }
     }
 
     /// Submit one batch; if Route 53 rejects a batch holding several records'
@@ -459,18 +291,30 @@ impl<R: Route53> Engine<R> {
     }
 
     /// Poll GetChange until every change is INSYNC (a terminal state: never
-    /// polled again) or `timeout` passes. Returns the final states.
+    /// polled again) or `timeout` passes, on the schedule [`Wait`] uses.
+    /// Returns the final states.
     pub async fn wait_insync(
         &self,
         ids: &BTreeSet<String>,
         timeout: Duration,
+    ) -> Result<BTreeMap<String, ChangeState>, Route53Error> {
+        self.wait_insync_on(ids, timeout, Wait::new(self, timeout).schedule)
+            .await
+    }
+
+    /// [`Self::wait_insync`] with the delays between polls from `schedule`.
+    pub async fn wait_insync_on(
+        &self,
+        ids: &BTreeSet<String>,
+        timeout: Duration,
+        schedule: Schedule,
     ) -> Result<BTreeMap<String, ChangeState>, Route53Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut states: BTreeMap<String, ChangeState> = ids
             .iter()
             .map(|id| (id.clone(), ChangeState::Pending))
             .collect();
-        let mut delay = Duration::from_secs(2);
+        let mut delays = schedule.delays();
         loop {
             for (id, state) in states
                 .iter_mut()
@@ -478,16 +322,12 @@ impl<R: Route53> Engine<R> {
             {
                 *state = self.r53.get_change(id).await?.status;
             }
-            if states.values().all(|s| *s == ChangeState::InSync)
-                || tokio::time::Instant::now() >= deadline
-            {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if states.values().all(|s| *s == ChangeState::InSync) || remaining.is_zero() {
                 return Ok(states);
             }
-            tokio::time::sleep(
-                delay.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
-            )
-            .await;
-            delay = (delay * 2).min(Duration::from_secs(15));
+            let delay = delays.next().unwrap_or(schedule.cap);
+            tokio::time::sleep(delay.min(remaining)).await;
         }
     }
 
@@ -496,40 +336,6 @@ impl<R: Route53> Engine<R> {
         let observations = self.r53.get_health_check_status(&check.id).await?;
         Ok(health::summarize(&observations, &check.config))
     }
-}
-
-/// A plan's record changes with the ids of the checks it just created.
-pub fn resolve_changes(
-    plan: &RecordPlan,
-    created: &BTreeMap<Failover, String>,
-) -> Result<Vec<route53::Change>, Route53Error> {
-    plan.changes
-        .iter()
-        .map(|c| c.resolve(created))
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| {
-            Route53Error::new(
-                Operation::ChangeResourceRecordSets,
-                ErrorKind::Other,
-                format!(
-                    "{}: a health check the records need was not created",
-                    plan.owner
-                ),
-            )
-        })
-}
-
-#[derive(Default)]
-struct Run {
-    created: BTreeMap<Failover, String>,
-    deleted: Vec<String>,
-    change: Option<ChangeInfo>,
-    failed: Option<Failure>,
-}
-
-enum Failure {
-    Conflict(Vec<Conflict>),
-    Route53(Route53Error),
 }
 
 /// The record sets and health checks serving a placed record right now, for

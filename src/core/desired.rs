@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::dns_name;
-use crate::ownership::{self, Owner};
+use crate::route53::names;
+use crate::core::ownership::{self, Owner};
 use crate::route53::{AliasTarget, Failover, HealthCheckConfig, RecordSet, RrType, Zone};
 
 /// How the spec selects its hosted zone.
@@ -52,7 +52,7 @@ impl RecordName {
         match self {
             Self::Apex => Ok(zone_name.to_string()),
             Self::Relative(label) => Ok(format!("{label}.{zone_name}")),
-            Self::Absolute(fqdn) if dns_name::is_within(fqdn, zone_name) => Ok(fqdn.clone()),
+            Self::Absolute(fqdn) if names::is_within(fqdn, zone_name) => Ok(fqdn.clone()),
             Self::Absolute(fqdn) => Err(format!(
                 "{fqdn} is not inside hosted zone {zone_name}; use a name relative to the zone (such as 'www') or a name ending in {}",
                 zone_name.trim_end_matches('.')
@@ -116,11 +116,11 @@ impl DesiredRecord {
         let marker = ownership::marker_name(&fqdn, &self.rr_type);
         for (what, name) in [("the name", &fqdn), ("its ownership marker", &marker)] {
             let length = name.trim_end_matches('.').len();
-            if length > dns_name::MAX_NAME_LENGTH {
+            if length > names::MAX_NAME_LENGTH {
                 return Err(format!(
                     "{what} {name} is {length} characters long and DNS allows {}; dnsfailover needs names of at most {} characters here, because the marker adds {} to the name",
-                    dns_name::MAX_NAME_LENGTH,
-                    dns_name::MAX_NAME_LENGTH + fqdn.len() - marker.len(),
+                    names::MAX_NAME_LENGTH,
+                    names::MAX_NAME_LENGTH + fqdn.len() - marker.len(),
                     marker.len() - fqdn.len(),
                 ));
             }
@@ -166,9 +166,9 @@ impl PlacedRecord {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::tests::{BASE, spec};
+    use crate::core::plan::scenarios::{BASE, spec};
     use crate::route53::Zone;
-    use crate::validate::desired_from_spec;
+    use crate::core::validate::desired_from_spec;
 
     use super::*;
 

@@ -10,12 +10,14 @@
 //! 3. delete health checks nothing refers to any more.
 //!
 //! The planner only deletes record sets it can prove it owns (see
-//! [`crate::ownership`]) and only creates record sets where none exists, so
+//! [`crate::core::ownership`]) and only creates record sets where none exists, so
 //! Route 53 itself refuses any race with a concurrent writer. Updates are a
 //! DELETE of the exact observed record and a CREATE in the same batch: they fail
 //! instead of overwriting a record someone changed since it was read.
 
 pub mod batch;
+mod checks;
+mod claims;
 mod zone;
 
 use std::collections::BTreeMap;
@@ -25,9 +27,12 @@ use serde::Serialize;
 
 pub use zone::{FoundMarker, ZoneRecords};
 
-use crate::desired::PlacedRecord;
-use crate::dns_name;
-use crate::ownership::{self, Marker, Owner};
+use checks::plan_side_check;
+use claims::{Ownership, ownership_of};
+
+use crate::core::desired::PlacedRecord;
+use crate::route53::names;
+use crate::core::ownership::{self, Marker, Owner};
 use crate::route53::{
     Change, ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, RecordKey,
     RecordSet, ResettableElement, RrType, Tags,
@@ -195,7 +200,8 @@ pub struct RecordPlan {
 }
 
 impl RecordPlan {
-    fn new(owner: &Owner, zone_id: &str) -> Self {
+    /// A plan that does nothing, to fill in.
+    pub fn new(owner: &Owner, zone_id: &str) -> Self {
         Self {
             owner: owner.clone(),
             zone_id: zone_id.to_string(),
@@ -214,6 +220,47 @@ impl RecordPlan {
     /// Nothing to write (conflicts do not count: they are reported, not acted on).
     pub fn is_empty(&self) -> bool {
         self.write_count() == 0
+    }
+
+    /// The plan without its health-check deletions: the part that does not
+    /// wait for Route 53 to apply a change everywhere.
+    pub fn without_check_deletes(&self) -> Self {
+        Self {
+            delete_checks: Vec::new(),
+            kept_checks: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The health-check deletions alone.
+    pub fn only_check_deletes(&self) -> Self {
+        Self {
+            create_checks: Vec::new(),
+            update_checks: Vec::new(),
+            retag_checks: Vec::new(),
+            changes: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// A one-line description, for events and logs: "create 1 health
+    /// check(s), apply 3 record change(s)".
+    pub fn summary(&self) -> String {
+        let counted = [
+            (self.create_checks.len(), "create", "health check(s)"),
+            (self.update_checks.len(), "update", "health check(s)"),
+            (self.changes.len(), "apply", "record change(s)"),
+            (self.delete_checks.len(), "delete", "health check(s)"),
+        ];
+        let mut parts: Vec<String> = counted
+            .into_iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, verb, what)| format!("{verb} {n} {what}"))
+            .collect();
+        if !self.conflicts.is_empty() {
+            parts.push("leave conflicting record sets alone".to_string());
+        }
+        parts.join(", ")
     }
 
     /// Route 53 write requests this plan needs on its own (before batching
@@ -399,286 +446,6 @@ fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
     });
 }
 
-enum Ownership<'a> {
-    /// Nothing exists at the name and type.
-    Free,
-    /// Our marker, and the record sets it claims.
-    Owned(&'a FoundMarker, Vec<&'a RecordSet>),
-    /// Unowned record sets the spec asks to take over.
-    Adopt(Vec<&'a RecordSet>),
-}
-
-fn ownership_of<'a>(
-    record: &PlacedRecord,
-    zone: &'a ZoneRecords,
-) -> Result<Ownership<'a>, Vec<Conflict>> {
-    let owner = &record.desired.owner;
-    let fqdn = record.fqdn.as_str();
-    let rr_type = &record.desired.rr_type;
-    let group = zone.at(fqdn, rr_type);
-    let marker_name = ownership::marker_name(fqdn, rr_type);
-    let marker_records = zone.at(&marker_name, &RrType::TXT);
-    let found = zone
-        .markers_of(owner)
-        .into_iter()
-        .find(|m| m.name == fqdn && &m.rr_type == rr_type);
-
-    // Record sets of another type at this name that we do not own block a
-    // CNAME (and a CNAME blocks everything else).
-    let clash: Vec<RecordKey> = zone
-        .at_name(fqdn)
-        .filter(|r| &r.rr_type != rr_type)
-        .filter(|r| *rr_type == RrType::CNAME || r.rr_type == RrType::CNAME)
-        .filter(|r| {
-            !zone.markers_of(owner).iter().any(|m| {
-                m.name == r.name
-                    && m.rr_type == r.rr_type
-                    && m.marker.claims(r.set_identifier.as_deref())
-            })
-        })
-        .map(RecordSet::key)
-        .collect();
-    if !clash.is_empty() {
-        return Err(vec![Conflict {
-            kind: ConflictKind::CnameClash,
-            message: format!(
-                "{fqdn} already has {} record sets this FailoverRecord does not own, and a CNAME cannot share a name with other record types; remove them or choose another name",
-                describe_types(&clash)
-            ),
-            records: clash,
-        }]);
-    }
-
-    match (found, marker_records) {
-        (Some(found), _) => {
-            let foreign: Vec<RecordKey> = group
-                .iter()
-                .filter(|r| !found.marker.claims(r.set_identifier.as_deref()))
-                .map(RecordSet::key)
-                .collect();
-            if !foreign.is_empty() {
-                return Err(vec![Conflict {
-                    kind: ConflictKind::ForeignRecord,
-                    message: format!(
-                        "{} exists next to the record sets of this FailoverRecord but was not created by it; Route 53 allows only one PRIMARY and one SECONDARY per name and type: remove it, or rename this FailoverRecord's set identifiers",
-                        describe_keys(&foreign)
-                    ),
-                    records: foreign,
-                }]);
-            }
-            Ok(Ownership::Owned(found, group.iter().collect()))
-        }
-        (None, [_, ..]) => {
-            let keys: Vec<RecordKey> = marker_records.iter().map(RecordSet::key).collect();
-            let other = marker_records
-                .iter()
-                .flat_map(|r| r.values.iter())
-                .find_map(|v| Marker::parse(v));
-            match other {
-                Some(other) => Err(vec![Conflict {
-                    kind: ConflictKind::OwnedByOther,
-                    message: format!(
-                        "{fqdn} {rr_type} is managed by FailoverRecord {} of dnsfailover owner {:?}; only one FailoverRecord may manage a name and type",
-                        other.resource, other.owner_id
-                    ),
-                    records: group.iter().map(RecordSet::key).chain(keys).collect(),
-                }]),
-                None => Err(vec![Conflict {
-                    kind: ConflictKind::MarkerNameTaken,
-                    message: format!(
-                        "{marker_name} holds a TXT record that dnsfailover did not write; it needs that name for its ownership marker"
-                    ),
-                    records: keys,
-                }]),
-            }
-        }
-        (None, []) if group.is_empty() => Ok(Ownership::Free),
-        (None, []) if record.desired.adopt_existing => {
-            // Deleting such a record set needs its routing settings, which
-            // are not kept; Route 53 would refuse the batch on every apply.
-            let unadoptable: Vec<&RecordSet> =
-                group.iter().filter(|r| r.other_routing.is_some()).collect();
-            match unadoptable.first().and_then(|r| r.other_routing.as_deref()) {
-                Some(policy) => Err(vec![Conflict {
-                    kind: ConflictKind::Unadoptable,
-                    message: format!(
-                        "{} uses {policy} routing, which adoptExisting cannot take over; delete those record sets first (a failover pair then replaces them)",
-                        describe_keys(&unadoptable.iter().map(|r| r.key()).collect::<Vec<_>>())
-                    ),
-                    records: unadoptable.iter().map(|r| r.key()).collect(),
-                }]),
-                None => Ok(Ownership::Adopt(group.iter().collect())),
-            }
-        }
-        (None, []) => {
-            let keys: Vec<RecordKey> = group.iter().map(RecordSet::key).collect();
-            Err(vec![Conflict {
-                kind: ConflictKind::NotOwned,
-                message: format!(
-                    "{} already exists and was not created by this FailoverRecord; it is left untouched. Delete it, or set spec.adoptExisting: true to take it over",
-                    describe_keys(&keys)
-                ),
-                records: keys,
-            }])
-        }
-    }
-}
-
-fn describe_keys(keys: &[RecordKey]) -> String {
-    let parts: Vec<String> = keys.iter().map(ToString::to_string).collect();
-    parts.join(", ")
-}
-
-fn describe_types(keys: &[RecordKey]) -> String {
-    let mut types: Vec<&str> = keys.iter().map(|k| k.rr_type.as_str()).collect();
-    types.dedup();
-    types.join("/")
-}
-
-/// Decide the health check of one side: keep (updating and re-tagging it),
-/// create, and delete the rest. Returns what the side's record refers to.
-#[allow(clippy::too_many_arguments)]
-fn plan_side_check(
-    plan: &mut RecordPlan,
-    record: &PlacedRecord,
-    role: Failover,
-    want: Option<&HealthCheckConfig>,
-    serving: Option<&str>,
-    candidates: &[&HealthCheck],
-    tags: &BTreeMap<String, Tags>,
-) -> Option<CheckRef> {
-    let Some(want) = want else {
-        plan.delete_checks
-            .extend(candidates.iter().map(|c| DeleteCheck {
-                id: c.id.clone(),
-                role,
-                reason: DeleteReason::NoLongerWanted,
-            }));
-        return None;
-    };
-    let compatible = |c: &&&HealthCheck| c.config.immutable_part() == want.immutable_part();
-    // Prefer the check the record already uses, then an exact match, then the
-    // lowest id: deterministic, and it avoids repointing the record.
-    let keep = candidates
-        .iter()
-        .filter(compatible)
-        .find(|c| Some(c.id.as_str()) == serving)
-        .or_else(|| {
-            candidates
-                .iter()
-                .filter(compatible)
-                .find(|c| &c.config == want)
-        })
-        .or_else(|| {
-            candidates
-                .iter()
-                .filter(compatible)
-                .min_by(|a, b| a.id.cmp(&b.id))
-        })
-        .copied();
-
-    for c in candidates {
-        if keep.is_some_and(|k| k.id == c.id) {
-            continue;
-        }
-        let reason = if c.config.immutable_part() == want.immutable_part() {
-            DeleteReason::Duplicate
-        } else {
-            DeleteReason::Replaced
-        };
-        plan.delete_checks.push(DeleteCheck {
-            id: c.id.clone(),
-            role,
-            reason,
-        });
-    }
-
-    let desired_tags = ownership::health_check_tags(
-        &record.desired.owner,
-        &record.fqdn,
-        &record.desired.rr_type,
-        role,
-    );
-    match keep {
-        Some(check) => {
-            if &check.config != want {
-                plan.update_checks.push(UpdateCheck {
-                    id: check.id.clone(),
-                    role,
-                    update: HealthCheckUpdate {
-                        version: check.version,
-                        config: want.clone(),
-                        reset: resets(&check.config, want),
-                    },
-                    changed: changed_settings(&check.config, want),
-                });
-            }
-            if let Some(have) = tags.get(&check.id) {
-                let missing: Tags = desired_tags
-                    .iter()
-                    .filter(|(k, v)| have.get(*k) != Some(*v))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                if !missing.is_empty() {
-                    plan.retag_checks.push(RetagCheck {
-                        id: check.id.clone(),
-                        role,
-                        add: missing,
-                    });
-                }
-            }
-            Some(CheckRef::Existing(check.id.clone()))
-        }
-        None => {
-            plan.create_checks.push(CreateCheck {
-                role,
-                caller_reference: ownership::caller_reference(&record.desired.owner, role, want, 0),
-                config: want.clone(),
-                tags: desired_tags,
-            });
-            Some(CheckRef::Created(role))
-        }
-    }
-}
-
-/// Settings an update must reset because the desired check no longer sets them.
-fn resets(have: &HealthCheckConfig, want: &HealthCheckConfig) -> Vec<ResettableElement> {
-    let mut reset = Vec::new();
-    if have.fqdn.is_some() && want.fqdn.is_none() {
-        reset.push(ResettableElement::FullyQualifiedDomainName);
-    }
-    if !have.regions.is_empty() && want.regions.is_empty() {
-        reset.push(ResettableElement::Regions);
-    }
-    if have.resource_path.is_some() && want.resource_path.is_none() {
-        reset.push(ResettableElement::ResourcePath);
-    }
-    reset
-}
-
-fn changed_settings(have: &HealthCheckConfig, want: &HealthCheckConfig) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    let mut check = |differs: bool, name: &'static str| {
-        if differs {
-            changed.push(name);
-        }
-    };
-    check(have.ip_address != want.ip_address, "ipAddress");
-    check(have.fqdn != want.fqdn, "fqdn/hostName");
-    check(have.port != want.port, "port");
-    check(have.resource_path != want.resource_path, "path");
-    check(have.search_string != want.search_string, "searchString");
-    check(
-        have.failure_threshold != want.failure_threshold,
-        "failureThreshold",
-    );
-    check(have.inverted != want.inverted, "inverted");
-    check(have.disabled != want.disabled, "disabled");
-    check(have.enable_sni != want.enable_sni, "enableSNI");
-    check(have.regions != want.regions, "regions");
-    changed
-}
-
 fn delete_of(have: &RecordSet) -> PlannedChange {
     // A DELETE must repeat the record exactly as Route 53 holds it.
     PlannedChange {
@@ -715,7 +482,7 @@ fn equivalent(have: &RecordSet, want: &RecordSet, check_ref: Option<&CheckRef>) 
     let alias_matches = match (&have.alias, &want.alias) {
         (None, None) => true,
         (Some(h), Some(w)) => {
-            dns_name::normalize_host(&h.dns_name) == w.dns_name
+            names::normalize_host(&h.dns_name) == w.dns_name
                 && h.hosted_zone_id == w.hosted_zone_id
                 && h.evaluate_target_health == w.evaluate_target_health
         }
@@ -736,7 +503,7 @@ fn canonical_values(rr_type: &RrType, values: &[String]) -> Vec<String> {
             RrType::A | RrType::AAAA => v
                 .parse::<IpAddr>()
                 .map_or_else(|_| v.clone(), |ip| ip.to_string()),
-            RrType::CNAME => dns_name::normalize_host(v),
+            RrType::CNAME => names::normalize_host(v),
             _ => v.clone(),
         })
         .collect();
@@ -746,4 +513,6 @@ fn canonical_values(rr_type: &RrType, values: &[String]) -> Vec<String> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+pub(crate) mod scenarios;
+#[cfg(test)]
+mod tables;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ownership::{HERITAGE, Marker, Owner};
+use crate::core::ownership::{HERITAGE, Marker, Owner};
 use crate::route53::{Change, ChangeAction, RecordSet, RrType};
 
 /// An ownership marker found in a zone, with the name and type it guards.
@@ -176,7 +176,7 @@ fn parse_marker(record: &RecordSet) -> Option<FoundMarker> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ownership::marker_name;
+    use crate::core::ownership::marker_name;
 
     fn a(name: &str, set: &str, ip: &str) -> RecordSet {
         RecordSet {

@@ -1,15 +1,21 @@
-//! Table tests of the planner's rules, run against the in-memory Route 53 so
-//! that "observed" is always something Route 53 could really hold.
+//! Scenarios of the planner's rules, run against the in-memory Route 53 so
+//! that "observed" is always something Route 53 could really hold, and
+//! executed as the CLI executes them. The same rules as pure tables, without
+//! Route 53: `tables.rs`.
+//!
+//! Longer than most files: one scenario a test, each small; splitting them
+//! by topic would only spread the shared `World` around.
 
 use std::collections::BTreeSet;
 
 use super::*;
 use crate::api::FailoverRecordSpec;
-use crate::ownership::{MARKER_TTL, TAG_NAME, marker_name};
-use crate::reconcile::{Engine, Outcome, Snapshot};
+use crate::core::ownership::{MARKER_TTL, TAG_NAME, marker_name};
+use crate::backoff::{Jitter, Schedule};
+use crate::engine::{Engine, Outcome, Snapshot, Wait};
 use crate::route53::fake::FakeRoute53;
 use crate::route53::{AliasTarget, Operation, Route53, Zone};
-use crate::validate::desired_from_spec;
+use crate::core::validate::desired_from_spec;
 
 pub(crate) const BASE: &str = r#"
 hostedZone: {name: example.com}
@@ -63,7 +69,21 @@ impl World {
 
     pub async fn apply(&self, record: &PlacedRecord) -> Outcome {
         let plan = self.plan(record).await;
-        self.engine.apply(&[plan]).await.remove(0)
+        self.execute(&[plan]).await.remove(0)
+    }
+
+    /// Execute plans as the CLI does, polling for INSYNC without its pauses.
+    pub async fn execute(&self, plans: &[RecordPlan]) -> Vec<Outcome> {
+        let wait = Wait {
+            engine: &self.engine,
+            timeout: std::time::Duration::from_secs(60),
+            schedule: Schedule {
+                base: std::time::Duration::from_millis(1),
+                cap: std::time::Duration::from_millis(10),
+                jitter: Jitter::None,
+            },
+        };
+        crate::cli::workflow::execute_with(&self.engine, plans, wait).await
     }
 
     pub async fn delete(&self, owner: &Owner) -> (RecordPlan, Outcome) {
@@ -73,11 +93,7 @@ impl World {
             &self.zone.id,
             snapshot.observed(&self.zone.id).expect("zone observed"),
         );
-        let outcome = self
-            .engine
-            .apply(std::slice::from_ref(&plan))
-            .await
-            .remove(0);
+        let outcome = self.execute(std::slice::from_ref(&plan)).await.remove(0);
         (plan, outcome)
     }
 
@@ -227,7 +243,7 @@ async fn a_mutable_health_check_change_updates_in_place() {
         vec!["path", "failureThreshold"]
     );
 
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     let after = world.fake.health_checks();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].id, before.id, "same check");
@@ -280,7 +296,7 @@ async fn an_immutable_change_replaces_the_check_create_repoint_delete() {
     );
 
     world.fake.clear_calls();
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     let calls = world.fake.calls();
     let position = |op| calls.iter().position(|c| *c == op).expect("call made");
     assert!(position(Operation::CreateHealthCheck) < position(Operation::ChangeResourceRecordSets));
@@ -316,7 +332,7 @@ async fn a_check_another_record_set_still_uses_is_never_deleted() {
     let plan = world.plan(&replaced).await;
     assert_eq!(plan.create_checks.len(), 1);
     assert!(plan.delete_checks.is_empty(), "{:?}", plan.delete_checks);
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     assert!(world.fake.health_checks().iter().any(|c| c.id == ours.id));
 
     // Deleting the FailoverRecord removes its records and its unused check,
@@ -393,7 +409,7 @@ async fn an_existing_record_that_is_not_ours_is_a_conflict_and_untouched() {
     );
 
     world.fake.clear_calls();
-    let outcome = world.engine.apply(&[plan]).await.remove(0);
+    let outcome = world.execute(&[plan]).await.remove(0);
     assert!(matches!(outcome, Outcome::Conflict(_)));
     assert_eq!(world.fake.write_calls(), 0);
     assert_eq!(
@@ -416,7 +432,7 @@ async fn adoption_is_explicit_and_replaces_the_existing_records() {
         plan.changes[0].record,
         simple_a("www.example.com.", "203.0.113.5")
     );
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     assert_eq!(world.record("www.example.com.", RrType::A, None), None);
     assert!(
         world
@@ -592,7 +608,7 @@ async fn renaming_moves_the_records_in_one_batch() {
         .collect();
     assert!(created.iter().all(|n| n.ends_with("api.example.com.")));
     world.fake.clear_calls();
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     assert_eq!(
         world
             .fake
@@ -657,7 +673,7 @@ async fn a_duplicate_check_left_by_a_crash_is_removed_and_the_used_one_kept() {
     assert_ne!(plan.delete_checks[0].id, used.id);
     assert_eq!(plan.delete_checks[0].reason, DeleteReason::Duplicate);
     assert!(plan.changes.is_empty());
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     assert_eq!(world.fake.health_checks(), vec![used]);
 }
 
@@ -701,7 +717,7 @@ async fn removing_a_secondary_check_repoints_first_then_deletes() {
     );
     assert!(
         matches!(
-            world.engine.apply(&[plan]).await[0],
+            world.execute(&[plan]).await[0],
             Outcome::Changed { .. }
         ),
         "HealthCheckInUse would fail this"
@@ -737,7 +753,7 @@ secondary:
         plan.changes[0].record.ttl, None,
         "an alias has no TTL of its own"
     );
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     assert!(world.plan(&record).await.is_empty());
 }
 
@@ -786,7 +802,7 @@ async fn drift_in_an_owned_record_is_corrected_exactly() {
         plan.changes[0].record, secondary,
         "the DELETE repeats the drifted record exactly"
     );
-    world.engine.apply(&[plan]).await;
+    world.execute(&[plan]).await;
     assert!(world.plan(&record).await.is_empty());
 }
 

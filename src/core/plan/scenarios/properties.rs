@@ -181,6 +181,8 @@ fn foreign_strategy() -> impl Strategy<Value = Vec<RecordSet>> {
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
         .build()
         .expect("runtime")
         .block_on(future)
@@ -273,7 +275,7 @@ proptest! {
                 }
             }
             // And after applying, every foreign record set not adopted is intact.
-            world.engine.apply(&[plan]).await;
+            world.execute(&[plan]).await;
             let after = world.fake.records(&world.zone.id);
             for record_set in existing.iter().filter(|r| !adoptable(r)) {
                 prop_assert!(after.contains(record_set), "{record_set:?} was changed");

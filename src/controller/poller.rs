@@ -8,17 +8,17 @@
 //! check is read every N / r seconds; 1,000 checks never burst the budget.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use kube::runtime::reflector::ObjectRef;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, warn};
 
 use super::leader::Gate;
 use crate::api::FailoverRecord;
-use crate::health::{self, HealthSummary};
+use crate::core::health::{self, HealthSummary};
 use crate::route53::{ErrorKind, HealthCheck, HealthCheckConfig, Route53};
 
 struct Watched {
@@ -50,8 +50,8 @@ impl HealthMonitor {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        crate::sync::lock(&self.state)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
     }
 
     /// The checks `owner` uses now; others it used before are forgotten.

@@ -17,7 +17,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::FailoverRecord;
-use crate::validate::{FieldError, InvalidSpec};
+use super::{FieldError, InvalidSpec};
 
 /// The schema keywords the structural pass understands. A test asserts the
 /// generated schema uses no other, so a new constraint cannot be skipped here
