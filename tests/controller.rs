@@ -6,7 +6,6 @@ mod support;
 
 use support::cluster::{self, Harness, NS, SPEC, path};
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use dnsfailover::api::{ActiveSide, FailoverRecord, Health};

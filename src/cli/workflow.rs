@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{DeletionPolicy, HostedZoneRef, validation};
+use crate::api::{DeletionPolicy, HostedZoneRef, admission};
 use crate::core::desired::{DesiredRecord, PlacedRecord, ZoneSelector};
 use crate::manifest::Document;
 use crate::core::ownership::Owner;

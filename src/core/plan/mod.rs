@@ -35,7 +35,7 @@ use crate::route53::names;
 use crate::core::ownership::{self, Marker, Owner};
 use crate::route53::{
     Change, ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, RecordKey,
-    RecordSet, ResettableElement, RrType, Tags,
+    RecordSet, RrType, Tags,
 };
 
 /// What the planner knows about Route 53 for one zone.

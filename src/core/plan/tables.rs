@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::api::FailoverRecordSpec;
+use crate::api::{FailoverRecordSpec, HealthCheckSpec};
 use crate::core::validate::desired_from_spec;
 use crate::route53::{HealthCheck, Tags, Zone};
 
@@ -66,12 +66,15 @@ impl Held {
     }
 
     /// What Route 53 holds after `plan` applied: checks created get the ids
-    /// `hc-primary` and `hc-secondary`.
+    /// `hc-primary` and `hc-secondary` (`hc-new-primary` when replacing).
     fn after(&self, plan: &RecordPlan) -> Held {
         let mut held = self.clone();
         let mut created = BTreeMap::new();
         for create in &plan.create_checks {
-            let id = format!("hc-{}", create.role);
+            let mut id = format!("hc-{}", create.role);
+            if held.checks.iter().any(|c| c.id == id) {
+                id = format!("hc-new-{}", create.role);
+            }
             held.checks.push(HealthCheck {
                 id: id.clone(),
                 caller_reference: create.caller_reference.clone(),
@@ -86,6 +89,12 @@ impl Held {
                 check.config = update.update.config.clone();
                 check.version += 1;
             }
+        }
+        for retag in &plan.retag_checks {
+            held.tags
+                .entry(retag.id.clone())
+                .or_default()
+                .extend(retag.add.clone());
         }
         let changes: Vec<Change> = plan
             .changes
@@ -324,10 +333,11 @@ fn planning_rules() {
             vec!["conflict CnameClash"],
         ),
         (
-            "a rename moves the group in one batch",
+            "a rename moves the group in one batch, and renames the check's tags",
             converged(),
             placed(|s| s.name = "api".into()),
             vec![
+                "retag check hc-primary",
                 "DELETE _dnsfailover-a.www.example.com. TXT",
                 "DELETE www.example.com. A primary -> hc-primary",
                 "DELETE www.example.com. A secondary",

@@ -11,7 +11,6 @@ mod classify;
 mod convert;
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableRegionProvider;
@@ -25,15 +24,13 @@ use aws_sdk_route53::types as sdk;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use super::{
-    AliasTarget, Change, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck,
-    HealthCheckConfig, HealthCheckKind, HealthCheckUpdate, HealthObservation, Operation, Page,
-    RecordCursor, RecordSet, Result, Route53, Route53Error, RrType, Tags, Zone, bare_zone_id,
-    normalize_regions,
+    Change, ChangeInfo, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
+    HealthObservation, Operation, Page, RecordCursor, RecordSet, Result, Route53, Route53Error,
+    Tags, Zone, bare_zone_id,
 };
 use crate::route53::names;
 use classify::{change_error, error};
 use convert::*;
-
 
 /// Route 53 is a global service signed in us-east-1.
 const DEFAULT_REGION: &str = "us-east-1";

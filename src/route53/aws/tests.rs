@@ -1,6 +1,15 @@
 //! How the adapter maps SDK answers and failures to the port's terms.
 
+use std::error::Error as StdError;
+
+use super::classify::*;
 use super::*;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_route53::error::SdkError;
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::error::ErrorMetadata;
 use aws_credential_types::credential_fn::provide_credentials_fn;
 use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneError;
 use aws_sdk_route53::types::error::{InvalidInput, NoSuchHealthCheck, NoSuchHostedZone};

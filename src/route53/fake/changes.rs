@@ -162,11 +162,11 @@ pub(super) fn apply_batch(state: &mut State, zone_id: &str, changes: &[Change]) 
             .collect();
         let primaries = group
             .iter()
-            .filter(|r| r.failover == Some(super::Failover::Primary))
+            .filter(|r| r.failover == Some(Failover::Primary))
             .count();
         let secondaries = group
             .iter()
-            .filter(|r| r.failover == Some(super::Failover::Secondary))
+            .filter(|r| r.failover == Some(Failover::Secondary))
             .count();
         if primaries > 1 || secondaries > 1 {
             errors.push(format!(
@@ -183,7 +183,7 @@ pub(super) fn apply_batch(state: &mut State, zone_id: &str, changes: &[Change]) 
             errors.push(format!("RRSet of type {rr_type} with DNS name {name} is not permitted because a conflicting RRSet of type {rr_type} with the same DNS name already exists"));
         }
         if group.iter().any(|r| {
-            r.failover == Some(super::Failover::Primary)
+            r.failover == Some(Failover::Primary)
                 && r.alias.is_none()
                 && r.health_check_id.is_none()
         }) {

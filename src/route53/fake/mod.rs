@@ -22,9 +22,8 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use super::{
-    Change, ChangeAction, ChangeInfo, ChangeState, ErrorKind, HealthCheck, HealthCheckConfig,
-    HealthCheckUpdate, HealthObservation, Operation, Page, RecordCursor, RecordKey, RecordSet,
-    ResettableElement, Result, Route53, Route53Error, RrType, TAGS_PER_REQUEST, Tags, Zone,
+    ErrorKind, HealthCheck, HealthObservation, Operation, RecordKey, RecordSet, Result,
+    Route53Error, Tags, Zone,
 };
 use crate::route53::{HEALTH_CHECK_REGIONS, names};
 

@@ -19,7 +19,7 @@ impl Route53 for FakeRoute53 {
         self.call(Operation::GetHostedZone, |state| {
             state
                 .zones
-                .get(&super::bare_zone_id(id))
+                .get(&crate::route53::bare_zone_id(id))
                 .map(|z| z.zone.clone())
                 .ok_or_else(|| {
                     Route53Error::new(
