@@ -20,12 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dnsfailover::api::{FailoverRecord, FailoverRecordSpec};
-use dnsfailover::controller::poller::HealthMonitor;
 use dnsfailover::controller::leader::{Gate, Gated};
+use dnsfailover::controller::poller::HealthMonitor;
 use dnsfailover::controller::{self, Context, Settings};
 use dnsfailover::core::desired::PlacedRecord;
 use dnsfailover::core::ownership::{self, Owner};
 use dnsfailover::core::plan::{self, Observed, ZoneRecords};
+use dnsfailover::core::validate::desired_from_spec;
 use dnsfailover::engine::Engine;
 use dnsfailover::route53::fake::FakeRoute53;
 use dnsfailover::route53::resilient::Resilient;
@@ -33,7 +34,6 @@ use dnsfailover::route53::{
     Backoff, Change, ChangeAction, Failover, Operation, OperationStats, RateBudget, RecordCursor,
     Route53, Zone,
 };
-use dnsfailover::core::validate::desired_from_spec;
 use futures::StreamExt;
 use support::apiserver::ApiServer;
 

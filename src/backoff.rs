@@ -126,7 +126,10 @@ mod tests {
         };
         for _ in 0..50 {
             for (n, delay) in schedule.delays().take(20).enumerate() {
-                assert!(delay <= ceiling(base, cap, n as u32), "retry {n}: {delay:?}");
+                assert!(
+                    delay <= ceiling(base, cap, n as u32),
+                    "retry {n}: {delay:?}"
+                );
             }
         }
         let nth = |n: usize| -> Duration {

@@ -370,7 +370,8 @@ async fn throttling_backs_off_longer_each_time_then_recovers() {
     h.fake.clear_faults();
     h.reconcile("examplefailover").await.expect("recovers");
     assert_eq!(h.condition("examplefailover", "Ready").0, "True");
-    h.fake.inject_always(None, Fault::Fail(ErrorKind::Throttled));
+    h.fake
+        .inject_always(None, Fault::Fail(ErrorKind::Throttled));
     h.ctx.observer().invalidate_all().await;
     assert_eq!(
         h.run("examplefailover").await.0,
@@ -901,7 +902,11 @@ async fn a_health_check_deleted_outside_is_recreated_once_the_poller_notices() {
         h.ctx.health().poll_once(h.ctx.engine().route53()).await,
         Some(key)
     );
-    assert_eq!(h.ctx.health().watched(), 0, "a gone check is not read again");
+    assert_eq!(
+        h.ctx.health().watched(),
+        0,
+        "a gone check is not read again"
+    );
     h.reconcile("examplefailover").await.expect("reconcile");
     assert_eq!(h.ctx.health().watched(), 1, "its replacement is");
     let checks = h.fake.health_checks();

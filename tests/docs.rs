@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 
 use dnsfailover::api::admission;
-use dnsfailover::manifest;
 use dnsfailover::core::ownership::Owner;
-use dnsfailover::route53::Operation;
 use dnsfailover::core::validate;
+use dnsfailover::manifest;
+use dnsfailover::route53::Operation;
 
 fn examples() -> Vec<manifest::Document> {
     let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"));

@@ -41,7 +41,9 @@ async fn a_replaced_check_survives_while_the_repointing_change_is_pending() {
 
     world.fake.clear_calls();
     let started = tokio::time::Instant::now();
-    let outcome = workflow::execute(&world.engine, &[plan], WAIT).await.remove(0);
+    let outcome = workflow::execute(&world.engine, &[plan], WAIT)
+        .await
+        .remove(0);
     let Outcome::Changed {
         change: Some(change),
         created_checks,
@@ -73,8 +75,13 @@ async fn a_replaced_check_survives_while_the_repointing_change_is_pending() {
     // Once Route 53 has applied the change, the next run deletes it.
     world.fake.complete_changes();
     let plan = world.plan(&record).await.expect("plan");
-    assert!(plan.changes.is_empty(), "the records already use the new check");
-    let outcome = workflow::execute(&world.engine, &[plan], WAIT).await.remove(0);
+    assert!(
+        plan.changes.is_empty(),
+        "the records already use the new check"
+    );
+    let outcome = workflow::execute(&world.engine, &[plan], WAIT)
+        .await
+        .remove(0);
     assert!(
         matches!(&outcome, Outcome::Changed { deleted_checks, .. } if deleted_checks == &vec![old.id.clone()]),
         "{outcome:?}"
@@ -96,7 +103,9 @@ async fn a_replaced_check_is_deleted_as_soon_as_the_change_is_insync() {
     let plan = world.plan(&record).await.expect("plan");
 
     world.fake.clear_calls();
-    let outcome = workflow::execute(&world.engine, &[plan], WAIT).await.remove(0);
+    let outcome = workflow::execute(&world.engine, &[plan], WAIT)
+        .await
+        .remove(0);
     assert!(
         matches!(&outcome, Outcome::Changed { deleted_checks, waiting_checks, .. }
             if deleted_checks == &vec![old.id.clone()] && waiting_checks.is_empty()),
@@ -139,7 +148,10 @@ async fn delete_removes_the_records_and_their_checks_only_once_that_is_insync() 
             if deleted_checks.is_empty() && waiting_checks.len() == 1),
         "{outcome:?}"
     );
-    assert!(world.fake.records(&world.zone.id).is_empty(), "records first");
+    assert!(
+        world.fake.records(&world.zone.id).is_empty(),
+        "records first"
+    );
     assert_eq!(world.fake.health_checks().len(), 1, "the check waits");
 
     world.fake.complete_changes();

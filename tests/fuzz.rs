@@ -4,10 +4,10 @@
 
 use dnsfailover::api::admission;
 use dnsfailover::core::ownership::{Marker, Owner};
-use dnsfailover::route53::{RecordSet, RrType, Zone};
 use dnsfailover::core::{plan, validate};
 use dnsfailover::manifest;
 use dnsfailover::route53::names;
+use dnsfailover::route53::{RecordSet, RrType, Zone};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -1,15 +1,15 @@
 //! The Kubernetes API of dnsfailover: the `FailoverRecord` custom resource.
 
+pub mod admission;
 mod invalid;
 mod spec;
 mod status;
-pub mod admission;
 
+pub use invalid::{FieldError, InvalidSpec};
 pub use spec::{
     AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
     HealthCheckSpec, HostedZoneRef, LocalRef, Protocol, RecordType, Target,
 };
-pub use invalid::{FieldError, InvalidSpec};
 pub use status::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
 
 use kube::CustomResourceExt;

@@ -256,7 +256,9 @@ fn finish<R: Route53>(
         .count();
     let waiting = outcomes
         .iter()
-        .filter(|o| matches!(o, Outcome::Changed { waiting_checks, .. } if !waiting_checks.is_empty()))
+        .filter(
+            |o| matches!(o, Outcome::Changed { waiting_checks, .. } if !waiting_checks.is_empty()),
+        )
         .count();
     if failed > 0 {
         eprintln!(
@@ -320,7 +322,8 @@ pub(super) async fn delete<R: Route53>(
             None => {}
         }
     }
-    let plans: Vec<crate::core::plan::RecordPlan> = to_apply.iter().map(|(_, p)| p.clone()).collect();
+    let plans: Vec<crate::core::plan::RecordPlan> =
+        to_apply.iter().map(|(_, p)| p.clone()).collect();
     let outcomes = workflow::execute(engine, &plans, wait_timeout).await;
     let labelled: Vec<(&str, &crate::core::plan::RecordPlan)> =
         to_apply.iter().map(|(s, p)| (*s, p)).collect();

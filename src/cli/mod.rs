@@ -195,4 +195,3 @@ pub(super) fn fail(message: &str) -> Exit {
     eprintln!("error: {message}");
     Exit::Failed
 }
-

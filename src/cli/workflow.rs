@@ -6,16 +6,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::InvalidSpec;
 use crate::api::{DeletionPolicy, HostedZoneRef, admission};
 use crate::core::desired::{DesiredRecord, PlacedRecord, ZoneSelector};
-use crate::manifest::Document;
 use crate::core::ownership::Owner;
 use crate::core::plan::{self, Observed, RecordPlan, ZoneRecords};
 use crate::core::report::Category;
-use crate::engine::{Engine, Executor, Job, NoUpkeep, Outcome, Pack, ReconcileError, Snapshot, Wait};
-use crate::route53::{Route53, Route53Error};
-use crate::api::InvalidSpec;
 use crate::core::validate;
+use crate::engine::{
+    Engine, Executor, Job, NoUpkeep, Outcome, Pack, ReconcileError, Snapshot, Wait,
+};
+use crate::manifest::Document;
+use crate::route53::{Route53, Route53Error};
 
 /// A manifest that failed, and why.
 #[derive(Debug, Serialize)]

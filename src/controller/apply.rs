@@ -57,7 +57,10 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
     if ctx.health.take_vanished() {
         ctx.observer.invalidate_checks().await;
     }
-    let view = ctx.observer.view(&ctx.engine, Some(&placed.zone.id)).await?;
+    let view = ctx
+        .observer
+        .view(&ctx.engine, Some(&placed.zone.id))
+        .await?;
     ctx.readiness.credentials_ok.store(true, Ordering::Relaxed);
     let plan = view.with(|observed| plan::plan_apply(&placed, observed));
     Ok(Planned { placed, plan })
@@ -82,10 +85,10 @@ pub(super) async fn apply<R: Route53 + 'static>(
             let notes = events::choose(Reconciled {
                 before,
                 after: &done.status,
-                applied: done
-                    .applied
-                    .as_ref()
-                    .map(|(plan, drift)| Applied { plan, drift: *drift }),
+                applied: done.applied.as_ref().map(|(plan, drift)| Applied {
+                    plan,
+                    drift: *drift,
+                }),
                 left_zone: done.left_zone.as_deref(),
             });
             count_transitions(&ctx.metrics, before, &done.status);
@@ -100,8 +103,7 @@ pub(super) async fn apply<R: Route53 + 'static>(
             if error.category() == Category::CredentialsMissing {
                 ctx.readiness.credentials_ok.store(false, Ordering::Relaxed);
             }
-            let status =
-                report::with_error(before, &error.problem(), obj.meta().generation, now());
+            let status = report::with_error(before, &error.problem(), obj.meta().generation, now());
             let notes = events::choose(Reconciled {
                 before,
                 after: &status,
@@ -172,8 +174,9 @@ async fn converge<R: Route53 + 'static>(
             // Unknown after a restart: an unchanged, ready generation means drift.
             None => {
                 previous.and_then(|s| s.observed_generation) == obj.meta().generation
-                    && report::ready(previous)
-                        .is_some_and(|c| report::ConditionStatus::of(c) == report::ConditionStatus::True)
+                    && report::ready(previous).is_some_and(|c| {
+                        report::ConditionStatus::of(c) == report::ConditionStatus::True
+                    })
             }
         };
         applied = Some((plan, drift));

@@ -94,7 +94,8 @@ impl Observer {
     }
 
     fn zone_slot(&self, zone_id: &str) -> Slot<ZoneRecords> {
-        self.zones.lock()
+        self.zones
+            .lock()
             .entry(zone_id.to_string())
             .or_default()
             .clone()
@@ -114,7 +115,9 @@ impl Observer {
         engine: &Engine<R>,
         selector: &ZoneSelector,
     ) -> Result<Zone, ReconcileError> {
-        let slot = self.selectors.lock()
+        let slot = self
+            .selectors
+            .lock()
             .entry(selector.clone())
             .or_default()
             .clone();

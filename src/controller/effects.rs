@@ -67,9 +67,13 @@ impl<R: Route53 + 'static> Batches for Writer<'_, R> {
         _zone_id: &str,
         groups: Vec<(usize, Intent, Vec<Change>)>,
     ) -> Vec<(usize, Result<ChangeInfo, Route53Error>)> {
-        join_all(groups.into_iter().map(|(index, intent, changes)| async move {
-            (index, self.0.writer.submit(intent, changes).await)
-        }))
+        join_all(
+            groups
+                .into_iter()
+                .map(|(index, intent, changes)| async move {
+                    (index, self.0.writer.submit(intent, changes).await)
+                }),
+        )
         .await
     }
 }

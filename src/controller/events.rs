@@ -9,8 +9,8 @@ use kube::Resource;
 use kube::runtime::events::{Event, EventType};
 use tracing::warn;
 
-use super::context::Context;
 use super::cleanup::Removal;
+use super::context::Context;
 use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus};
 use crate::core::plan::{DeleteReason, RecordPlan};
 use crate::core::report::{self, Category, ConditionStatus};

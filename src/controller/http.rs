@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use super::metrics::Metrics;
 use super::context::Readiness;
+use super::metrics::Metrics;
 
 #[derive(Clone)]
 struct Shared {

@@ -18,15 +18,15 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{error, info, warn};
 
-use super::poller::HealthMonitor;
+use super::context::{Context, Readiness, Settings};
+use super::entry::{error_policy, reconcile};
 use super::http;
 use super::leader::{Gate, Gated};
 use super::metrics::Metrics;
-use super::context::{Context, Readiness, Settings};
-use super::entry::{error_policy, reconcile};
+use super::poller::HealthMonitor;
 use crate::api::{FailoverRecord, Target};
-use crate::settings::{AwsArgs, LogFormat, parse_duration};
 use crate::engine::Engine;
+use crate::settings::{AwsArgs, LogFormat, parse_duration};
 
 /// Options of `dnsfailover run`.
 #[derive(Debug, Args)]

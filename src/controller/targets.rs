@@ -8,11 +8,13 @@
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
 
-use kube::api::Api;
 use kube::ResourceExt;
+use kube::api::Api;
 
 use super::context::Context;
-use crate::api::{AliasTarget, FailoverRecord, FailoverRecordSpec, InvalidSpec, RecordType, Target};
+use crate::api::{
+    AliasTarget, FailoverRecord, FailoverRecordSpec, InvalidSpec, RecordType, Target,
+};
 use crate::engine::ReconcileError;
 use crate::route53::Route53;
 

@@ -81,7 +81,8 @@ impl<R: Route53 + 'static> BatchWriter<R> {
 
     /// Announce a group of changes for `zone_id` that will be submitted soon.
     pub fn intend(&self, zone_id: &str) -> Intent {
-        self.queues.lock()
+        self.queues
+            .lock()
             .entry(zone_id.to_string())
             .or_default()
             .announced += 1;

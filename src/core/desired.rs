@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::route53::names;
 use crate::core::ownership::{self, Owner};
+use crate::route53::names;
 use crate::route53::{AliasTarget, Failover, HealthCheckConfig, RecordSet, RrType, Zone};
 
 /// How the spec selects its hosted zone.
@@ -167,8 +167,8 @@ impl PlacedRecord {
 #[cfg(test)]
 mod tests {
     use crate::core::plan::scenarios::{BASE, spec};
-    use crate::route53::Zone;
     use crate::core::validate::desired_from_spec;
+    use crate::route53::Zone;
 
     use super::*;
 

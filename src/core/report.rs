@@ -304,7 +304,12 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
                 "the health checks match the spec".to_string(),
             )
         } else {
-            make(ConditionType::HealthCheckSynced, false, reason, message.clone())
+            make(
+                ConditionType::HealthCheckSynced,
+                false,
+                reason,
+                message.clone(),
+            )
         },
         if records_ok {
             make(

@@ -13,10 +13,11 @@ use crate::api::{
     FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Protocol, RecordType, Target,
 };
 use crate::core::desired::{DesiredRecord, DesiredSide, RecordName, SideTarget, ZoneSelector};
-use crate::route53::names;
 use crate::core::ownership::Owner;
+use crate::route53::names;
 use crate::route53::{
-    AliasTarget, Failover, HealthCheckConfig, HealthCheckKind, RrType, bare_zone_id, normalize_regions,
+    AliasTarget, Failover, HealthCheckConfig, HealthCheckKind, RrType, bare_zone_id,
+    normalize_regions,
 };
 
 struct Errors(Vec<FieldError>);

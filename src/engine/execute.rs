@@ -77,6 +77,10 @@ impl<'a> From<&'a RecordPlan> for Job<'a> {
     }
 }
 
+/// Record change groups of one zone: the position of their plan, the intent
+/// announced for them, and the changes.
+pub type Groups<I> = Vec<(usize, I, Vec<Change>)>;
+
 /// How record changes reach Route 53.
 pub trait Batches: Sync {
     /// Stands for a group announced and not yet submitted.
@@ -90,7 +94,7 @@ pub trait Batches: Sync {
     fn submit(
         &self,
         zone_id: &str,
-        groups: Vec<(usize, Self::Intent, Vec<Change>)>,
+        groups: Groups<Self::Intent>,
     ) -> impl Future<Output = Vec<(usize, Result<ChangeInfo, Route53Error>)>> + Send;
 }
 
@@ -118,7 +122,11 @@ pub trait Upkeep: Sync {
     }
 
     /// Checks of `plan` were deleted (`deleted`; the others were not).
-    fn checks_deleted(&self, _plan: &RecordPlan, _deleted: &[String]) -> impl Future<Output = ()> + Send {
+    fn checks_deleted(
+        &self,
+        _plan: &RecordPlan,
+        _deleted: &[String],
+    ) -> impl Future<Output = ()> + Send {
         async {}
     }
 
@@ -190,7 +198,11 @@ impl<'a, R> Wait<'a, R> {
 }
 
 impl<R: Route53> Settle for Wait<'_, R> {
-    async fn settle(&self, change: &mut ChangeInfo, _just_submitted: bool) -> Result<bool, Route53Error> {
+    async fn settle(
+        &self,
+        change: &mut ChangeInfo,
+        _just_submitted: bool,
+    ) -> Result<bool, Route53Error> {
         if change.status == ChangeState::Pending {
             let ids = std::collections::BTreeSet::from([change.id.clone()]);
             let states = self
@@ -267,7 +279,7 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
             }
         }
 
-        let mut by_zone: BTreeMap<&str, Vec<(usize, B::Intent, Vec<Change>)>> = BTreeMap::new();
+        let mut by_zone: BTreeMap<&str, Groups<B::Intent>> = BTreeMap::new();
         let mut submitted: BTreeMap<usize, Vec<Change>> = BTreeMap::new();
         for (index, (job, run)) in jobs.iter().zip(runs.iter_mut()).enumerate() {
             // Dropping an intent withdraws it, so a batch does not wait for it.
@@ -321,7 +333,12 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
                 Ok(true) => {}
                 Ok(false) => {
                     debug!(resource = %job.plan.owner, checks = job.plan.delete_checks.len(), "health check deletion waits for the change to be INSYNC");
-                    run.waiting = job.plan.delete_checks.iter().map(|d| d.id.clone()).collect();
+                    run.waiting = job
+                        .plan
+                        .delete_checks
+                        .iter()
+                        .map(|d| d.id.clone())
+                        .collect();
                     continue;
                 }
                 Err(e) => {
@@ -387,7 +404,10 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
             info!(resource = %plan.owner, id = %update.id, changed = ?update.changed, "health check updated");
         }
         for retag in &plan.retag_checks {
-            if let Err(e) = r53.change_health_check_tags(&retag.id, &retag.add, &[]).await {
+            if let Err(e) = r53
+                .change_health_check_tags(&retag.id, &retag.add, &[])
+                .await
+            {
                 return Err((created, e));
             }
         }
@@ -429,7 +449,10 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
     }
 
     /// Step 4: delete the checks; "not found" counts as done.
-    async fn delete_checks(&self, plan: &RecordPlan) -> Result<Vec<String>, (Vec<String>, Route53Error)> {
+    async fn delete_checks(
+        &self,
+        plan: &RecordPlan,
+    ) -> Result<Vec<String>, (Vec<String>, Route53Error)> {
         let mut deleted = Vec::new();
         for delete in &plan.delete_checks {
             match self.engine.route53().delete_health_check(&delete.id).await {

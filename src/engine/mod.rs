@@ -12,12 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use execute::{
-    Batches, Executor, Job, NoUpkeep, Outcome, Pack, Settle, Upkeep, Wait,
-};
+pub use execute::{Batches, Executor, Job, NoUpkeep, Outcome, Pack, Settle, Upkeep, Wait};
 
-use crate::core::desired::{PlacedRecord, ZoneSelector};
 use crate::backoff::Schedule;
+use crate::core::desired::{PlacedRecord, ZoneSelector};
 use crate::core::health::{self, HealthSummary};
 use crate::core::ownership::Owner;
 use crate::core::plan::batch::{self, BatchLimits};

@@ -9,8 +9,8 @@ use backon::{BackoffBuilder, Retryable};
 use tracing::{debug, warn};
 
 use super::limiter::RateLimiter;
-use crate::backoff::{Delays, Schedule};
 use super::{Backoff, CallStats, ErrorKind, Operation, RateBudget, Result, Route53};
+use crate::backoff::{Delays, Schedule};
 
 /// Wraps a [`Route53`] implementation: every request waits for the shared rate
 /// limiter, is counted, and is retried with exponential backoff and jitter when

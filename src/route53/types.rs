@@ -208,9 +208,7 @@ pub struct Change {
 }
 
 /// Status of a submitted change batch.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[strum(serialize_all = "UPPERCASE")]
 pub enum ChangeState {
     Pending,

@@ -270,9 +270,7 @@ impl<R: dnsfailover::route53::Route53> FakeWorld<R> {
 }
 
 /// Waiting for INSYNC as the CLI does, with pauses of a millisecond.
-pub fn quick_wait<R>(
-    engine: &dnsfailover::engine::Engine<R>,
-) -> dnsfailover::engine::Wait<'_, R> {
+pub fn quick_wait<R>(engine: &dnsfailover::engine::Engine<R>) -> dnsfailover::engine::Wait<'_, R> {
     dnsfailover::engine::Wait {
         engine,
         timeout: Duration::from_secs(60),

@@ -117,7 +117,10 @@ fn plan(does: &[Does]) -> RecordPlan {
 }
 
 fn reasons(notes: &[Note]) -> Vec<(Severity, &'static str)> {
-    notes.iter().map(|n| (n.severity, n.reason.as_str())).collect()
+    notes
+        .iter()
+        .map(|n| (n.severity, n.reason.as_str()))
+        .collect()
 }
 
 use Severity::{Normal, Warning};
@@ -344,7 +347,10 @@ fn cleanup_warns_when_it_leaves_a_check_in_use() {
         removed: true,
         kept: Default::default(),
     });
-    assert_eq!((clean.severity, clean.reason), (Normal, Reason::CleanupDone));
+    assert_eq!(
+        (clean.severity, clean.reason),
+        (Normal, Reason::CleanupDone)
+    );
     let kept = cleanup_done(&Removal {
         removed: true,
         kept: ["hc-1".to_string()].into(),
@@ -352,7 +358,11 @@ fn cleanup_warns_when_it_leaves_a_check_in_use() {
     assert_eq!((kept.severity, kept.reason), (Warning, Reason::CleanupDone));
     assert!(kept.message.contains("hc-1"), "{}", kept.message);
     let nothing = cleanup_done(&Removal::default());
-    assert!(nothing.message.starts_with("nothing"), "{}", nothing.message);
+    assert!(
+        nothing.message.starts_with("nothing"),
+        "{}",
+        nothing.message
+    );
 }
 
 #[test]

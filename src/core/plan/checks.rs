@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckRef, CreateCheck, DeleteCheck, DeleteReason, RecordPlan, RetagCheck, UpdateCheck};
+use super::{
+    CheckRef, CreateCheck, DeleteCheck, DeleteReason, RecordPlan, RetagCheck, UpdateCheck,
+};
 use crate::core::desired::PlacedRecord;
 use crate::core::ownership;
 use crate::route53::{

@@ -31,8 +31,8 @@ use checks::plan_side_check;
 use claims::{Ownership, ownership_of};
 
 use crate::core::desired::PlacedRecord;
-use crate::route53::names;
 use crate::core::ownership::{self, Marker, Owner};
+use crate::route53::names;
 use crate::route53::{
     Change, ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, RecordKey,
     RecordSet, RrType, Tags,

@@ -10,12 +10,12 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::api::FailoverRecordSpec;
-use crate::core::ownership::{MARKER_TTL, TAG_NAME, marker_name};
 use crate::backoff::{Jitter, Schedule};
+use crate::core::ownership::{MARKER_TTL, TAG_NAME, marker_name};
+use crate::core::validate::desired_from_spec;
 use crate::engine::{Engine, Outcome, Snapshot, Wait};
 use crate::route53::fake::FakeRoute53;
 use crate::route53::{AliasTarget, Operation, Route53, Zone};
-use crate::core::validate::desired_from_spec;
 
 pub(crate) const BASE: &str = r#"
 hostedZone: {name: example.com}
@@ -716,10 +716,7 @@ async fn removing_a_secondary_check_repoints_first_then_deletes() {
         "secondary deleted and recreated without its check"
     );
     assert!(
-        matches!(
-            world.execute(&[plan]).await[0],
-            Outcome::Changed { .. }
-        ),
+        matches!(world.execute(&[plan]).await[0], Outcome::Changed { .. }),
         "HealthCheckInUse would fail this"
     );
     assert_eq!(world.fake.health_checks().len(), 1);

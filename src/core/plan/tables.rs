@@ -113,7 +113,12 @@ impl Held {
 impl ZoneRecords {
     fn at_all(&self) -> Vec<RecordSet> {
         let mut names: Vec<(String, RrType)> = Vec::new();
-        for name in ["www.example.com.", "_dnsfailover-a.www.example.com.", "api.example.com.", "_dnsfailover-a.api.example.com."] {
+        for name in [
+            "www.example.com.",
+            "_dnsfailover-a.www.example.com.",
+            "api.example.com.",
+            "_dnsfailover-a.api.example.com.",
+        ] {
             for rr_type in [RrType::A, RrType::TXT, RrType::CNAME] {
                 names.push((name.to_string(), rr_type));
             }
@@ -213,7 +218,9 @@ fn planning_rules() {
     let mut copy = duplicate.checks[0].clone();
     copy.id = "hc-copy".into();
     duplicate.checks.push(copy.clone());
-    duplicate.tags.insert(copy.id, duplicate.tags["hc-primary"].clone());
+    duplicate
+        .tags
+        .insert(copy.id, duplicate.tags["hc-primary"].clone());
     let mut untagged = converged();
     untagged.tags.insert("hc-primary".into(), Tags::new());
     let mut weighted = simple("www.example.com.", RrType::A, "203.0.113.5");
@@ -288,13 +295,19 @@ fn planning_rules() {
         ),
         (
             "an unowned record: a conflict, nothing else",
-            with_records(Held::default(), vec![simple("www.example.com.", RrType::A, "203.0.113.5")]),
+            with_records(
+                Held::default(),
+                vec![simple("www.example.com.", RrType::A, "203.0.113.5")],
+            ),
             base.clone(),
             vec!["conflict NotOwned"],
         ),
         (
             "an unowned record, adopted on request",
-            with_records(Held::default(), vec![simple("www.example.com.", RrType::A, "203.0.113.5")]),
+            with_records(
+                Held::default(),
+                vec![simple("www.example.com.", RrType::A, "203.0.113.5")],
+            ),
             placed(|s| s.adopt_existing = true),
             vec![
                 "create check primary",
@@ -314,14 +327,21 @@ fn planning_rules() {
             "a foreign TXT at the marker's name",
             with_records(
                 Held::default(),
-                vec![simple("_dnsfailover-a.www.example.com.", RrType::TXT, "\"hello\"")],
+                vec![simple(
+                    "_dnsfailover-a.www.example.com.",
+                    RrType::TXT,
+                    "\"hello\"",
+                )],
             ),
             base.clone(),
             vec!["conflict MarkerNameTaken"],
         ),
         (
             "a CNAME shares its name with nothing",
-            with_records(Held::default(), vec![simple("www.example.com.", RrType::TXT, "\"v=spf1\"")]),
+            with_records(
+                Held::default(),
+                vec![simple("www.example.com.", RrType::TXT, "\"v=spf1\"")],
+            ),
             placed(|s| {
                 s.record_type = crate::api::RecordType::CNAME;
                 s.primary.addresses = Some(vec!["a.example.net".into()]);
@@ -381,7 +401,12 @@ fn deletion_rules() {
                 "delete check hc-primary ResourceDeleted",
             ],
         ),
-        ("nothing left: nothing to do", Held::default(), owner.clone(), vec![]),
+        (
+            "nothing left: nothing to do",
+            Held::default(),
+            owner.clone(),
+            vec![],
+        ),
         (
             "a check someone else's record uses is kept",
             shared,

@@ -4,17 +4,17 @@ use std::error::Error as StdError;
 
 use super::classify::*;
 use super::*;
+use aws_credential_types::credential_fn::provide_credentials_fn;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_route53::error::SdkError;
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_types::error::ErrorMetadata;
-use aws_credential_types::credential_fn::provide_credentials_fn;
 use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneError;
 use aws_sdk_route53::types::error::{InvalidInput, NoSuchHealthCheck, NoSuchHostedZone};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::ErrorMetadata;
 
 type TestResult = std::result::Result<(), Box<dyn StdError>>;
 
@@ -27,10 +27,7 @@ fn response(status: u16) -> std::result::Result<HttpResponse, Box<dyn StdError>>
 
 /// A service error Route 53 sent with `code`, for an operation without a
 /// special mapping.
-fn service_error(
-    code: &str,
-    status: u16,
-) -> std::result::Result<Route53Error, Box<dyn StdError>> {
+fn service_error(code: &str, status: u16) -> std::result::Result<Route53Error, Box<dyn StdError>> {
     let err = GetHostedZoneError::generic(
         ErrorMetadata::builder()
             .code(code)
@@ -275,9 +272,7 @@ fn credentials_that_need_fixing_are_not_retried() -> TestResult {
         )),
         CredentialsError::provider_error(
             SdkError::<GetHostedZoneError, HttpResponse>::service_error(
-                GetHostedZoneError::generic(
-                    ErrorMetadata::builder().code("AccessDenied").build(),
-                ),
+                GetHostedZoneError::generic(ErrorMetadata::builder().code("AccessDenied").build()),
                 response(403)?,
             ),
         ),

@@ -64,7 +64,11 @@ fn batch_size(changes: &[Change]) -> (usize, usize) {
     })
 }
 
-pub(super) fn apply_batch(state: &mut State, zone_id: &str, changes: &[Change]) -> Result<ChangeInfo> {
+pub(super) fn apply_batch(
+    state: &mut State,
+    zone_id: &str,
+    changes: &[Change],
+) -> Result<ChangeInfo> {
     let (values, chars) = batch_size(changes);
     if values > MAX_BATCH_VALUES {
         return Err(invalid_batch(format!(

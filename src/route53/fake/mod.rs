@@ -315,7 +315,10 @@ impl FakeRoute53 {
 
     /// Every change submitted so far is INSYNC from now on.
     pub fn complete_changes(&self) {
-        self.lock().changes.values_mut().for_each(|polls| *polls = 0);
+        self.lock()
+            .changes
+            .values_mut()
+            .for_each(|polls| *polls = 0);
     }
 
     /// Run one call: log it, apply faults, run `work` on the state.
@@ -411,4 +414,3 @@ pub(super) fn observations(healthy: u32, total: u32) -> Vec<HealthObservation> {
         })
         .collect()
 }
-

@@ -8,10 +8,9 @@ use super::{
     CHECKERS, FakeRoute53, HEALTH_CHECK_PAGE_SIZE, RECORD_PAGE_SIZE, observations, sort_key,
 };
 use crate::route53::{
-    Change, ChangeInfo, ChangeState, ErrorKind, HealthCheck, HealthCheckConfig,
-    HealthCheckUpdate, HealthObservation, Operation, Page, RecordCursor, RecordKey, RecordSet,
-    ResettableElement, Result, Route53, Route53Error, RrType, TAGS_PER_REQUEST, Tags, Zone,
-    names,
+    Change, ChangeInfo, ChangeState, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
+    HealthObservation, Operation, Page, RecordCursor, RecordKey, RecordSet, ResettableElement,
+    Result, Route53, Route53Error, RrType, TAGS_PER_REQUEST, Tags, Zone, names,
 };
 
 impl Route53 for FakeRoute53 {
