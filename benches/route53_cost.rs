@@ -10,6 +10,9 @@
 //!
 //! Under `cargo test` (no `--bench` argument) it runs a small smoke version
 //! against the in-memory Route 53 only, so CI keeps it working.
+//!
+//! Long because it prints every table of BENCHMARKS.md, and each table's
+//! method sits next to the code that measures it.
 
 // The test harness: the in-memory Kubernetes API and the moto launcher.
 #[path = "../tests/support/mod.rs"]

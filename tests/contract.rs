@@ -3,6 +3,10 @@
 //! not implement a Route 53 rule, the moto variant asserts what moto does
 //! instead and says so on stderr: the gap is recorded, never silently skipped,
 //! and the test fails if moto starts enforcing the rule.
+//!
+//! Long because every Route 53 rule the code relies on has its own contract
+//! here, run twice (fake and moto); splitting would separate a rule from the
+//! gap list (`MOTO_GAPS`) that documents it.
 
 mod support;
 

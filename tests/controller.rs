@@ -1,6 +1,10 @@
 //! The controller against an in-memory Kubernetes API server (behind kube's
 //! own client) and the in-memory Route 53: each scenario asserts the requests
 //! made to the cluster and the calls made to Route 53.
+//!
+//! Long because each test is one scenario of the controller's life (create,
+//! update, delete, failover, errors, leadership, zone moves), each needing the
+//! same harness; one file keeps them comparable.
 
 mod support;
 

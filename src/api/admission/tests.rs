@@ -1,5 +1,8 @@
 //! The CRD's validation, run client-side: one test per CEL rule with a valid
 //! and an invalid case, the structural checks, and the schema's shape.
+//!
+//! Long because it holds one small test per rule; together they are the
+//! list of what the API server refuses, and read best in one place.
 
 use serde_json::{Value, json};
 

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 
 use super::{
     CheckRef, CreateCheck, DeleteCheck, DeleteReason, RecordPlan, RetagCheck, UpdateCheck,
+    ZoneRecords,
 };
 use crate::core::desired::PlacedRecord;
 use crate::core::ownership;
 use crate::route53::{
-    Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, ResettableElement, Tags,
+    ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, ResettableElement,
+    Tags,
 };
 
 /// Decide the health check of one side: keep (updating and re-tagging it),
@@ -155,4 +157,32 @@ fn changed_settings(have: &HealthCheckConfig, want: &HealthCheckConfig) -> Vec<&
     check(have.enable_sni != want.enable_sni, "enableSNI");
     check(have.regions != want.regions, "regions");
     changed
+}
+
+/// Route 53 deletes a health check even while record sets refer to it, and
+/// such records then answer unpredictably. So a check is deleted only when no
+/// record set of the zone refers to it once the plan's changes are applied;
+/// one still in use (by a record set someone else pointed at it) is kept.
+pub(super) fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
+    let changes = &plan.changes;
+    let kept = &mut plan.kept_checks;
+    plan.delete_checks.retain(|check| {
+        let id = Some(check.id.as_str());
+        let dropped = changes
+            .iter()
+            .filter(|c| c.action == ChangeAction::Delete && c.record.health_check_id.as_deref() == id)
+            .count();
+        let added = changes
+            .iter()
+            .filter(|c| {
+                c.action != ChangeAction::Delete
+                    && matches!(&c.health_check, Some(CheckRef::Existing(e)) if Some(e.as_str()) == id)
+            })
+            .count();
+        let unused = zone.references_to(&check.id) + added <= dropped;
+        if !unused {
+            kept.push(check.id.clone());
+        }
+        unused
+    });
 }

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 pub use zone::{FoundMarker, ZoneRecords};
 
-use checks::plan_side_check;
+use checks::{keep_referenced_checks, plan_side_check};
 use claims::{Ownership, ownership_of};
 
 use crate::core::desired::PlacedRecord;
@@ -416,34 +416,6 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
     plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));
     keep_referenced_checks(&mut plan, observed.records);
     plan
-}
-
-/// Route 53 deletes a health check even while record sets refer to it, and
-/// such records then answer unpredictably. So a check is deleted only when no
-/// record set of the zone refers to it once the plan's changes are applied;
-/// one still in use (by a record set someone else pointed at it) is kept.
-fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
-    let changes = &plan.changes;
-    let kept = &mut plan.kept_checks;
-    plan.delete_checks.retain(|check| {
-        let id = Some(check.id.as_str());
-        let dropped = changes
-            .iter()
-            .filter(|c| c.action == ChangeAction::Delete && c.record.health_check_id.as_deref() == id)
-            .count();
-        let added = changes
-            .iter()
-            .filter(|c| {
-                c.action != ChangeAction::Delete
-                    && matches!(&c.health_check, Some(CheckRef::Existing(e)) if Some(e.as_str()) == id)
-            })
-            .count();
-        let unused = zone.references_to(&check.id) + added <= dropped;
-        if !unused {
-            kept.push(check.id.clone());
-        }
-        unused
-    });
 }
 
 fn delete_of(have: &RecordSet) -> PlannedChange {
