@@ -1,8 +1,12 @@
 # dnsfailover build tooling (GNU make).
 #
 #   make            list the targets
-#   make test       what CI runs: lint, licence/source checks, MSRV check, tests (CRD drift check included)
-#   make demo       the Route 53 failover walkthrough against a local emulator
+#   make test       what CI runs: lint, licence/source checks, MSRV check, tests
+#                   (CRD drift check and the real-control-plane suite included)
+#   make demo       the controller on a local control plane: kubectl apply, status,
+#                   events, the records in a local Route 53 emulator, a drill
+#   make demo-cli   the standalone CLI walkthrough against the emulator
+#   make cluster-up a local Kubernetes control plane + Route 53 emulator
 
 CARGO  ?= cargo
 PYTHON ?= python3
@@ -13,7 +17,7 @@ MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 CRD_FILE := crds/failoverrecords.dnsfailover.io.yaml
 CHART_CRD := charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml
-SHELL_SCRIPTS := scripts/demo.sh .ci/run tests/e2e/run.sh
+SHELL_SCRIPTS := scripts/demo.sh scripts/demo-cli.sh scripts/cluster-bins.sh scripts/cluster-versions.sh .ci/run tests/e2e/run.sh
 
 # Tools built from crates.io once per machine, outside the work tree.
 TOOLS_DIR     ?= $(HOME)/.cache/dnsfailover/tools
@@ -25,7 +29,8 @@ MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv test soak bench fmt fmt-check lint script-lint deny msrv crd crd-check chart-check demo image e2e
+.PHONY: help venv test soak bench fmt fmt-check lint script-lint deny msrv crd crd-check chart-check demo demo-cli image e2e \
+	cluster-bins cluster-up cluster-down
 
 help: ## List the targets
 	@echo "dnsfailover make targets:"
@@ -39,8 +44,18 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
-test: venv lint script-lint deny msrv ## lint, shell and Dockerfile lint, licences and sources, MSRV, cargo test (debug; includes the CRD drift and chart checks)
-	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --all-targets --locked
+test: venv cluster-bins lint script-lint deny msrv ## lint, shell and Dockerfile lint, licences and sources, MSRV, cargo test (debug; includes the CRD drift, chart and real-control-plane suites)
+	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" DNSFAILOVER_CLUSTER_BINS="$$(scripts/cluster-bins.sh --path)" \
+		$(CARGO) test --all-targets --locked
+
+cluster-bins: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl from their Go modules (once per machine, cached in ~/.cache/dnsfailover)
+	@scripts/cluster-bins.sh >/dev/null
+
+cluster-up: venv cluster-bins ## Start a local control plane and the Route 53 emulator (state in .cluster/; then `. .cluster/env`)
+	$(VENV)/bin/python scripts/cluster.py up
+
+cluster-down: ## Stop what cluster-up started and remove .cluster/
+	$(PYTHON) scripts/cluster.py down
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -74,8 +89,12 @@ crd-check: ## Fail if the committed CRD YAML differs from the generated one
 chart-check: venv ## Helm chart: lint --strict, strict render of default and ci/*.yaml values, RBAC, schema (tests/chart.rs; part of `make test`)
 	$(CARGO) test --quiet --test chart
 
-demo: venv ## Route 53 failover walkthrough against a local emulator
+demo: venv cluster-bins ## The controller on a local control plane with the Route 53 emulator: apply, status, events, records, drill, delete
+	$(CARGO) build --quiet --bin dnsfailover
 	scripts/demo.sh
+
+demo-cli: venv ## The standalone CLI walkthrough (plan, apply, status) against the Route 53 emulator
+	scripts/demo-cli.sh
 
 script-lint: venv ## shellcheck the shell scripts (the e2e suite included), hadolint the Dockerfile
 	bash -n tests/e2e/run.sh

@@ -1,7 +1,9 @@
-"""Lint, render and schema-check a Helm chart with Helm's own Go SDK.
+"""Lint, render, schema-check and install a Helm chart with Helm's own Go SDK.
 
 helm-python-sdk (`make venv`) binds Helm 4's SDK, so no helm binary is
-needed. Every command prints JSON on stdout; tests/chart.rs drives it.
+needed. Every command prints JSON on stdout; tests/chart.rs and the
+real-cluster tests (tests/cluster.rs) drive it, and scripts/demo.sh installs
+the chart with it.
 
     .venv/bin/python scripts/chart.py lint CHART [VALUES_FILE]
     .venv/bin/python scripts/chart.py render CHART [VALUES_FILE] [--namespace NS] [--set-json JSON]...
@@ -13,6 +15,15 @@ render   prints {"manifests": {template: text}}; on a render or values error
          it prints the message on stderr and exits 1.
 validate exits 0 if the values pass values.schema.json, else prints the
          message on stderr and exits 1.
+
+    .venv/bin/python scripts/chart.py install   CHART RELEASE --kubeconfig K --namespace NS [--set-json JSON]...
+    .venv/bin/python scripts/chart.py upgrade   CHART RELEASE --kubeconfig K --namespace NS [--set-json JSON]...
+    .venv/bin/python scripts/chart.py uninstall RELEASE --kubeconfig K --namespace NS
+
+install/upgrade/uninstall act on a real cluster as `helm install|upgrade|
+         uninstall` do (no waiting for pods) and print the release summary
+         {"name", "namespace", "version", "status", "manifest", ...}; a
+         failure prints Helm's message on stderr and exits 1.
 
 --set-json takes a JSON object merged over the values (like helm's --set-json,
 but a whole object: '{"leaderElection": {"enabled": false}}'); repeatable.
@@ -44,6 +55,19 @@ def deep_merge(base, override):
     return merged
 
 
+def release_action(args):
+    """helm install / upgrade / uninstall against the cluster of a kubeconfig."""
+    with helm.Config(kubeconfig_path=args.kubeconfig, namespace=args.namespace) as cfg:
+        if args.command == "uninstall":
+            return cfg.uninstall(args.release)
+        values = {}
+        for override in args.set_json:
+            values = deep_merge(values, override)
+        action = cfg.install if args.command == "install" else cfg.upgrade
+        # No `wait`: the local control plane has no kubelet, so pods stay Pending.
+        return action(args.chart, args.release, values, namespace=args.namespace)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +82,17 @@ def main():
     validate = commands.add_parser("validate", help="check values against values.schema.json")
     validate.add_argument("chart")
     validate.add_argument("values_json", type=json.loads)
+    for verb in ("install", "upgrade"):
+        release = commands.add_parser(verb, help=f"helm {verb} on a cluster")
+        release.add_argument("chart")
+        release.add_argument("release")
+        release.add_argument("--kubeconfig", required=True)
+        release.add_argument("--namespace", required=True)
+        release.add_argument("--set-json", action="append", default=[], type=json.loads)
+    uninstall = commands.add_parser("uninstall", help="helm uninstall on a cluster")
+    uninstall.add_argument("release")
+    uninstall.add_argument("--kubeconfig", required=True)
+    uninstall.add_argument("--namespace", required=True)
     args = parser.parse_args()
 
     try:
@@ -79,6 +114,8 @@ def main():
                     values, name="dnsfailover", namespace=args.namespace, is_install=True
                 )
             print(json.dumps({"manifests": manifests}, indent=2))
+        elif args.command in ("install", "upgrade", "uninstall"):
+            print(json.dumps(release_action(args), indent=2))
         else:
             with helm.Chart.load(args.chart) as chart:
                 # As an install does: the defaults coalesced with the given values.

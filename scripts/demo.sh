@@ -1,182 +1,103 @@
 #!/usr/bin/env bash
-# The classic Route 53 DNS failover walkthrough, on a laptop, against a local
-# Route 53 emulator (moto) — no AWS account, no cluster.
+# dnsfailover's main job, on this machine: the controller on a real (local)
+# Kubernetes control plane, reconciling a FailoverRecord applied with kubectl
+# into the Route 53 emulator, and writing back status and events.
 #
-#   make demo            (creates .venv with the emulator first)
-#   scripts/demo.sh      (if .venv is already there)
+#   make demo          (builds what it needs first: .venv, the control plane's
+#                       binaries from Go modules, the dnsfailover binary)
 #
-# It starts the emulator on a free loopback port, creates the hosted zone
-# example.com, then runs `dnsfailover plan`, `apply`, shows what landed in
-# Route 53, runs `status`, and runs `apply` a second time, which must not write
-# anything. The emulator is stopped on exit, whatever happens.
+# Every command a user would type is printed (`$ ...`) before its output.
+# Whatever happens, also on Ctrl-C, everything it started is stopped and
+# .demo/ is removed at the end. The standalone CLI walkthrough is `make demo-cli`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
-CARGO=${CARGO:-cargo}
 VENV=${VENV:-.venv}
-MANIFEST=examples/examplefailover.yaml
-ZONE=example.com
-BIN=target/debug/dnsfailover
+BIN="${CARGO_TARGET_DIR:-target}/debug/dnsfailover"
+STATE="$root/.demo"
+CLUSTER="$STATE/cluster"
+NS=web
+SYSTEM=dnsfailover-system
 
-header() {
-    printf '\n==== %s ====\n\n' "$*"
-}
+header() { printf '\n\033[1m==== %s ====\033[0m\n\n' "$*"; }
+die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
+# Print a command as a user would type it, then run it.
+run() { printf '$ %s\n' "$*"; "$@"; }
 
-die() {
-    printf 'demo: error: %s\n' "$*" >&2
-    exit 1
-}
-
-[[ -x "$VENV/bin/moto_server" ]] || die "$VENV/bin/moto_server not found; run 'make venv' (or 'make demo')"
-[[ -f "$MANIFEST" ]] || die "$MANIFEST not found"
-
-header "Building dnsfailover"
-"$CARGO" build --quiet
-[[ -x "$BIN" ]] || die "$BIN was not built"
-echo "built $BIN"
-
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/dnsfailover-demo.XXXXXX")
-moto_log="$workdir/moto.log"
-moto_pid=""
+[[ -x "$VENV/bin/python" ]] || die "$VENV is missing; run 'make demo' (it creates it)"
+[[ -x "$BIN" ]] || die "$BIN is missing; run 'make demo' (it builds it)"
+bins=$(scripts/cluster-bins.sh --path) || die "the control plane is not built; run 'make demo'"
 
 cleanup() {
     local status=$?
-    if [[ -n "$moto_pid" ]] && kill -0 "$moto_pid" 2>/dev/null; then
-        kill "$moto_pid" 2>/dev/null || true
-        wait "$moto_pid" 2>/dev/null || true
-    fi
-    rm -rf "$workdir"
+    trap - EXIT INT TERM
+    header "Stopping everything the demo started"
+    "$VENV/bin/python" scripts/cluster.py down --dir "$CLUSTER" || true
+    rm -rf "$STATE"
     exit "$status"
 }
 trap cleanup EXIT
+trap 'echo; echo "interrupted"; exit 130' INT TERM
 
-header "Starting the local Route 53 emulator"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-endpoint="http://127.0.0.1:$port"
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
-moto_pid=$!
+header "Starting a local Kubernetes control plane and the Route 53 emulator"
+rm -rf "$STATE"
+mkdir -p "$STATE"
+"$VENV/bin/python" scripts/cluster.py up --dir "$CLUSTER"
+# KUBECONFIG, the emulator as AWS_ENDPOINT_URL, test credentials, kubectl on PATH.
+# shellcheck source=/dev/null
+. "$CLUSTER/env"
+export PATH="$bins:$PATH"
 
-ready=""
-deadline=$((SECONDS + 20))
-while ((SECONDS < deadline)); do
-    if ! kill -0 "$moto_pid" 2>/dev/null; then
-        echo "moto_server exited early; last lines of its log:" >&2
-        tail -n 20 "$moto_log" >&2 || true
-        die "the emulator did not start"
-    fi
-    if python3 - "$endpoint" <<'PY' 2>/dev/null
-import sys, urllib.request
-urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1).read()
-PY
-    then
-        ready=yes
-        break
-    fi
-    sleep 0.2
-done
-if [[ -z "$ready" ]]; then
-    echo "moto_server did not answer on $endpoint within 20 s; last lines of its log:" >&2
-    tail -n 20 "$moto_log" >&2 || true
-    die "the emulator did not start"
-fi
-echo "moto_server (pid $moto_pid) is answering on $endpoint"
+header "A hosted zone in the emulator (in AWS, it already exists)"
+"$VENV/bin/python" scripts/route53.py create-zone example.com
 
-# Fake credentials: the emulator accepts anything, and nothing can reach AWS.
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_ROUTE_53
-export AWS_ACCESS_KEY_ID=testing
-export AWS_SECRET_ACCESS_KEY=testing
-export AWS_REGION=us-east-1
-export AWS_DEFAULT_REGION=us-east-1
-export DNSFAILOVER_ROUTE53_ENDPOINT="$endpoint"
+header "Installing the chart (Helm's SDK; with a helm binary it is the command shown)"
+run kubectl create namespace "$SYSTEM"
+run kubectl -n "$SYSTEM" create secret generic route53-credentials \
+    --from-literal=AWS_ACCESS_KEY_ID=testing --from-literal=AWS_SECRET_ACCESS_KEY=testing
+printf '$ helm install dnsfailover charts/dnsfailover -n %s \\\n' "$SYSTEM"
+printf '    --set aws.route53Endpoint=%s --set aws.credentialsSecret.name=route53-credentials\n' "$AWS_ENDPOINT_URL"
+"$VENV/bin/python" scripts/chart.py install charts/dnsfailover dnsfailover \
+    --kubeconfig "$KUBECONFIG" --namespace "$SYSTEM" \
+    --set-json "{\"aws\": {\"route53Endpoint\": \"$AWS_ENDPOINT_URL\", \"credentialsSecret\": {\"name\": \"route53-credentials\"}}}" \
+    | "$VENV/bin/python" -c 'import json, sys; r = json.load(sys.stdin); print(f"release {r[\"name\"]} revision {r[\"version\"]}: {r[\"info\"][\"status\"]}")'
+run kubectl -n "$SYSTEM" get deployment,serviceaccount,role -l app.kubernetes.io/instance=dnsfailover
 
-header "Creating the hosted zone $ZONE"
-"$VENV/bin/python" - "$ZONE" <<'PY'
-import os, sys, time
-import boto3
+header "Running the controller as the Deployment's pod would (no kubelet here)"
+echo "The chart's container args and env, with only the ServiceAccount's token:"
+pid=$("$VENV/bin/python" scripts/cluster.py controller --dir "$CLUSTER" \
+    --namespace "$SYSTEM" --release dnsfailover --pod dnsfailover-0 \
+    --binary "$BIN" --http-address 127.0.0.1:0 --log "$STATE/controller.log")
+echo "dnsfailover run (pid $pid), logs in .demo/controller.log"
 
-zone = sys.argv[1]
-r53 = boto3.client("route53", endpoint_url=os.environ["DNSFAILOVER_ROUTE53_ENDPOINT"], region_name="us-east-1")
-created = r53.create_hosted_zone(Name=zone, CallerReference=f"dnsfailover-demo-{time.time_ns()}")
-print(f"hosted zone {created['HostedZone']['Name']} -> {created['HostedZone']['Id']}")
-PY
+header "Declaring the failover pair"
+run kubectl create namespace "$NS"
+run cat examples/examplefailover.yaml
+run kubectl apply -f examples/examplefailover.yaml
+run kubectl -n "$NS" wait --for=condition=Ready failoverrecord/examplefailover --timeout=120s
+run kubectl -n "$NS" get failoverrecords -o wide
 
-header "dnsfailover plan -f $MANIFEST   (read-only: what apply would change)"
-"$BIN" plan -f "$MANIFEST"
+header "What happened, as events"
+run kubectl -n "$NS" get events --field-selector involvedObject.name=examplefailover \
+    --sort-by=.lastTimestamp -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
 
-header "dnsfailover apply -f $MANIFEST"
-"$BIN" apply -f "$MANIFEST"
+header "What Route 53 now holds"
+"$VENV/bin/python" scripts/route53.py show example.com
 
-header "What Route 53 now holds for $ZONE"
-"$VENV/bin/python" - "$ZONE" <<'PY'
-import ast, os, sys
-import boto3
+header "A failover drill: invert the primary's health check"
+run kubectl -n "$NS" patch failoverrecord examplefailover --type merge \
+    -p '{"spec":{"primary":{"healthCheck":{"inverted":true}}}}'
+run kubectl -n "$NS" wait --for=jsonpath='{.status.active}'=Secondary \
+    failoverrecord/examplefailover --timeout=120s
+run kubectl -n "$NS" get failoverrecords
+run kubectl -n "$NS" get events --field-selector reason=FailoverToSecondary \
+    -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
 
-zone = sys.argv[1]
-r53 = boto3.client("route53", endpoint_url=os.environ["DNSFAILOVER_ROUTE53_ENDPOINT"], region_name="us-east-1")
-
-
-def plain(value):
-    # moto returns the zone's default SOA value as the text "{'Value': '...'}"; unwrap it.
-    if value.startswith("{'Value': "):
-        return ast.literal_eval(value)["Value"]
-    return value
-
-
-zone_id = next(z["Id"] for z in r53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == zone)
-
-print(f"Record sets in {zone}. ({zone_id}):")
-for page in r53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id):
-    for rr in page["ResourceRecordSets"]:
-        if "AliasTarget" in rr:
-            values = f"ALIAS {rr['AliasTarget']['DNSName']} (zone {rr['AliasTarget']['HostedZoneId']}, evaluate target health {rr['AliasTarget']['EvaluateTargetHealth']})"
-        else:
-            values = ", ".join(plain(v["Value"]) for v in rr.get("ResourceRecords", []))
-        print(f"  {rr['Name']}  {rr['Type']}")
-        if "SetIdentifier" in rr:
-            print(f"    set id:       {rr['SetIdentifier']}")
-        if "Failover" in rr:
-            print(f"    failover:     {rr['Failover']}")
-        if "TTL" in rr:
-            print(f"    ttl:          {rr['TTL']}")
-        print(f"    values:       {values}")
-        if "HealthCheckId" in rr:
-            print(f"    health check: {rr['HealthCheckId']}")
-
-print()
-checks = [hc for page in r53.get_paginator("list_health_checks").paginate() for hc in page["HealthChecks"]]
-print(f"Health checks ({len(checks)}):")
-for hc in checks:
-    cfg = hc["HealthCheckConfig"]
-    target = cfg.get("IPAddress") or cfg.get("FullyQualifiedDomainName", "?")
-    print(f"  {hc['Id']}")
-    print(f"    type:              {cfg['Type']}")
-    print(f"    ip / fqdn:         {target}")
-    print(f"    port:              {cfg.get('Port', '-')}")
-    print(f"    path:              {cfg.get('ResourcePath', '-')}")
-    if "SearchString" in cfg:
-        print(f"    search string:     {cfg['SearchString']!r}")
-    print(f"    request interval:  {cfg.get('RequestInterval', '-')} s")
-    print(f"    failure threshold: {cfg.get('FailureThreshold', '-')}")
-    print(f"    caller reference:  {hc['CallerReference']}")
-PY
-
-header "dnsfailover status -f $MANIFEST"
-"$BIN" status -f "$MANIFEST"
-
-header "dnsfailover apply -f $MANIFEST, again: must make zero write calls"
-apply2_err="$workdir/apply2.stderr"
-# Show stdout and stderr as usual, and keep a copy of stderr to check the
-# "Route 53 requests:" summary.
-{ "$BIN" apply -f "$MANIFEST" 2>&1 1>&3 | tee "$apply2_err" >&2; } 3>&1
-if ! grep -q "Route 53 requests:" "$apply2_err"; then
-    die "the second apply printed no 'Route 53 requests:' summary"
-fi
-if ! grep -Eq "(^|[^0-9])0 of them writes" "$apply2_err"; then
-    die "the second apply wrote to Route 53; it should have found nothing to change"
-fi
-echo
-echo "OK: the second apply made 0 write calls: Route 53 already matched the manifest."
+header "Deleting it: records first, then the health check, then the finalizer"
+run kubectl -n "$NS" delete failoverrecord examplefailover --timeout=120s
+"$VENV/bin/python" scripts/route53.py show example.com
 
 header "Done"
-echo "The emulator (pid $moto_pid) is being stopped; nothing was sent to AWS."
+echo "Nothing was sent to AWS. Run 'make cluster-up' to keep a cluster like this one."

@@ -62,3 +62,44 @@ fn the_iam_policy_grants_every_route53_action_the_code_uses_and_nothing_else() {
         assert_eq!(statement["Effect"], "Allow");
     }
 }
+
+/// The control plane's versions are pinned twice: in the Go wrapper modules
+/// that build it (`tools/`) and in `scripts/cluster-versions.sh`, which keys
+/// the binary cache and is what `/version` must report. They must agree, or
+/// the cache would hold binaries of another version than its name says.
+#[test]
+fn the_control_plane_versions_agree_between_the_go_modules_and_the_scripts() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |path: &str| {
+        std::fs::read_to_string(format!("{root}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let pinned = |text: &str, key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} in scripts/cluster-versions.sh"))
+            .trim()
+            .to_string()
+    };
+    let versions = read("scripts/cluster-versions.sh");
+    let k8s = pinned(&versions, "K8S_VERSION");
+    let etcd = pinned(&versions, "ETCD_VERSION");
+    let kubernetes_mod = read("tools/kubernetes/go.mod");
+    assert!(
+        kubernetes_mod.contains(&format!("require k8s.io/kubernetes {k8s}\n")),
+        "tools/kubernetes/go.mod must require k8s.io/kubernetes {k8s}"
+    );
+    // Every staging module is replaced by the published v0.x of the same release.
+    let staging = format!("v0.{}", k8s.trim_start_matches("v1."));
+    let replaced: Vec<&str> = kubernetes_mod
+        .lines()
+        .filter(|l| l.contains("=> k8s.io/"))
+        .collect();
+    assert!(replaced.len() >= 30, "{replaced:?}");
+    for line in replaced {
+        assert!(line.ends_with(&staging), "{line} should be {staging}");
+    }
+    assert!(
+        read("tools/etcd/go.mod").contains(&format!("require go.etcd.io/etcd/server/v3 {etcd}\n")),
+        "tools/etcd/go.mod must require go.etcd.io/etcd/server/v3 {etcd}"
+    );
+}

@@ -81,6 +81,12 @@ use super::status::FailoverRecordStatus;
     validation = cname_target("secondary"),
     validation = Rule::new("self.type != 'CNAME' || self.name != '@'")
         .message("a CNAME record cannot be at the zone apex ('@'); use an alias target with type A or AAAA instead")
+        .field_path(".name"),
+    // A name with a dot is fully qualified and must end in the zone's name;
+    // both sides are compared with and without the trailing dot. A zone given
+    // by id is only known to the controller, which checks it there.
+    validation = Rule::new("!has(self.hostedZone.name) || !self.name.contains('.') || [self.name.lowerAscii(), self.name.lowerAscii() + '.'].exists(n, [self.hostedZone.name.lowerAscii(), self.hostedZone.name.lowerAscii() + '.'].exists(z, n == z || n.endsWith('.' + z)))")
+        .message("name is not inside hostedZone.name: use a name relative to the zone (such as 'www') or a fully qualified name that ends in the zone's name")
         .field_path(".name")
 )]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# The pinned versions of the local control plane, and where their binaries are
+# cached. Sourced by scripts/cluster-bins.sh and scripts/cluster.sh; the Go
+# wrapper modules under tools/ pin the same versions (a test checks they agree).
+
+# Used by the scripts that source this file.
+# shellcheck disable=SC2034
+{
+    K8S_VERSION=v1.34.4
+    ETCD_VERSION=v3.6.16
+    GO_MIN_VERSION=1.26
+}
+
+# Outside the checkout, so clones and CI runs on one machine share it;
+# DNSFAILOVER_CACHE_DIR overrides it.
+cluster_bin_dir() {
+    local base="${DNSFAILOVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dnsfailover}"
+    echo "$base/control-plane-k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin"
+}

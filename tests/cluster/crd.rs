@@ -1,0 +1,195 @@
+//! The CRD on a real apiserver: the examples are accepted, each class of
+//! invalid spec is refused with the schema's or the CEL rule's message,
+//! `kubectl explain` and `kubectl get` show what the types say.
+
+use serde_json::{Value, json};
+
+use crate::support::control_plane::{control_plane, root};
+
+/// The examples' documents with their namespace replaced by `ns`.
+fn examples_in(ns: &str) -> Vec<(String, Value)> {
+    let mut docs = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("an example");
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let mut value: Value = serde::Deserialize::deserialize(doc).expect("example YAML");
+            if value.is_null() {
+                continue;
+            }
+            value["metadata"]["namespace"] = json!(ns);
+            docs.push((file.display().to_string(), value));
+        }
+    }
+    docs
+}
+
+#[test]
+fn every_example_passes_a_server_side_dry_run() {
+    let plane = control_plane();
+    let ns = plane.namespace("examples", &[]);
+    let docs = examples_in(&ns);
+    let kinds: Vec<&str> = docs
+        .iter()
+        .map(|(_, d)| d["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert!(kinds.contains(&"FailoverRecord"));
+    for (file, doc) in &docs {
+        let out = plane.kubectl_with(
+            &["apply", "--dry-run=server", "-f", "-"],
+            Some(&doc.to_string()),
+        );
+        assert!(
+            out.status.success(),
+            "{file}: the apiserver refused {}: {}",
+            doc["metadata"]["name"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("Warning"),
+            "{file}: warnings: {stderr}"
+        );
+    }
+}
+
+fn base() -> Value {
+    json!({
+        "apiVersion": "dnsfailover.io/v1alpha1",
+        "kind": "FailoverRecord",
+        "metadata": {"name": "bad"},
+        "spec": {
+            "hostedZone": {"name": "example.com"},
+            "name": "www",
+            "type": "A",
+            "primary": {
+                "addresses": ["203.0.113.10"],
+                "healthCheck": {"protocol": "HTTP", "requestInterval": 10, "failureThreshold": 3}
+            },
+            "secondary": {"addresses": ["198.51.100.10"]}
+        }
+    })
+}
+
+/// A server-side create of `doc`; the apiserver's error text, or None if it
+/// was accepted.
+fn refusal(ns: &str, doc: &Value) -> Option<String> {
+    let plane = control_plane();
+    let out = plane.kubectl_with(
+        &["create", "--dry-run=server", "-n", ns, "-f", "-"],
+        Some(&doc.to_string()),
+    );
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn each_class_of_invalid_spec_is_refused_by_the_apiserver_with_its_message() {
+    let plane = control_plane();
+    let ns = plane.namespace("invalid", &[]);
+    assert_eq!(refusal(&ns, &base()), None, "the base spec is valid");
+
+    let long_label = "a".repeat(63);
+    let cases: Vec<(&str, Value, &[&str])> = vec![
+        (
+            "interval 15",
+            json!({"spec": {"primary": {"healthCheck": {"requestInterval": 15}}}}),
+            &["spec.primary.healthCheck.requestInterval", "requestInterval must be 10 or 30"],
+        ),
+        (
+            "threshold 11",
+            json!({"spec": {"primary": {"healthCheck": {"failureThreshold": 11}}}}),
+            &["spec.primary.healthCheck.failureThreshold", "should be less than or equal to 10"],
+        ),
+        (
+            "addresses with alias",
+            json!({"spec": {"secondary": {"alias": {"dnsName": "lb.example.net", "hostedZoneId": "Z35SXDOTRQ7X7K"}}}}),
+            &["spec.secondary", "set exactly one of addresses, alias, serviceRef or ingressRef"],
+        ),
+        (
+            "searchString with TCP",
+            json!({"spec": {"primary": {"healthCheck": {"protocol": "TCP", "port": 443, "searchString": "ok"}}}}),
+            &["spec.primary.healthCheck", "searchString needs protocol HTTP or HTTPS"],
+        ),
+        (
+            "a name outside the zone",
+            json!({"spec": {"name": "www.example.org"}}),
+            &["spec", "is not inside hostedZone.name"],
+        ),
+        (
+            "an oversized name",
+            json!({"spec": {"name": format!("{long_label}.{long_label}.{long_label}.{long_label}.example.com")}}),
+            &["spec.name", "Too long"],
+        ),
+        (
+            "an IPv6 address on an A record",
+            json!({"spec": {"secondary": {"addresses": ["2001:db8::1"]}}}),
+            &["secondary.addresses must be IPv4 addresses for type A"],
+        ),
+    ];
+    for (what, change, expected) in cases {
+        let mut doc = base();
+        crate::world::merge(&mut doc, change);
+        let message = refusal(&ns, &doc).unwrap_or_else(|| panic!("{what}: accepted"));
+        for part in expected {
+            assert!(
+                message.contains(part),
+                "{what}: the apiserver's message lacks {part:?}:\n{message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hosted_zone_cannot_be_changed_once_created() {
+    let plane = control_plane();
+    let ns = plane.namespace("immutable", &[]);
+    let out = plane.kubectl_with(&["create", "-n", &ns, "-f", "-"], Some(&base().to_string()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = plane.kubectl(&[
+        "patch",
+        "-n",
+        &ns,
+        "failoverrecord",
+        "bad",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"hostedZone":{"name":"example.org"}}}"#,
+    ]);
+    assert!(!out.status.success(), "the zone change was accepted");
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains(
+            "hostedZone is immutable; create a new FailoverRecord for another zone"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn kubectl_explain_and_get_show_the_field_docs_and_printer_columns() {
+    let plane = control_plane();
+    let explained = plane.kubectl_ok(&["explain", "failoverrecord.spec"]);
+    for field in ["hostedZone", "primary", "secondary", "deletionPolicy", "ttl"] {
+        assert!(explained.contains(field), "{field} in:\n{explained}");
+    }
+    let check = plane.kubectl_ok(&["explain", "failoverrecord.spec.primary.healthCheck.requestInterval"]);
+    assert!(check.contains("10 or 30"), "{check}");
+
+    let ns = plane.namespace("columns", &[]);
+    let out = plane.kubectl_with(&["create", "-n", &ns, "-f", "-"], Some(&base().to_string()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = plane.kubectl_ok(&["get", "-n", &ns, "fr", "-o", "wide"]);
+    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+    for column in ["NAME", "FQDN", "TYPE", "ACTIVE", "PRIMARY", "READY", "AGE"] {
+        assert!(header.contains(&column), "{column} in {header:?}");
+    }
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(row.starts_with("bad "), "{table}");
+}
