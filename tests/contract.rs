@@ -180,6 +180,15 @@ fn ours(records: Vec<RecordSet>, zone: &Zone) -> Vec<RecordSet> {
         .collect()
 }
 
+/// The zone holds nothing but its own NS and SOA: a refused batch applied
+/// nothing.
+async fn assert_nothing_applied(r53: &impl Route53, zone: &Zone) {
+    let records = route53::list_all_record_sets(r53, &zone.id)
+        .await
+        .expect("list");
+    assert!(ours(records, zone).is_empty(), "nothing applied");
+}
+
 // ----- zones -----
 
 contract!(zones_are_found_by_id_and_by_exact_name);
@@ -415,16 +424,7 @@ async fn a_batch_over_1000_values_is_refused(_: Kind, r53: &impl Route53, zone: 
         .await
         .expect_err("501 upserted values");
     assert_eq!(err.kind, ErrorKind::InvalidChangeBatch);
-    assert!(
-        ours(
-            route53::list_all_record_sets(r53, &zone.id)
-                .await
-                .expect("list"),
-            &zone
-        )
-        .is_empty(),
-        "nothing applied"
-    );
+    assert_nothing_applied(r53, &zone).await;
     let within: Vec<Change> = (0..2).map(|i| create(record(i, 500))).collect();
     r53.change_record_sets(&zone.id, &within)
         .await
@@ -484,16 +484,7 @@ async fn a_batch_over_32000_characters_is_refused(kind: Kind, r53: &impl Route53
                 refused_upsert.expect_err("16,250 characters upserted").kind,
                 ErrorKind::InvalidChangeBatch
             );
-            assert!(
-                ours(
-                    route53::list_all_record_sets(r53, &zone.id)
-                        .await
-                        .expect("list"),
-                    &zone
-                )
-                .is_empty(),
-                "nothing applied"
-            );
+            assert_nothing_applied(r53, &zone).await;
             let within: Vec<Change> = (40..56).map(|i| create(record(i, 8))).collect();
             assert_eq!(chars(&within), 32_000);
             r53.change_record_sets(&zone.id, &within)

@@ -8,38 +8,48 @@ mod support;
 use std::time::Duration;
 
 use dnsfailover::cli::workflow;
+use dnsfailover::core::desired::PlacedRecord;
 use dnsfailover::core::ownership::Owner;
-use dnsfailover::core::plan::DeleteReason;
+use dnsfailover::core::plan::{DeleteReason, RecordPlan};
 use dnsfailover::engine::Outcome;
+use dnsfailover::route53::fake::FakeRoute53;
 use dnsfailover::route53::{ChangeState, Operation};
 use support::{CLASSIC, FakeWorld, spec};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn slower() -> dnsfailover::api::FailoverRecordSpec {
+/// The classic record applied, and the plan of a new request interval (an
+/// immutable setting: a new check replaces the old one). Returns the old
+/// check's id, the new record and its plan; changes of the plan stay PENDING
+/// for `polls` GetChange calls.
+async fn replacing(
+    world: &FakeWorld<FakeRoute53>,
+    polls: u32,
+) -> (String, PlacedRecord, RecordPlan) {
+    world
+        .apply(&world.placed("examplefailover", &spec(CLASSIC)))
+        .await;
+    let old = world.fake.health_checks().remove(0);
+    world.fake.set_polls_until_insync(polls);
     let mut slower = spec(CLASSIC);
     if let Some(check) = slower.primary.health_check.as_mut() {
         check.request_interval = 30;
     }
-    slower
+    let record = world.placed("examplefailover", &slower);
+    let plan = world.plan(&record).await.expect("plan");
+    world.fake.clear_calls();
+    (old.id, record, plan)
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_replaced_check_survives_while_the_repointing_change_is_pending() {
     let world = FakeWorld::new();
-    world
-        .apply(&world.placed("examplefailover", &spec(CLASSIC)))
-        .await;
-    let old = world.fake.health_checks().remove(0);
     // The change that repoints the record stays PENDING.
-    world.fake.set_polls_until_insync(u32::MAX);
-    let record = world.placed("examplefailover", &slower());
-    let plan = world.plan(&record).await.expect("plan");
+    let (old, record, plan) = replacing(&world, u32::MAX).await;
     assert_eq!(plan.delete_checks.len(), 1);
-    assert_eq!(plan.delete_checks[0].id, old.id);
+    assert_eq!(plan.delete_checks[0].id, old);
     assert_eq!(plan.delete_checks[0].reason, DeleteReason::Replaced);
 
-    world.fake.clear_calls();
     let started = tokio::time::Instant::now();
     let outcome = workflow::execute(&world.engine, &[plan], WAIT)
         .await
@@ -56,9 +66,9 @@ async fn a_replaced_check_survives_while_the_repointing_change_is_pending() {
     assert_eq!(change.status, ChangeState::Pending);
     assert_eq!(created_checks.len(), 1, "the new check");
     assert!(deleted_checks.is_empty(), "{deleted_checks:?}");
-    assert_eq!(waiting_checks, vec![old.id.clone()]);
+    assert_eq!(waiting_checks, vec![old.clone()]);
     assert!(
-        world.fake.health_checks().iter().any(|c| c.id == old.id),
+        world.fake.health_checks().iter().any(|c| c.id == old),
         "the old check is still there"
     );
     assert!(
@@ -83,7 +93,7 @@ async fn a_replaced_check_survives_while_the_repointing_change_is_pending() {
         .await
         .remove(0);
     assert!(
-        matches!(&outcome, Outcome::Changed { deleted_checks, .. } if deleted_checks == &vec![old.id.clone()]),
+        matches!(&outcome, Outcome::Changed { deleted_checks, .. } if deleted_checks == &vec![old.clone()]),
         "{outcome:?}"
     );
     let checks = world.fake.health_checks();
@@ -94,21 +104,13 @@ async fn a_replaced_check_survives_while_the_repointing_change_is_pending() {
 #[tokio::test(start_paused = true)]
 async fn a_replaced_check_is_deleted_as_soon_as_the_change_is_insync() {
     let world = FakeWorld::new();
-    world
-        .apply(&world.placed("examplefailover", &spec(CLASSIC)))
-        .await;
-    let old = world.fake.health_checks().remove(0);
-    world.fake.set_polls_until_insync(3);
-    let record = world.placed("examplefailover", &slower());
-    let plan = world.plan(&record).await.expect("plan");
-
-    world.fake.clear_calls();
+    let (old, _, plan) = replacing(&world, 3).await;
     let outcome = workflow::execute(&world.engine, &[plan], WAIT)
         .await
         .remove(0);
     assert!(
         matches!(&outcome, Outcome::Changed { deleted_checks, waiting_checks, .. }
-            if deleted_checks == &vec![old.id.clone()] && waiting_checks.is_empty()),
+            if deleted_checks == &vec![old.clone()] && waiting_checks.is_empty()),
         "{outcome:?}"
     );
     let calls = world.fake.calls();
