@@ -46,10 +46,7 @@ async fn the_controller_rides_out_an_apiserver_restart_and_converges_what_change
     .await
     .expect("delete the SECONDARY behind the controller's back");
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert!(
-        controller.running(),
-        "the controller survives a lost apiserver"
-    );
+    assert!(controller.running(), "the controller survives a lost apiserver");
     w.plane.component("start", "kube-apiserver");
 
     // A change made right after the restart, and the drift, both converge.
@@ -70,10 +67,6 @@ async fn the_controller_rides_out_an_apiserver_restart_and_converges_what_change
         .ok_or_else(|| o["status"].to_string())
     })
     .await;
-    assert_eq!(
-        w.health_checks().await.len(),
-        1,
-        "no duplicate health check"
-    );
+    assert_eq!(w.health_checks().await.len(), 1, "no duplicate health check");
     assert!(controller.running());
 }

@@ -52,7 +52,10 @@ fn every_example_passes_a_server_side_dry_run() {
             String::from_utf8_lossy(&out.stderr)
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("Warning"), "{file}: warnings: {stderr}");
+        assert!(
+            !stderr.contains("Warning"),
+            "{file}: warnings: {stderr}"
+        );
     }
 }
 
@@ -96,34 +99,22 @@ fn each_class_of_invalid_spec_is_refused_by_the_apiserver_with_its_message() {
         (
             "interval 15",
             json!({"spec": {"primary": {"healthCheck": {"requestInterval": 15}}}}),
-            &[
-                "spec.primary.healthCheck.requestInterval",
-                "requestInterval must be 10 or 30",
-            ],
+            &["spec.primary.healthCheck.requestInterval", "requestInterval must be 10 or 30"],
         ),
         (
             "threshold 11",
             json!({"spec": {"primary": {"healthCheck": {"failureThreshold": 11}}}}),
-            &[
-                "spec.primary.healthCheck.failureThreshold",
-                "should be less than or equal to 10",
-            ],
+            &["spec.primary.healthCheck.failureThreshold", "should be less than or equal to 10"],
         ),
         (
             "addresses with alias",
             json!({"spec": {"secondary": {"alias": {"dnsName": "lb.example.net", "hostedZoneId": "Z35SXDOTRQ7X7K"}}}}),
-            &[
-                "spec.secondary",
-                "set exactly one of addresses, alias, serviceRef or ingressRef",
-            ],
+            &["spec.secondary", "set exactly one of addresses, alias, serviceRef or ingressRef"],
         ),
         (
             "searchString with TCP",
             json!({"spec": {"primary": {"healthCheck": {"protocol": "TCP", "port": 443, "searchString": "ok"}}}}),
-            &[
-                "spec.primary.healthCheck",
-                "searchString needs protocol HTTP or HTTPS",
-            ],
+            &["spec.primary.healthCheck", "searchString needs protocol HTTP or HTTPS"],
         ),
         (
             "a name outside the zone",
@@ -159,11 +150,7 @@ fn hosted_zone_cannot_be_changed_once_created() {
     let plane = control_plane();
     let ns = plane.namespace("immutable", &[]);
     let out = plane.kubectl_with(&["create", "-n", &ns, "-f", "-"], Some(&base().to_string()));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = plane.kubectl(&[
         "patch",
         "-n",
@@ -178,7 +165,9 @@ fn hosted_zone_cannot_be_changed_once_created() {
     assert!(!out.status.success(), "the zone change was accepted");
     let message = String::from_utf8_lossy(&out.stderr);
     assert!(
-        message.contains("hostedZone is immutable; create a new FailoverRecord for another zone"),
+        message.contains(
+            "hostedZone is immutable; create a new FailoverRecord for another zone"
+        ),
         "{message}"
     );
 }
@@ -187,35 +176,17 @@ fn hosted_zone_cannot_be_changed_once_created() {
 fn kubectl_explain_and_get_show_the_field_docs_and_printer_columns() {
     let plane = control_plane();
     let explained = plane.kubectl_ok(&["explain", "failoverrecord.spec"]);
-    for field in [
-        "hostedZone",
-        "primary",
-        "secondary",
-        "deletionPolicy",
-        "ttl",
-    ] {
+    for field in ["hostedZone", "primary", "secondary", "deletionPolicy", "ttl"] {
         assert!(explained.contains(field), "{field} in:\n{explained}");
     }
-    let check = plane.kubectl_ok(&[
-        "explain",
-        "failoverrecord.spec.primary.healthCheck.requestInterval",
-    ]);
+    let check = plane.kubectl_ok(&["explain", "failoverrecord.spec.primary.healthCheck.requestInterval"]);
     assert!(check.contains("10 or 30"), "{check}");
 
     let ns = plane.namespace("columns", &[]);
     let out = plane.kubectl_with(&["create", "-n", &ns, "-f", "-"], Some(&base().to_string()));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = plane.kubectl_ok(&["get", "-n", &ns, "fr", "-o", "wide"]);
-    let header: Vec<&str> = table
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
+    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
     for column in ["NAME", "FQDN", "TYPE", "ACTIVE", "PRIMARY", "READY", "AGE"] {
         assert!(header.contains(&column), "{column} in {header:?}");
     }

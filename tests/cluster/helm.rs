@@ -36,16 +36,8 @@ async fn helm_install_upgrade_uninstall_in_a_restricted_namespace() {
     // apiserver again in a dry run, which prints any Pod Security warning.
     let deployment = plane.kubectl_ok(&["get", "deployment", "-n", &ns, &fullname, "-o", "json"]);
     let mut deployment: Value = serde_json::from_str(&deployment).expect("JSON");
-    for field in [
-        "resourceVersion",
-        "uid",
-        "creationTimestamp",
-        "generation",
-        "managedFields",
-    ] {
-        deployment["metadata"]
-            .as_object_mut()
-            .map(|m| m.remove(field));
+    for field in ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"] {
+        deployment["metadata"].as_object_mut().map(|m| m.remove(field));
     }
     deployment["metadata"]["name"] = json!(format!("{fullname}-dry"));
     deployment.as_object_mut().map(|d| d.remove("status"));
@@ -53,39 +45,21 @@ async fn helm_install_upgrade_uninstall_in_a_restricted_namespace() {
         &["create", "--dry-run=server", "-n", &ns, "-f", "-"],
         Some(&deployment.to_string()),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("Warning"),
-        "Pod Security warnings: {stderr}"
-    );
+    assert!(!stderr.contains("Warning"), "Pod Security warnings: {stderr}");
 
     // The controller manager turns the Deployment into a ReplicaSet and a
     // Pod, which `enforce: restricted` admits (it stays Pending: no kubelet).
     let selector = format!("app.kubernetes.io/instance={}", release.name);
     eventually(CONVERGE, "the ReplicaSet and its Pod", || async {
         let pods = plane.kubectl_ok(&["get", "pods", "-n", &ns, "-l", &selector, "-o", "name"]);
-        let sets = plane.kubectl_ok(&[
-            "get",
-            "replicasets",
-            "-n",
-            &ns,
-            "-l",
-            &selector,
-            "-o",
-            "name",
-        ]);
+        let sets = plane.kubectl_ok(&["get", "replicasets", "-n", &ns, "-l", &selector, "-o", "name"]);
         if pods.lines().count() == 1 && sets.lines().count() == 1 {
             Ok(())
         } else {
             let events = plane.kubectl_ok(&["get", "events", "-n", &ns]);
-            Err(format!(
-                "pods {pods:?}, replicasets {sets:?}; events:\n{events}"
-            ))
+            Err(format!("pods {pods:?}, replicasets {sets:?}; events:\n{events}"))
         }
     })
     .await;
@@ -118,10 +92,7 @@ async fn helm_install_upgrade_uninstall_in_a_restricted_namespace() {
         "-o",
         "jsonpath={.spec.template.spec.containers[0].args}",
     ]);
-    assert!(
-        args.contains("--resync=10m") && args.contains("--log-format=text"),
-        "{args}"
-    );
+    assert!(args.contains("--resync=10m") && args.contains("--log-format=text"), "{args}");
 
     // Uninstall removes the release's objects, keeps the CRD (Helm never
     // deletes CRDs) and so keeps existing FailoverRecords.
@@ -138,8 +109,5 @@ async fn helm_install_upgrade_uninstall_in_a_restricted_namespace() {
     plane.kubectl_ok(&["get", "crd", "failoverrecords.dnsfailover.io"]);
     plane.kubectl_ok(&["get", "failoverrecord", "-n", &ns, "kept"]);
     let out = plane.kubectl(&["get", "clusterrole", &fullname]);
-    assert!(
-        !out.status.success(),
-        "the ClusterRole is removed with the release"
-    );
+    assert!(!out.status.success(), "the ClusterRole is removed with the release");
 }

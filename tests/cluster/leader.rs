@@ -20,10 +20,7 @@ async fn leader_of<'a>(
     b: &'a mut ControllerProcess,
 ) -> (&'a mut ControllerProcess, &'a mut ControllerProcess) {
     eventually(CONVERGE, "exactly one leader", || async {
-        let (la, lb) = (
-            a.metric("dnsfailover_leader"),
-            b.metric("dnsfailover_leader"),
-        );
+        let (la, lb) = (a.metric("dnsfailover_leader"), b.metric("dnsfailover_leader"));
         match (la, lb) {
             (1.0, 0.0) | (0.0, 1.0) => Ok(()),
             other => Err(format!("leader gauges {other:?}")),
@@ -46,10 +43,7 @@ async fn one_leader_writes_and_a_killed_leader_is_replaced_within_the_lease() {
 
     w.apply(&record_yaml("www", "203.0.113.10", "198.51.100.10"));
     w.wait_ready("www");
-    assert!(
-        writes(leader) >= 2.0,
-        "the leader wrote the check and the records"
-    );
+    assert!(writes(leader) >= 2.0, "the leader wrote the check and the records");
     assert_eq!(writes(follower), 0.0, "the follower wrote nothing");
 
     leader.kill();
@@ -77,11 +71,7 @@ async fn one_leader_writes_and_a_killed_leader_is_replaced_within_the_lease() {
             .ok_or_else(|| o["status"].to_string())
     })
     .await;
-    assert_eq!(
-        w.health_checks().await.len(),
-        1,
-        "no duplicate health check"
-    );
+    assert_eq!(w.health_checks().await.len(), 1, "no duplicate health check");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,10 +96,7 @@ async fn a_controller_killed_and_restarted_converges_without_needless_writes() {
             .ok_or_else(|| o["status"].to_string())
     })
     .await;
-    let primary = w
-        .side("one.example.com.", Failover::Primary)
-        .await
-        .expect("PRIMARY");
+    let primary = w.side("one.example.com.", Failover::Primary).await.expect("PRIMARY");
     assert_eq!(primary.ttl, Some(120));
     // Let it settle, then count: one record change for `one`, nothing for
     // the untouched `two`, and no health-check write at all.
@@ -119,18 +106,8 @@ async fn a_controller_killed_and_restarted_converges_without_needless_writes() {
             "dnsfailover_route53_requests_total{{operation=\"{op}\",outcome=\"ok\"}}"
         ))
     };
-    assert_eq!(
-        count("ChangeResourceRecordSets"),
-        1.0,
-        "{}",
-        controller.log_text()
-    );
-    for op in [
-        "CreateHealthCheck",
-        "UpdateHealthCheck",
-        "DeleteHealthCheck",
-        "ChangeTagsForResource",
-    ] {
+    assert_eq!(count("ChangeResourceRecordSets"), 1.0, "{}", controller.log_text());
+    for op in ["CreateHealthCheck", "UpdateHealthCheck", "DeleteHealthCheck", "ChangeTagsForResource"] {
         assert_eq!(count(op), 0.0, "{op} after a restart");
     }
     let after: Vec<String> = w.health_checks().await.into_iter().map(|c| c.id).collect();

@@ -19,9 +19,15 @@ fn granted(w: &World, namespace: &str) -> BTreeSet<(String, String)> {
         w.system,
         w.release.fullname()
     );
-    let table = w
-        .plane
-        .kubectl_ok(&["auth", "can-i", "--list", "--as", &user, "-n", namespace]);
+    let table = w.plane.kubectl_ok(&[
+        "auth",
+        "can-i",
+        "--list",
+        "--as",
+        &user,
+        "-n",
+        namespace,
+    ]);
     let mut rows = BTreeSet::new();
     for line in table.lines().skip(1) {
         // Resources  Non-Resource URLs  Resource Names  Verbs
@@ -52,10 +58,7 @@ fn rows(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 const WATCHED: &[(&str, &str)] = &[
     ("failoverrecords.dnsfailover.io", "[get list watch patch]"),
     ("failoverrecords.dnsfailover.io/status", "[patch]"),
-    (
-        "failoverrecords.dnsfailover.io/finalizers",
-        "[update patch]",
-    ),
+    ("failoverrecords.dnsfailover.io/finalizers", "[update patch]"),
     ("events.events.k8s.io", "[create patch]"),
     ("services", "[get list watch]"),
     ("ingresses.networking.k8s.io", "[get list watch]"),
@@ -68,16 +71,8 @@ const LEASE: &[(&str, &str)] = &[("leases.coordination.k8s.io", "[get create upd
 async fn the_service_account_gets_exactly_the_documented_rights_and_no_secrets() {
     // Namespaced mode: Roles in the watched namespace only.
     let w = World::new("rbac").await;
-    assert_eq!(
-        granted(&w, &w.ns),
-        rows(WATCHED),
-        "in the watched namespace"
-    );
-    assert_eq!(
-        granted(&w, &w.system),
-        rows(LEASE),
-        "in the release namespace"
-    );
+    assert_eq!(granted(&w, &w.ns), rows(WATCHED), "in the watched namespace");
+    assert_eq!(granted(&w, &w.system), rows(LEASE), "in the release namespace");
     let elsewhere = w.plane.namespace("rbac-other", &[]);
     assert_eq!(granted(&w, &elsewhere), rows(&[]), "in any other namespace");
 
@@ -97,10 +92,7 @@ async fn the_service_account_gets_exactly_the_documented_rights_and_no_secrets()
     for (world, ns) in [(&w, &w.ns), (&w, &w.system), (&wide, &anywhere)] {
         for (resource, verbs) in granted(world, ns) {
             assert!(!resource.contains("secrets"), "{resource} {verbs}");
-            assert!(
-                !resource.contains('*') && !verbs.contains('*'),
-                "{resource} {verbs}"
-            );
+            assert!(!resource.contains('*') && !verbs.contains('*'), "{resource} {verbs}");
         }
     }
 }

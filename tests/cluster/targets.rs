@@ -25,22 +25,18 @@ fn set_load_balancer(w: &World, hostname: &str) {
 }
 
 async fn primary_alias(w: &World, expected_name: &str, expected_zone: &str) {
-    eventually(
-        CONVERGE,
-        &format!("the PRIMARY alias to {expected_name}"),
-        || async {
-            let primary = w.side(FQDN, Failover::Primary).await;
-            match primary.as_ref().and_then(|p| p.alias.as_ref()) {
-                Some(alias)
-                    if alias.dns_name.trim_end_matches('.') == expected_name
-                        && alias.hosted_zone_id == expected_zone =>
-                {
-                    Ok(())
-                }
-                _ => Err(format!("{primary:?}")),
+    eventually(CONVERGE, &format!("the PRIMARY alias to {expected_name}"), || async {
+        let primary = w.side(FQDN, Failover::Primary).await;
+        match primary.as_ref().and_then(|p| p.alias.as_ref()) {
+            Some(alias)
+                if alias.dns_name.trim_end_matches('.') == expected_name
+                    && alias.hosted_zone_id == expected_zone =>
+            {
+                Ok(())
             }
-        },
-    )
+            _ => Err(format!("{primary:?}")),
+        }
+    })
     .await;
 }
 

@@ -89,19 +89,14 @@ async fn the_seed_example_through_kubectl_create_edit_drill_and_delete() {
     // An edit reaches Route 53 and observedGeneration.
     w.patch("examplefailover", json!({"spec": {"ttl": 120}}));
     w.wait_status("examplefailover", "observedGeneration 2", |o| {
-        (o["status"]["observedGeneration"] == 2
-            && condition(o, "Ready").is_some_and(|c| c.0 == "True"))
-        .then_some(())
-        .ok_or_else(|| o["status"].to_string())
+        (o["status"]["observedGeneration"] == 2 && condition(o, "Ready").is_some_and(|c| c.0 == "True"))
+            .then_some(())
+            .ok_or_else(|| o["status"].to_string())
     })
     .await;
     let primary = w.side(FQDN, Failover::Primary).await.expect("PRIMARY");
     assert_eq!(primary.ttl, Some(120), "the new TTL is in Route 53");
-    assert_eq!(
-        w.health_checks().await.len(),
-        1,
-        "the TTL leaves the check alone"
-    );
+    assert_eq!(w.health_checks().await.len(), 1, "the TTL leaves the check alone");
 
     // The drill: an inverted check reads unhealthy, DNS answers with the
     // secondary, and the cluster says so.
@@ -121,12 +116,7 @@ async fn the_seed_example_through_kubectl_create_edit_drill_and_delete() {
     assert!(checks[0].config.inverted);
 
     // Deletion: records, then the check, then the finalizer goes.
-    w.kubectl_ok(&[
-        "delete",
-        "failoverrecord",
-        "examplefailover",
-        "--wait=false",
-    ]);
+    w.kubectl_ok(&["delete", "failoverrecord", "examplefailover", "--wait=false"]);
     eventually(CONVERGE, "the object to be gone", || async {
         match w.get("examplefailover") {
             None => Ok(()),
@@ -165,10 +155,7 @@ async fn deleting_a_namespace_cleans_every_record_in_it_from_route53() {
     eventually(CONVERGE * 2, "the namespace to be gone", || async {
         let out = plane.kubectl(&["get", "namespace", &ns, "-o", "json"]);
         if out.status.success() {
-            Err(String::from_utf8_lossy(&out.stdout)
-                .chars()
-                .take(2000)
-                .collect())
+            Err(String::from_utf8_lossy(&out.stdout).chars().take(2000).collect())
         } else {
             Ok(())
         }

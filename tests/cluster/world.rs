@@ -139,9 +139,7 @@ impl World {
             out.status.success(),
             "kubectl wait for {name} Ready: {}\nthe object: {}",
             String::from_utf8_lossy(&out.stderr),
-            self.get(name)
-                .map(|v| v["status"].to_string())
-                .unwrap_or_default()
+            self.get(name).map(|v| v["status"].to_string()).unwrap_or_default()
         );
     }
 

@@ -81,8 +81,10 @@ impl ControlPlane {
             std::process::id(),
             fastrand::u32(..)
         ));
-        let log_path =
-            std::env::temp_dir().join(format!("dnsfailover-cluster-{}.log", std::process::id()));
+        let log_path = std::env::temp_dir().join(format!(
+            "dnsfailover-cluster-{}.log",
+            std::process::id()
+        ));
         let log = std::fs::File::create(&log_path).expect("the control plane's log file");
         let mut command = Command::new(python());
         command
@@ -232,10 +234,9 @@ impl ControlPlane {
     /// and setup; the controller never gets it).
     pub async fn admin(&self) -> kube::Client {
         let kubeconfig = Kubeconfig::read_from(&self.state.kubeconfig).expect("admin kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .expect("admin client config");
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .expect("admin client config");
         kube::Client::try_from(config).expect("admin client")
     }
 
