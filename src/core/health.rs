@@ -66,24 +66,9 @@ pub fn active_side(primary: Option<Health>, secondary: Option<Health>) -> Active
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route53::HealthCheckKind;
 
     fn config() -> HealthCheckConfig {
-        HealthCheckConfig {
-            kind: HealthCheckKind::Http,
-            ip_address: Some("198.51.100.1".into()),
-            fqdn: None,
-            port: 80,
-            resource_path: Some("/".into()),
-            search_string: None,
-            request_interval: 30,
-            failure_threshold: 3,
-            measure_latency: false,
-            inverted: false,
-            disabled: false,
-            enable_sni: false,
-            regions: vec![],
-        }
+        HealthCheckConfig::http("198.51.100.1", 30)
     }
 
     fn obs(healthy: usize, total: usize) -> Vec<HealthObservation> {

@@ -320,24 +320,9 @@ fn unquote_txt(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route53::HealthCheckKind;
 
     fn config() -> HealthCheckConfig {
-        HealthCheckConfig {
-            kind: HealthCheckKind::Http,
-            ip_address: Some("192.0.2.10".into()),
-            fqdn: None,
-            port: 80,
-            resource_path: Some("/".into()),
-            search_string: None,
-            request_interval: 10,
-            failure_threshold: 3,
-            measure_latency: false,
-            inverted: false,
-            disabled: false,
-            enable_sni: false,
-            regions: vec![],
-        }
+        HealthCheckConfig::http("192.0.2.10", 10)
     }
 
     #[test]

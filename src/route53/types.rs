@@ -348,6 +348,29 @@ impl HealthCheckConfig {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl HealthCheckConfig {
+    /// A plain HTTP check of `ip` (port 80, path `/`, every `interval`
+    /// seconds, 3 failures), for tests to start from.
+    pub fn http(ip: &str, interval: i32) -> Self {
+        Self {
+            kind: HealthCheckKind::Http,
+            ip_address: Some(ip.into()),
+            fqdn: None,
+            port: 80,
+            resource_path: Some("/".into()),
+            search_string: None,
+            request_interval: interval,
+            failure_threshold: 3,
+            measure_latency: false,
+            inverted: false,
+            disabled: false,
+            enable_sni: false,
+            regions: vec![],
+        }
+    }
+}
+
 /// A health check as Route 53 holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,8 +7,7 @@ use super::*;
 use crate::core::ownership::Owner;
 use crate::core::plan::{CreateCheck, DeleteCheck, PlannedChange, UpdateCheck};
 use crate::route53::{
-    ChangeAction, Failover, HealthCheckConfig, HealthCheckKind, HealthCheckUpdate, RecordSet,
-    RrType,
+    ChangeAction, Failover, HealthCheckConfig, HealthCheckUpdate, RecordSet, RrType,
 };
 
 fn time() -> Time {
@@ -43,21 +42,7 @@ fn status(ready: Option<&str>, active: Option<ActiveSide>, written: bool) -> Fai
 }
 
 fn config(interval: i32) -> HealthCheckConfig {
-    HealthCheckConfig {
-        kind: HealthCheckKind::Http,
-        ip_address: Some("198.51.100.10".into()),
-        fqdn: None,
-        port: 80,
-        resource_path: Some("/".into()),
-        search_string: None,
-        request_interval: interval,
-        failure_threshold: 3,
-        measure_latency: false,
-        inverted: false,
-        disabled: false,
-        enable_sni: false,
-        regions: vec![],
-    }
+    HealthCheckConfig::http("198.51.100.10", interval)
 }
 
 /// What a plan does, in the terms that decide its Events.
