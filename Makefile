@@ -1,8 +1,8 @@
 # dnsfailover build tooling (GNU make).
 #
 #   make            list the targets
-#   make test       what CI runs: fmt check, clippy, tests (CRD drift check and
-#                   the real-control-plane suite included)
+#   make test       what CI runs: lint, licence/source checks, MSRV check, tests
+#                   (CRD drift check and the real-control-plane suite included)
 #   make demo       the controller on a local control plane: kubectl apply, status,
 #                   events, the records in a local Route 53 emulator, a drill
 #   make demo-cli   the standalone CLI walkthrough against the emulator
@@ -19,10 +19,17 @@ CRD_FILE := crds/failoverrecords.dnsfailover.io.yaml
 CHART_CRD := charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml
 SHELL_SCRIPTS := scripts/demo.sh scripts/demo-cli.sh scripts/cluster-bins.sh scripts/cluster-versions.sh .ci/run tests/e2e/run.sh
 
+# Tools built from crates.io once per machine, outside the work tree.
+TOOLS_DIR     ?= $(HOME)/.cache/dnsfailover/tools
+CARGO_DENY    := $(TOOLS_DIR)/bin/cargo-deny
+DENY_VERSION  := 0.20.2
+# The oldest Rust the crate promises to build with (Cargo.toml's rust-version).
+MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv test soak bench fmt fmt-check lint script-lint crd crd-check chart-check demo demo-cli image e2e \
+.PHONY: help venv test soak bench fmt fmt-check lint script-lint deny msrv crd crd-check chart-check demo demo-cli image e2e \
 	cluster-bins cluster-up cluster-down
 
 help: ## List the targets
@@ -37,12 +44,9 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
-test: venv cluster-bins ## fmt check, clippy, shell and Dockerfile lint, cargo test (debug; includes the CRD drift, chart and real-control-plane suites)
-	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(MAKE) --no-print-directory script-lint
+test: venv cluster-bins lint script-lint deny msrv ## lint, shell and Dockerfile lint, licences and sources, MSRV, cargo test (debug; includes the CRD drift, chart and real-control-plane suites)
 	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" DNSFAILOVER_CLUSTER_BINS="$$(scripts/cluster-bins.sh --path)" \
-		$(CARGO) test --all-targets
+		$(CARGO) test --all-targets --locked
 
 cluster-bins: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl from their Go modules (once per machine, cached in ~/.cache/dnsfailover)
 	@scripts/cluster-bins.sh >/dev/null
@@ -59,9 +63,19 @@ fmt: ## Format the code
 fmt-check: ## Check formatting without changing files
 	$(CARGO) fmt --all -- --check
 
-lint: ## fmt check + clippy with warnings as errors
+lint: ## fmt check + clippy with warnings as errors (clippy holds the code to rust-version's std)
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+$(CARGO_DENY):
+	$(CARGO) install --locked cargo-deny --version $(DENY_VERSION) --root $(TOOLS_DIR)
+
+deny: $(CARGO_DENY) ## Licences, banned and duplicate-free sources of every dependency (deny.toml); advisories need a database this machine cannot fetch
+	$(CARGO_DENY) --locked check licenses bans sources
+
+msrv: ## Check the crate (tests and benches too) with the Rust of Cargo.toml's rust-version
+	rustup toolchain list | grep -q '^$(MSRV)' || rustup toolchain install $(MSRV) --profile minimal
+	$(CARGO) +$(MSRV) check --locked --all-targets --target-dir target/msrv
 
 crd: ## Regenerate the committed CRD YAML (crds/ and the chart's crds/)
 	@mkdir -p $(dir $(CRD_FILE)) $(dir $(CHART_CRD))

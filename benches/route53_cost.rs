@@ -10,6 +10,9 @@
 //!
 //! Under `cargo test` (no `--bench` argument) it runs a small smoke version
 //! against the in-memory Route 53 only, so CI keeps it working.
+//!
+//! Long because it prints every table of BENCHMARKS.md, and each table's
+//! method sits next to the code that measures it.
 
 // The test harness: the in-memory Kubernetes API and the moto launcher.
 #[path = "../tests/support/mod.rs"]
@@ -20,23 +23,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dnsfailover::api::{FailoverRecord, FailoverRecordSpec};
-use dnsfailover::controller::health::HealthMonitor;
 use dnsfailover::controller::leader::{Gate, Gated};
-use dnsfailover::controller::metrics::Metrics;
-use dnsfailover::controller::reconciler::{self, Context, Readiness, Settings};
-use dnsfailover::desired::PlacedRecord;
-use dnsfailover::ownership::{self, Owner};
-use dnsfailover::plan::{self, Observed, ZoneRecords};
-use dnsfailover::reconcile::Engine;
+use dnsfailover::controller::poller::HealthMonitor;
+use dnsfailover::controller::{self, Context, Settings};
+use dnsfailover::core::desired::PlacedRecord;
+use dnsfailover::core::ownership::{self, Owner};
+use dnsfailover::core::plan::{self, Observed, ZoneRecords};
+use dnsfailover::core::validate::desired_from_spec;
+use dnsfailover::engine::Engine;
 use dnsfailover::route53::fake::FakeRoute53;
 use dnsfailover::route53::resilient::Resilient;
 use dnsfailover::route53::{
     Backoff, Change, ChangeAction, Failover, Operation, OperationStats, RateBudget, RecordCursor,
     Route53, Zone,
 };
-use dnsfailover::validate::desired_from_spec;
 use futures::StreamExt;
-use kube::runtime::events::{Recorder, Reporter};
 use support::apiserver::ApiServer;
 
 const NAMESPACE: &str = "bench";
@@ -74,32 +75,14 @@ impl<R: Route53 + Clone + 'static> Controller<R> {
         let port = Resilient::new(inner, budget, Backoff::default());
         let client = api.client();
         let engine = Arc::new(Engine::new(Gated::new(port.clone(), Gate::open()), "bench"));
-        let readiness = Arc::new(Readiness::default());
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "dnsfailover".into(),
-                instance: None,
-            },
-        );
-        let ctx = Arc::new(Context::new(
-            client,
-            engine,
-            Arc::new(HealthMonitor::new(Duration::from_secs(2))),
-            recorder,
-            Arc::new(Metrics::default()),
-            Gate::open(),
-            readiness,
-            Settings::default(),
-            Duration::from_secs(5),
-        ));
+        let ctx = Arc::new(Context::builder(client, engine).build());
         let mut names = Vec::new();
         for i in 0..records {
             let name = format!("app-{i:05}");
             let mut record = FailoverRecord::new(&name, spec(i, &zone_name(i % zones)));
             record.metadata.namespace = Some(NAMESPACE.into());
             record.metadata.generation = Some(1);
-            record.metadata.finalizers = Some(vec![reconciler::FINALIZER.to_string()]);
+            record.metadata.finalizers = Some(vec![controller::FINALIZER.to_string()]);
             api.put_record(&record);
             names.push(name);
         }
@@ -128,7 +111,7 @@ impl<R: Route53 + Clone + 'static> Controller<R> {
         futures::stream::iter(self.names.iter())
             .for_each_concurrent(32, |name| async move {
                 let record = Arc::new(self.api.record(NAMESPACE, name));
-                let _ = reconciler::reconcile(record, self.ctx.clone()).await;
+                let _ = controller::reconcile(record, self.ctx.clone()).await;
             })
             .await;
     }
@@ -424,7 +407,7 @@ async fn cost_tables(sizes: &[(usize, usize)]) {
         record.metadata.generation = Some(2);
         controller.api.put_record(&record);
         let before = controller.port.stats().snapshot();
-        let _ = reconciler::reconcile(
+        let _ = controller::reconcile(
             Arc::new(controller.api.record(NAMESPACE, &controller.names[0])),
             controller.ctx.clone(),
         )
@@ -472,7 +455,7 @@ async fn moto_table(sizes: &[(usize, usize)]) {
         let calls = Calls::since(&controller.port.stats().snapshot(), &before);
         let wall = started.elapsed();
         // Everything read again, tags included, as after a restart.
-        controller.ctx.observer.invalidate_all().await;
+        controller.ctx.observer().invalidate_all().await;
         let before = controller.port.stats().snapshot();
         controller.reconcile_all().await;
         let resync = Calls::since(&controller.port.stats().snapshot(), &before);

@@ -9,6 +9,9 @@
 //!
 //! The interpreter comes from `DNSFAILOVER_PYTHON`, else `.venv/bin/python`.
 //! Without it the tests fail and say `run make venv`; they never skip.
+//!
+//! Long because it checks every rendered object of the chart in turn (RBAC,
+//! security contexts, probes, schema), all from one render per values file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

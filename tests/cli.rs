@@ -1,5 +1,8 @@
 //! The standalone CLI end to end, as a user runs it, against moto's Route 53
 //! emulator started by the test itself.
+//!
+//! Long because each command's behaviour (output, exit codes, JSON) is shown
+//! end to end, one test per user-visible promise.
 
 mod support;
 

@@ -1,16 +1,20 @@
 //! The controller against an in-memory Kubernetes API server (behind kube's
 //! own client) and the in-memory Route 53: each scenario asserts the requests
 //! made to the cluster and the calls made to Route 53.
+//!
+//! Long because each test is one scenario of the controller's life (create,
+//! update, delete, failover, errors, leadership, zone moves), each needing the
+//! same harness; one file keeps them comparable.
 
 mod support;
 
 use support::cluster::{self, Harness, NS, SPEC, path};
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use dnsfailover::api::{ActiveSide, FailoverRecord, Health};
-use dnsfailover::controller::reconciler::{self, Settings};
+use dnsfailover::controller::{self, Settings};
+use dnsfailover::core::report::Category;
 use dnsfailover::route53::fake::Fault;
 use dnsfailover::route53::{ErrorKind, Failover, Operation, RrType};
 use kube::runtime::controller::Action;
@@ -40,12 +44,12 @@ async fn create_adds_the_finalizer_first_then_writes_route53_and_status() {
         .metadata
         .finalizers
         .unwrap_or_default();
-    assert_eq!(finalizers, vec![reconciler::FINALIZER.to_string()]);
+    assert_eq!(finalizers, vec![controller::FINALIZER.to_string()]);
 
     let action = h.reconcile("examplefailover").await.expect("reconcile");
     assert_eq!(
         action,
-        Action::requeue(h.ctx.settings.short_requeue),
+        Action::requeue(h.ctx.settings().short_requeue),
         "look again soon while the change is PENDING"
     );
     let writes = h.fake.writes();
@@ -195,8 +199,17 @@ async fn delete_cleans_up_records_then_checks_and_removes_the_finalizer() {
     h.delete("examplefailover");
     // First the record sets; their health check waits until Route 53 has
     // applied that everywhere.
-    let error = h.reconcile("examplefailover").await.expect_err("waiting");
-    assert_eq!(error.category(), "ChangesPending");
+    let (action, error) = h.run("examplefailover").await;
+    assert_eq!(
+        error.map(|e| e.category()),
+        Some(Category::ChangesPending),
+        "waiting"
+    );
+    assert_eq!(
+        action,
+        Action::requeue(h.ctx.settings().short_requeue),
+        "asked again after the short requeue, not a growing backoff"
+    );
     assert!(h.fake.records(&h.zone.id).is_empty());
     assert_eq!(h.fake.health_checks().len(), 1);
     let (status, reason, message) = h.condition("examplefailover", "Ready");
@@ -211,12 +224,6 @@ async fn delete_cleans_up_records_then_checks_and_removes_the_finalizer() {
         h.api.events().is_empty(),
         "waiting for Route 53 is not a warning: {:?}",
         h.api.events()
-    );
-    let record = h.api.record(NS, "examplefailover");
-    assert_eq!(
-        reconciler::retry_delay(&record, &error, &h.ctx),
-        h.ctx.settings.short_requeue,
-        "asked again after the short requeue, not a growing backoff"
     );
 
     h.finish_deletion("examplefailover").await;
@@ -258,17 +265,23 @@ async fn a_deletion_while_route53_is_unreachable_stays_terminating_with_a_reason
     h.converge("examplefailover").await;
     h.delete("examplefailover");
     h.fake.inject_always(None, Fault::Fail(ErrorKind::Network));
-    h.ctx.observer.invalidate_all().await;
+    h.ctx.observer().invalidate_all().await;
 
-    let error = h
-        .reconcile("examplefailover")
-        .await
-        .expect_err("Route 53 unreachable");
-    assert_eq!(error.category(), "Route53Unavailable");
+    let (action, error) = h.run("examplefailover").await;
+    assert_eq!(
+        error.map(|e| e.category()),
+        Some(Category::Route53Unavailable),
+        "Route 53 unreachable"
+    );
+    assert_eq!(
+        action,
+        Action::requeue(h.ctx.settings().retry.base),
+        "retried with backoff"
+    );
     let record = h.api.record(NS, "examplefailover");
     assert_eq!(
         record.metadata.finalizers.clone().unwrap_or_default(),
-        vec![reconciler::FINALIZER.to_string()],
+        vec![controller::FINALIZER.to_string()],
         "still Terminating"
     );
     let (status, reason, message) = h.condition("examplefailover", "Ready");
@@ -279,10 +292,6 @@ async fn a_deletion_while_route53_is_unreachable_stays_terminating_with_a_reason
     assert!(
         message.starts_with("deleting: the finalizer stays until Route 53 confirms the cleanup"),
         "{message}"
-    );
-    assert!(
-        reconciler::retry_delay(&record, &error, &h.ctx) > Duration::ZERO,
-        "retried with backoff"
     );
 
     h.fake.clear_faults();
@@ -339,29 +348,24 @@ async fn throttling_backs_off_longer_each_time_then_recovers() {
         Some(Operation::CreateHealthCheck),
         Fault::Fail(ErrorKind::Throttled),
     );
-    let mut floors = Vec::new();
+    let mut actions = Vec::new();
     for _ in 0..5 {
-        let error = h.reconcile("examplefailover").await.expect_err("throttled");
-        assert_eq!(error.category(), "Route53Throttled");
-        let record = Arc::new(h.api.record(NS, "examplefailover"));
-        let key = ObjectRef::from_obj(&*record);
-        let failures = h.ctx.backoffs.failures(&key);
-        let delay = reconciler::retry_delay(&record, &error, &h.ctx);
-        floors.push((failures, delay));
-    }
-    assert_eq!(
-        floors.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-        vec![0, 1, 2, 3, 4]
-    );
-    // Each delay lies in [ceiling/2, ceiling] with the ceiling doubling: the
-    // fifth wait is longer than any possible first one times four.
-    assert!(floors[4].1 > floors[0].1 * 4, "backoff grows: {floors:?}");
-    for pair in floors.windows(2) {
-        assert!(
-            pair[1].1 * 2 >= pair[0].1,
-            "never shrinks below half: {floors:?}"
+        let (action, error) = h.run("examplefailover").await;
+        assert_eq!(
+            error.map(|e| e.category()),
+            Some(Category::Route53Throttled)
         );
+        actions.push(action);
     }
+    // The harness runs the schedule without jitter (the jitter's spread is
+    // tested with the schedule itself): each consecutive failure of this
+    // object waits twice as long as the one before.
+    let base = h.ctx.settings().retry.base;
+    assert_eq!(
+        actions,
+        [1, 2, 4, 8, 16].map(|n| Action::requeue(base * n)),
+        "backoff grows"
+    );
     assert_eq!(
         h.condition("examplefailover", "Ready").1,
         "Route53Throttled"
@@ -369,9 +373,15 @@ async fn throttling_backs_off_longer_each_time_then_recovers() {
 
     h.fake.clear_faults();
     h.reconcile("examplefailover").await.expect("recovers");
-    let key = ObjectRef::from_obj(&h.api.record(NS, "examplefailover"));
-    assert_eq!(h.ctx.backoffs.failures(&key), 0, "reset on success");
     assert_eq!(h.condition("examplefailover", "Ready").0, "True");
+    h.fake
+        .inject_always(None, Fault::Fail(ErrorKind::Throttled));
+    h.ctx.observer().invalidate_all().await;
+    assert_eq!(
+        h.run("examplefailover").await.0,
+        Action::requeue(base),
+        "reset on success: the next failure starts over"
+    );
 }
 
 #[tokio::test]
@@ -384,7 +394,7 @@ async fn a_health_flip_fails_over_with_one_event_and_back() {
 
     // The poller reads health and asks for a reconcile when it changes.
     assert_eq!(
-        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        h.ctx.health().poll_once(h.ctx.engine().route53()).await,
         Some(key.clone())
     );
     h.reconcile("examplefailover").await.expect("reconcile");
@@ -402,7 +412,7 @@ async fn a_health_flip_fails_over_with_one_event_and_back() {
 
     h.fake.set_health(&check.id, 1, 16);
     assert_eq!(
-        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        h.ctx.health().poll_once(h.ctx.engine().route53()).await,
         Some(key.clone())
     );
     h.api.take_lines();
@@ -426,7 +436,7 @@ async fn a_health_flip_fails_over_with_one_event_and_back() {
 
     h.api.take_lines();
     assert_eq!(
-        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        h.ctx.health().poll_once(h.ctx.engine().route53()).await,
         None,
         "unchanged health triggers nothing"
     );
@@ -435,7 +445,7 @@ async fn a_health_flip_fails_over_with_one_event_and_back() {
 
     h.fake.set_health(&check.id, 16, 16);
     assert_eq!(
-        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        h.ctx.health().poll_once(h.ctx.engine().route53()).await,
         Some(key)
     );
     h.reconcile("examplefailover").await.expect("reconcile");
@@ -506,7 +516,7 @@ async fn a_service_without_a_load_balancer_address_is_retried_not_invalid() {
     );
     h.reconcile("examplefailover").await.expect("finalizer");
     let error = h.reconcile("examplefailover").await.expect_err("pending");
-    assert_eq!(error.category(), "TargetNotReady");
+    assert_eq!(error.category(), Category::TargetNotReady);
     assert_eq!(h.fake.write_calls(), 0);
     assert!(
         h.condition("examplefailover", "Ready")
@@ -529,11 +539,11 @@ async fn without_the_lease_nothing_is_written() {
 
     // Losing the lease stops writes at the Route 53 port too, even for work
     // already past the reconcile's own check.
-    let engine = &h.ctx.engine;
+    let engine = h.ctx.engine();
     let err = dnsfailover::route53::Route53::delete_health_check(engine.route53(), "any")
         .await
         .expect_err("refused");
-    assert_eq!(err.kind, ErrorKind::NotLeader);
+    assert_eq!(err.kind, ErrorKind::Refused);
     assert_eq!(h.fake.write_calls(), 0);
 
     h.lease.send(true).expect("gate");
@@ -552,7 +562,7 @@ async fn missing_credentials_fail_readiness_with_a_condition_then_recover_withou
         .reconcile("examplefailover")
         .await
         .expect_err("no credentials");
-    assert_eq!(error.category(), "CredentialsMissing");
+    assert_eq!(error.category(), Category::CredentialsMissing);
     let (status, reason, message) = h.condition("examplefailover", "Ready");
     assert_eq!(
         (status.as_str(), reason.as_str()),
@@ -561,7 +571,7 @@ async fn missing_credentials_fail_readiness_with_a_condition_then_recover_withou
     assert!(message.contains("provide AWS credentials"), "{message}");
     assert!(
         h.ctx
-            .readiness
+            .readiness()
             .problem()
             .is_some_and(|p| p.contains("credentials"))
     );
@@ -569,7 +579,7 @@ async fn missing_credentials_fail_readiness_with_a_condition_then_recover_withou
 
     h.fake.clear_faults();
     h.reconcile("examplefailover").await.expect("recovers");
-    assert_eq!(h.ctx.readiness.problem(), None);
+    assert_eq!(h.ctx.readiness().problem(), None);
     assert_eq!(h.condition("examplefailover", "Ready").0, "True");
 }
 
@@ -586,7 +596,7 @@ async fn drift_is_corrected_on_resync_with_an_event() {
     h.fake.remove_record(&h.zone.id, &secondary.key());
 
     // The next resync reads Route 53 again.
-    h.ctx.observer.invalidate_all().await;
+    h.ctx.observer().invalidate_all().await;
     h.api.take_lines();
     h.reconcile("examplefailover").await.expect("reconcile");
     assert!(h.fake.records(&h.zone.id).contains(&secondary), "restored");
@@ -611,7 +621,7 @@ async fn an_unowned_record_is_a_conflict_and_stays_untouched() {
     h.create("examplefailover", SPEC);
     h.reconcile("examplefailover").await.expect("finalizer");
     let error = h.reconcile("examplefailover").await.expect_err("conflict");
-    assert_eq!(error.category(), "RecordConflict");
+    assert_eq!(error.category(), Category::RecordConflict);
     assert_eq!(h.fake.write_calls(), 0);
     assert_eq!(h.fake.records(&h.zone.id), vec![existing]);
     assert_eq!(
@@ -737,12 +747,11 @@ async fn metrics_use_fixed_labels_and_readiness_reports_why() {
     h.converge("examplefailover").await;
     h.fake
         .inject_always(None, Fault::Fail(ErrorKind::Throttled));
-    h.ctx.observer.invalidate_all().await;
-    let error = h.reconcile("examplefailover").await.expect_err("throttled");
-    reconciler::retry_delay(&h.api.record(NS, "examplefailover"), &error, &h.ctx);
+    h.ctx.observer().invalidate_all().await;
+    h.reconcile("examplefailover").await.expect_err("throttled");
 
     let router =
-        dnsfailover::controller::http::router(h.ctx.metrics.clone(), h.ctx.readiness.clone());
+        dnsfailover::controller::http::router(h.ctx.metrics().clone(), h.ctx.readiness().clone());
     let get = |uri: &str| {
         http::Request::builder()
             .uri(uri)
@@ -791,7 +800,7 @@ async fn metrics_use_fixed_labels_and_readiness_reports_why() {
     );
 
     h.ctx
-        .readiness
+        .readiness()
         .credentials_ok
         .store(false, std::sync::atomic::Ordering::Relaxed);
     let response = router.oneshot(get("/readyz")).await.expect("readyz");
@@ -809,7 +818,7 @@ async fn a_health_read_out_is_written_once_and_then_left_alone() {
     h.create("examplefailover", SPEC);
     h.converge("examplefailover").await;
     h.reconcile("examplefailover").await.expect("INSYNC");
-    h.ctx.health.poll_once(h.ctx.engine.route53()).await;
+    h.ctx.health().poll_once(h.ctx.engine().route53()).await;
     h.reconcile("examplefailover").await.expect("health");
     assert_eq!(
         h.status("examplefailover").primary.and_then(|p| p.health),
@@ -894,12 +903,16 @@ async fn a_health_check_deleted_outside_is_recreated_once_the_poller_notices() {
 
     let key = ObjectRef::from_obj(&h.api.record(NS, "examplefailover"));
     assert_eq!(
-        h.ctx.health.poll_once(h.ctx.engine.route53()).await,
+        h.ctx.health().poll_once(h.ctx.engine().route53()).await,
         Some(key)
     );
-    assert_eq!(h.ctx.health.watched(), 0, "a gone check is not read again");
+    assert_eq!(
+        h.ctx.health().watched(),
+        0,
+        "a gone check is not read again"
+    );
     h.reconcile("examplefailover").await.expect("reconcile");
-    assert_eq!(h.ctx.health.watched(), 1, "its replacement is");
+    assert_eq!(h.ctx.health().watched(), 1, "its replacement is");
     let checks = h.fake.health_checks();
     assert_eq!(checks.len(), 1, "recreated: {checks:#?}");
     assert_ne!(checks[0].id, old.id);
@@ -1059,7 +1072,7 @@ async fn a_deletion_keeps_a_check_someone_else_still_uses_and_says_so() {
         other_routing: None,
     };
     h.fake.put_record(&h.zone.id, theirs.clone());
-    h.ctx.observer.invalidate_all().await;
+    h.ctx.observer().invalidate_all().await;
     h.api.take_lines();
 
     h.delete("examplefailover");
@@ -1094,7 +1107,7 @@ async fn a_restart_during_deletion_still_waits_for_the_record_removal_to_be_insy
         .reconcile("examplefailover")
         .await
         .expect_err("still PENDING");
-    assert_eq!(error.category(), "ChangesPending");
+    assert_eq!(error.category(), Category::ChangesPending);
     assert_eq!(h.fake.health_checks().len(), 1, "the check waits");
     restarted.finish_deletion("examplefailover").await;
     assert!(h.fake.health_checks().is_empty());

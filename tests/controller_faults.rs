@@ -7,7 +7,8 @@
 mod support;
 
 use dnsfailover::api::FailoverRecordSpec;
-use dnsfailover::controller::reconciler::Settings;
+use dnsfailover::controller::Settings;
+use dnsfailover::core::report::Category;
 use dnsfailover::route53::fake::FakeRoute53;
 use dnsfailover::route53::{ErrorKind, Failover, RecordSet, Route53, RrType};
 use support::cluster::{self, Harness, NS, SPEC, path, storm};
@@ -195,7 +196,7 @@ async fn a_health_check_deleted_behind_its_back_is_recreated_and_the_record_repo
     h.converge(NAME).await;
     let old = h.fake.health_checks().remove(0);
     h.fake.remove_health_check(&old.id);
-    h.ctx.observer.invalidate_all().await;
+    h.ctx.observer().invalidate_all().await;
     h.reconcile(NAME).await.expect("reconcile");
     let checks = h.fake.health_checks();
     assert_eq!(checks.len(), 1);
@@ -234,10 +235,10 @@ async fn an_unowned_record_that_appears_at_our_name_is_a_conflict_and_left_alone
         other_routing: None,
     };
     h.fake.put_record(&h.zone.id, theirs.clone());
-    h.ctx.observer.invalidate_all().await;
+    h.ctx.observer().invalidate_all().await;
     h.fake.clear_calls();
     let error = h.reconcile(NAME).await.expect_err("conflict");
-    assert_eq!(error.category(), "RecordConflict");
+    assert_eq!(error.category(), Category::RecordConflict);
     assert_eq!(h.fake.write_calls(), 0);
     assert_eq!(h.fake.records(&h.zone.id), vec![theirs]);
     assert_eq!(h.condition(NAME, "Ready").1, "RecordConflict");
@@ -265,12 +266,12 @@ async fn with_a_leader_and_a_stale_former_leader_only_the_lease_holder_writes() 
     // The stale replica's port refuses writes even if a reconcile got past its check.
     let refused = stale
         .ctx
-        .engine
+        .engine()
         .route53()
         .delete_health_check("any")
         .await
         .expect_err("refused");
-    assert_eq!(refused.kind, ErrorKind::NotLeader);
+    assert_eq!(refused.kind, ErrorKind::Refused);
     assert_eq!(
         leader
             .api

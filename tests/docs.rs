@@ -2,11 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use dnsfailover::api::validation;
+use dnsfailover::api::admission;
+use dnsfailover::core::ownership::Owner;
+use dnsfailover::core::validate;
 use dnsfailover::manifest;
-use dnsfailover::ownership::Owner;
 use dnsfailover::route53::Operation;
-use dnsfailover::validate;
 
 fn examples() -> Vec<manifest::Document> {
     let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"));
@@ -24,7 +24,7 @@ fn every_example_failover_record_passes_the_api_servers_validation() {
         "the IP pair, ELB alias, HTTPS string match, Service-backed and drill examples"
     );
     for doc in &records {
-        let record = validation::admit(&doc.object).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        let record = admission::admit(&doc.object).unwrap_or_else(|e| panic!("{doc}: {e}"));
         let refs = [&record.spec.primary, &record.spec.secondary]
             .iter()
             .any(|t| t.service_ref.is_some() || t.ingress_ref.is_some());

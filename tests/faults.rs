@@ -4,8 +4,8 @@
 
 mod support;
 
-use dnsfailover::ownership::Owner;
-use dnsfailover::reconcile::Outcome;
+use dnsfailover::core::ownership::Owner;
+use dnsfailover::engine::Outcome;
 use dnsfailover::route53::fake::{FakeRoute53, Fault};
 use dnsfailover::route53::resilient::Resilient;
 use dnsfailover::route53::{Backoff, ErrorKind, Failover, Operation, RateBudget, RrType};

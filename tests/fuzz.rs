@@ -2,10 +2,12 @@
 //! Nothing panics on arbitrary input, and whatever passes validation can be
 //! planned.
 
-use dnsfailover::api::validation;
-use dnsfailover::ownership::{Marker, Owner};
+use dnsfailover::api::admission;
+use dnsfailover::core::ownership::{Marker, Owner};
+use dnsfailover::core::{plan, validate};
+use dnsfailover::manifest;
+use dnsfailover::route53::names;
 use dnsfailover::route53::{RecordSet, RrType, Zone};
-use dnsfailover::{dns_name, manifest, plan, validate};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -72,7 +74,7 @@ const SPEC_PATHS: &[&str] = &[
 
 /// Admit, validate, place and plan: every step may refuse, none may panic.
 fn run_pipeline(object: &Value) {
-    let Ok(record) = validation::admit(object) else {
+    let Ok(record) = admission::admit(object) else {
         return;
     };
     let Ok(desired) = validate::desired_from_spec(Owner::new("fuzz", "web", "x"), &record.spec)
@@ -118,7 +120,7 @@ proptest! {
 
     #[test]
     fn arbitrary_json_never_panics_admission(value in json_value()) {
-        let _ = validation::admit(&value);
+        let _ = admission::admit(&value);
         let mut wrapped = valid();
         wrapped["spec"] = value;
         run_pipeline(&wrapped);
@@ -142,7 +144,7 @@ proptest! {
 
     #[test]
     fn arbitrary_route53_names_and_txt_values_never_panic(name in "\\PC{0,80}", value in "\\PC{0,300}") {
-        let normalized = dns_name::normalize(&name);
+        let normalized = names::normalize(&name);
         prop_assert!(normalized.ends_with('.'));
         let _ = Marker::parse(&value);
         let record = RecordSet {

@@ -1,9 +1,11 @@
 //! The Kubernetes API of dnsfailover: the `FailoverRecord` custom resource.
 
+pub mod admission;
+mod invalid;
 mod spec;
 mod status;
-pub mod validation;
 
+pub use invalid::{FieldError, InvalidSpec};
 pub use spec::{
     AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
     HealthCheckSpec, HostedZoneRef, LocalRef, Protocol, RecordType, Target,

@@ -2,7 +2,7 @@
 //!
 //! Doc comments on fields become `kubectl explain` text, so they are written for
 //! the person reading the manifest. Validation that the API server can enforce
-//! lives here too, as schema constraints and CEL rules; `crate::validate` only
+//! lives here too, as schema constraints and CEL rules; `crate::core::validate` only
 //! adds what needs knowledge the schema cannot have (the hosted zone's name).
 
 // Each `printcolumn(...)` repeats `type_ = "string"`; clippy reads the

@@ -5,8 +5,8 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::api::FailoverRecordStatus;
-use crate::plan::{CheckRef, DeleteReason, PlannedChange, RecordPlan};
-use crate::reconcile::Outcome;
+use crate::core::plan::{CheckRef, DeleteReason, PlannedChange, RecordPlan};
+use crate::engine::Outcome;
 use crate::route53::{ChangeAction, Operation, OperationStats, RecordSet, RrType};
 
 use super::workflow::Rejected;
@@ -158,6 +158,7 @@ pub fn outcome(owner: &str, outcome: &Outcome) -> String {
             change,
             created_checks,
             deleted_checks,
+            waiting_checks,
         } => {
             let mut parts = Vec::new();
             if let Some(change) = change {
@@ -177,6 +178,12 @@ pub fn outcome(owner: &str, outcome: &Outcome) -> String {
                 parts.push(format!(
                     "deleted health check {}",
                     deleted_checks.join(", ")
+                ));
+            }
+            if !waiting_checks.is_empty() {
+                parts.push(format!(
+                    "kept health check {} until the change is INSYNC: run again to delete it",
+                    waiting_checks.join(", ")
                 ));
             }
             format!("{owner}: changed ({})", parts.join("; "))

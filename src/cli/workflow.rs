@@ -6,21 +6,25 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{DeletionPolicy, HostedZoneRef, validation};
-use crate::desired::{DesiredRecord, PlacedRecord, ZoneSelector};
+use crate::api::InvalidSpec;
+use crate::api::{DeletionPolicy, HostedZoneRef, admission};
+use crate::core::desired::{DesiredRecord, PlacedRecord, ZoneSelector};
+use crate::core::ownership::Owner;
+use crate::core::plan::{self, Observed, RecordPlan, ZoneRecords};
+use crate::core::report::Category;
+use crate::core::validate;
+use crate::engine::{
+    Engine, Executor, Job, NoUpkeep, Outcome, Pack, ReconcileError, Snapshot, Wait,
+};
 use crate::manifest::Document;
-use crate::ownership::Owner;
-use crate::plan::{self, Observed, RecordPlan, ZoneRecords};
-use crate::reconcile::{Engine, ReconcileError, Snapshot};
 use crate::route53::{Route53, Route53Error};
-use crate::validate::{self, InvalidSpec};
 
 /// A manifest that failed, and why.
 #[derive(Debug, Serialize)]
 pub struct Rejected {
     pub source: String,
     pub error: String,
-    pub category: &'static str,
+    pub category: Category,
 }
 
 /// A manifest that passed validation.
@@ -36,7 +40,7 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
     let mut rejected = Vec::new();
     let mut seen: BTreeMap<Owner, String> = BTreeMap::new();
     for document in documents {
-        let result = validation::admit(&document.object).and_then(|record| {
+        let result = admission::admit(&document.object).and_then(|record| {
             let owner = owner_of(owner_id, &document.object);
             validate::desired_from_spec(owner, &record.spec)
         });
@@ -49,7 +53,7 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
                             "FailoverRecord {} is also defined in {first}",
                             desired.owner
                         ),
-                        category: "InvalidSpec",
+                        category: Category::InvalidSpec,
                     });
                     continue;
                 }
@@ -61,7 +65,7 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
             Err(invalid) => rejected.push(Rejected {
                 source: document.to_string(),
                 error: invalid.to_string(),
-                category: "InvalidSpec",
+                category: Category::InvalidSpec,
             }),
         }
     }
@@ -120,7 +124,7 @@ pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) 
                     rejected.push(Rejected {
                         error: format!("{} {} is also managed by {first}; one FailoverRecord per name and type", placed.fqdn, placed.desired.rr_type),
                         source,
-                        category: "InvalidSpec",
+                        category: Category::InvalidSpec,
                     });
                     continue;
                 }
@@ -195,7 +199,7 @@ pub fn delete_targets(
             Ok(_) if owner.name.is_empty() => rejected.push(Rejected {
                 source: document.to_string(),
                 error: "metadata.name: required".into(),
-                category: "InvalidSpec",
+                category: Category::InvalidSpec,
             }),
             Ok(zone) => targets.push(DeleteTarget {
                 source: document.to_string(),
@@ -206,7 +210,7 @@ pub fn delete_targets(
             Err(e) => rejected.push(Rejected {
                 source: document.to_string(),
                 error: e.to_string(),
-                category: "InvalidSpec",
+                category: Category::InvalidSpec,
             }),
         }
     }
@@ -255,4 +259,32 @@ pub async fn plan_deletes<R: Route53>(
             Some(plan::plan_delete(&target.owner, &zone_id, observed))
         })
         .collect())
+}
+
+/// Execute plans as the CLI does: each zone's record changes packed into
+/// shared batches, and a plan's health-check deletions only once its change
+/// is INSYNC, waiting for that at most `insync_timeout`.
+pub async fn execute<R: Route53>(
+    engine: &Engine<R>,
+    plans: &[RecordPlan],
+    insync_timeout: std::time::Duration,
+) -> Vec<Outcome> {
+    execute_with(engine, plans, Wait::new(engine, insync_timeout)).await
+}
+
+/// [`execute`] with its own way of waiting for INSYNC.
+pub async fn execute_with<R: Route53>(
+    engine: &Engine<R>,
+    plans: &[RecordPlan],
+    wait: Wait<'_, R>,
+) -> Vec<Outcome> {
+    let jobs: Vec<Job<'_>> = plans.iter().map(Job::from).collect();
+    Executor {
+        engine,
+        batches: Pack(engine),
+        settle: wait,
+        upkeep: NoUpkeep,
+    }
+    .run(&jobs)
+    .await
 }

@@ -8,20 +8,21 @@
 //! the snapshot, so the retry sees Route 53 as it is.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::desired::ZoneSelector;
-use crate::ownership::Owner;
-use crate::plan::{Observed, RecordPlan, ZoneRecords};
-use crate::reconcile::{Engine, ReconcileError};
+use crate::core::desired::ZoneSelector;
+use crate::core::ownership::Owner;
+use crate::core::plan::{Observed, RecordPlan, ZoneRecords};
+use crate::engine::{Engine, ReconcileError};
 use crate::route53::{
     self, Change, ChangeState, Failover, HealthCheck, Route53, Route53Error, Tags, Zone,
 };
-use crate::sync::{lock, read, write};
 
 /// Change batches remembered before settled ones are forgotten.
 const MAX_REMEMBERED_CHANGES: usize = 4096;
@@ -57,8 +58,8 @@ impl View {
     /// for its duration.
     pub fn with<T>(&self, f: impl FnOnce(Observed<'_>) -> T) -> T {
         let empty = ZoneRecords::default();
-        let records = self.records.as_ref().map(|r| read(r));
-        let checks = read(&self.checks);
+        let records = self.records.as_ref().map(|r| r.read());
+        let checks = self.checks.read();
         f(Observed {
             records: records.as_deref().unwrap_or(&empty),
             health_checks: &checks.checks,
@@ -93,7 +94,8 @@ impl Observer {
     }
 
     fn zone_slot(&self, zone_id: &str) -> Slot<ZoneRecords> {
-        lock(&self.zones)
+        self.zones
+            .lock()
             .entry(zone_id.to_string())
             .or_default()
             .clone()
@@ -113,13 +115,15 @@ impl Observer {
         engine: &Engine<R>,
         selector: &ZoneSelector,
     ) -> Result<Zone, ReconcileError> {
-        let slot = lock(&self.selectors)
+        let slot = self
+            .selectors
+            .lock()
             .entry(selector.clone())
             .or_default()
             .clone();
         let mut entry = slot.lock().await;
         if let Some(zone) = self.fresh(&entry) {
-            return Ok(read(&zone).clone());
+            return Ok(zone.read().clone());
         }
         let zone = engine.resolve_zone(selector).await?;
         *entry = Some(Fresh {
@@ -139,7 +143,7 @@ impl Observer {
         max_staleness: Duration,
     ) -> Result<ChangeState, Route53Error> {
         let slot = {
-            let mut changes = lock(&self.changes);
+            let mut changes = self.changes.lock();
             if changes.len() > MAX_REMEMBERED_CHANGES {
                 // Forget settled changes no reconcile is asking about.
                 changes.retain(|_, slot| {
@@ -222,7 +226,7 @@ impl Observer {
             .collect();
         let ids: HashSet<&str> = checks.iter().map(|c| c.id.as_str()).collect();
         let unknown: Vec<String> = {
-            let mut known = lock(&self.tags);
+            let mut known = self.tags.lock();
             known.retain(|id, _| ids.contains(id.as_str()));
             ids.iter()
                 .filter(|id| !known.contains_key(**id))
@@ -231,14 +235,14 @@ impl Observer {
         };
         for chunk in unknown.chunks(route53::TAGS_PER_REQUEST) {
             match engine.route53().list_health_check_tags(chunk).await {
-                Ok(tags) => lock(&self.tags).extend(tags),
+                Ok(tags) => self.tags.lock().extend(tags),
                 Err(e) => {
                     debug!(error = %e, "health-check tags not read; trying again at the next refresh");
                     break;
                 }
             }
         }
-        let tags = lock(&self.tags).clone();
+        let tags = self.tags.lock().clone();
         let value = Arc::new(RwLock::new(Checks { checks, tags }));
         *entry = Some(Fresh {
             value: value.clone(),
@@ -252,7 +256,7 @@ impl Observer {
         let slot = self.zone_slot(zone_id);
         let entry = slot.lock().await;
         if let Some(fresh) = entry.as_ref() {
-            write(&fresh.value).apply_changes(changes);
+            fresh.value.write().apply_changes(changes);
         }
     }
 
@@ -265,7 +269,7 @@ impl Observer {
     ) {
         let entry = self.checks.lock().await;
         let Some(fresh) = entry.as_ref() else { return };
-        let mut view = write(&fresh.value);
+        let mut view = fresh.value.write();
         for create in &plan.create_checks {
             if let Some(check) = created.get(&create.role) {
                 view.checks.retain(|c| c.id != check.id);
@@ -287,7 +291,7 @@ impl Observer {
         }
         view.checks.retain(|c| !deleted.contains(&c.id));
         view.tags.retain(|id, _| !deleted.contains(id));
-        let mut known = lock(&self.tags);
+        let mut known = self.tags.lock();
         known.clone_from(&view.tags);
     }
 
@@ -303,15 +307,15 @@ impl Observer {
 
     /// Forget everything, for a resync that must see Route 53 as it is.
     pub async fn invalidate_all(&self) {
-        let slots: Vec<Slot<ZoneRecords>> = lock(&self.zones).values().cloned().collect();
+        let slots: Vec<Slot<ZoneRecords>> = self.zones.lock().values().cloned().collect();
         for slot in slots {
             *slot.lock().await = None;
         }
-        let selectors: Vec<Slot<Zone>> = lock(&self.selectors).values().cloned().collect();
+        let selectors: Vec<Slot<Zone>> = self.selectors.lock().values().cloned().collect();
         for slot in selectors {
             *slot.lock().await = None;
         }
-        lock(&self.tags).clear();
+        self.tags.lock().clear();
         self.invalidate_checks().await;
     }
 }

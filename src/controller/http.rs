@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
+use super::context::Readiness;
 use super::metrics::Metrics;
-use super::reconciler::Readiness;
 
 #[derive(Clone)]
 struct Shared {

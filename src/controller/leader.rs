@@ -6,16 +6,12 @@
 //! [`Gated`] port refuses Route 53 writes the moment the lease is lost, and the
 //! reconciler checks the gate before patching status or publishing events.
 
-use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::route53::{
-    Change, ChangeInfo, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
-    HealthObservation, Operation, Page, RecordCursor, RecordSet, Result, Route53, Route53Error,
-    Tags, Zone,
-};
+use crate::route53::{ErrorKind, Operation, Result, Route53Error};
 
 /// Whether this replica may write now.
 #[derive(Clone, Debug)]
@@ -110,95 +106,24 @@ impl<R> Gated<R> {
         &self.inner
     }
 
-    fn check(&self, op: Operation) -> Result<()> {
-        if self.gate.is_open() {
-            Ok(())
-        } else {
-            Err(Route53Error::new(
+    /// Reads always go through; a write only while the lease is held.
+    async fn call<T, F, Fut>(&self, op: Operation, mut request: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        if op.is_write() && !self.gate.is_open() {
+            return Err(Route53Error::new(
                 op,
-                ErrorKind::NotLeader,
+                ErrorKind::Refused,
                 "this replica does not hold the leader lease; only the leader writes to Route 53",
-            ))
+            ));
         }
+        request().await
     }
 }
 
-impl<R: Route53> Route53 for Gated<R> {
-    async fn get_hosted_zone(&self, id: &str) -> Result<Zone> {
-        self.inner.get_hosted_zone(id).await
-    }
-
-    async fn list_hosted_zones_by_name(&self, name: &str) -> Result<Vec<Zone>> {
-        self.inner.list_hosted_zones_by_name(name).await
-    }
-
-    async fn list_record_sets_page(
-        &self,
-        zone_id: &str,
-        start: Option<&RecordCursor>,
-    ) -> Result<Page<RecordSet, RecordCursor>> {
-        self.inner.list_record_sets_page(zone_id, start).await
-    }
-
-    async fn change_record_sets(&self, zone_id: &str, changes: &[Change]) -> Result<ChangeInfo> {
-        self.check(Operation::ChangeResourceRecordSets)?;
-        self.inner.change_record_sets(zone_id, changes).await
-    }
-
-    async fn get_change(&self, id: &str) -> Result<ChangeInfo> {
-        self.inner.get_change(id).await
-    }
-
-    async fn list_health_checks_page(
-        &self,
-        marker: Option<&str>,
-    ) -> Result<Page<HealthCheck, String>> {
-        self.inner.list_health_checks_page(marker).await
-    }
-
-    async fn create_health_check(
-        &self,
-        caller_reference: &str,
-        config: &HealthCheckConfig,
-    ) -> Result<HealthCheck> {
-        self.check(Operation::CreateHealthCheck)?;
-        self.inner
-            .create_health_check(caller_reference, config)
-            .await
-    }
-
-    async fn update_health_check(
-        &self,
-        id: &str,
-        update: &HealthCheckUpdate,
-    ) -> Result<HealthCheck> {
-        self.check(Operation::UpdateHealthCheck)?;
-        self.inner.update_health_check(id, update).await
-    }
-
-    async fn delete_health_check(&self, id: &str) -> Result<()> {
-        self.check(Operation::DeleteHealthCheck)?;
-        self.inner.delete_health_check(id).await
-    }
-
-    async fn get_health_check_status(&self, id: &str) -> Result<Vec<HealthObservation>> {
-        self.inner.get_health_check_status(id).await
-    }
-
-    async fn list_health_check_tags(&self, ids: &[String]) -> Result<BTreeMap<String, Tags>> {
-        self.inner.list_health_check_tags(ids).await
-    }
-
-    async fn change_health_check_tags(
-        &self,
-        id: &str,
-        add: &Tags,
-        remove: &[String],
-    ) -> Result<()> {
-        self.check(Operation::ChangeTagsForResource)?;
-        self.inner.change_health_check_tags(id, add, remove).await
-    }
-}
+crate::route53::forward_route53!(Gated);
 
 #[cfg(test)]
 mod tests {

@@ -15,16 +15,18 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
 use tracing::{error, info, warn};
 
-use super::health::HealthMonitor;
+use super::context::{Context, Readiness, Settings};
+use super::entry::{error_policy, reconcile};
 use super::http;
 use super::leader::{Gate, Gated};
 use super::metrics::Metrics;
-use super::reconciler::{self, Context, Readiness, Settings};
+use super::poller::HealthMonitor;
 use crate::api::{FailoverRecord, Target};
-use crate::cli::{AwsArgs, parse_duration};
-use crate::reconcile::Engine;
+use crate::engine::Engine;
+use crate::settings::{AwsArgs, LogFormat, parse_duration};
 
 /// Options of `dnsfailover run`.
 #[derive(Debug, Args)]
@@ -90,8 +92,10 @@ pub struct RunArgs {
     #[arg(long, env = "DNSFAILOVER_BATCH_WINDOW", default_value = "5s", value_parser = parse_duration)]
     pub batch_window: Duration,
 
-    /// FailoverRecords reconciled at the same time. Reconciles mostly wait for
-    /// the rate limiter, and more of them at once share more change batches.
+    /// FailoverRecords reconciled at the same time, per watched namespace
+    /// (each `--namespace` runs a controller of its own; without it, one for
+    /// all). Reconciles mostly wait for the rate limiter, and more of them at
+    /// once share more change batches.
     #[arg(long, env = "DNSFAILOVER_CONCURRENCY", default_value_t = 32)]
     pub concurrency: u16,
 
@@ -102,12 +106,6 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -223,17 +221,17 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         cluster_targets: args.cluster_targets,
         ..Settings::default()
     };
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        engine.clone(),
-        health.clone(),
-        recorder,
-        metrics.clone(),
-        gate.clone(),
-        readiness.clone(),
-        settings,
-        args.batch_window,
-    ));
+    let ctx = Arc::new(
+        Context::builder(client.clone(), engine.clone())
+            .health(health.clone())
+            .recorder(recorder)
+            .metrics(metrics.clone())
+            .gate(gate.clone())
+            .readiness(readiness.clone())
+            .settings(settings)
+            .batch_window(args.batch_window)
+            .build(),
+    );
 
     {
         let mut gate = gate.clone();
@@ -301,9 +299,9 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         }
         let ctx = ctx.clone();
         let run = controller
-            .reconcile_on(tokio_stream_from(triggered))
+            .reconcile_on(ReceiverStream::new(triggered))
             .graceful_shutdown_on(stopped())
-            .run(reconciler::reconcile, reconciler::error_policy, ctx)
+            .run(reconcile, error_policy, ctx)
             .for_each(|result| async move {
                 if let Err(e) = result {
                     // Reconcile errors are logged by the error policy; these
@@ -364,12 +362,6 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
     })?;
     info!("stopped");
     Ok(())
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut receiver: mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> + Send + 'static {
-    futures::stream::poll_fn(move |cx| receiver.poll_recv(cx))
 }
 
 async fn wait_for_signal() {

@@ -8,7 +8,15 @@
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
 
-use crate::api::{AliasTarget, RecordType, Target};
+use kube::ResourceExt;
+use kube::api::Api;
+
+use super::context::Context;
+use crate::api::{
+    AliasTarget, FailoverRecord, FailoverRecordSpec, InvalidSpec, RecordType, Target,
+};
+use crate::engine::ReconcileError;
+use crate::route53::Route53;
 
 /// Canonical hosted zone ids of AWS load balancers, by the end of their DNS
 /// name (<https://docs.aws.amazon.com/general/latest/gr/elb.html>):
@@ -236,6 +244,60 @@ pub fn resolve(
         check.fqdn = Some(alias.dns_name.clone());
     }
     Ok(resolved)
+}
+
+/// Replace `serviceRef` / `ingressRef` by what their load balancers stand for.
+pub(super) async fn spec_with_targets<R: Route53>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+) -> Result<FailoverRecordSpec, ReconcileError> {
+    let mut spec = obj.spec.clone();
+    let namespace = obj.namespace().unwrap_or_default();
+    for (side, target) in [
+        ("primary", &mut spec.primary),
+        ("secondary", &mut spec.secondary),
+    ] {
+        let (field, what, endpoint) = match (&target.service_ref, &target.ingress_ref) {
+            (None, None) => continue,
+            _ if !ctx.settings.cluster_targets => {
+                return Err(InvalidSpec::single(format!("spec.{side}"), "serviceRef and ingressRef are disabled in this installation (--cluster-targets=false)").into());
+            }
+            (Some(service), _) => {
+                let what = format!("Service {namespace}/{}", service.name);
+                let api: Api<Service> = Api::namespaced(ctx.client.clone(), &namespace);
+                let found = api.get_opt(&service.name).await.map_err(|e| {
+                    ReconcileError::TargetNotReady(format!("cannot read {what}: {e}"))
+                })?;
+                let endpoint = match found {
+                    Some(svc) => service_endpoint(&svc),
+                    None => Err(TargetError::Pending(format!("{what} does not exist"))),
+                };
+                ("serviceRef", what, endpoint)
+            }
+            (None, Some(ingress)) => {
+                let what = format!("Ingress {namespace}/{}", ingress.name);
+                let api: Api<Ingress> = Api::namespaced(ctx.client.clone(), &namespace);
+                let found = api.get_opt(&ingress.name).await.map_err(|e| {
+                    ReconcileError::TargetNotReady(format!("cannot read {what}: {e}"))
+                })?;
+                let endpoint = match found {
+                    Some(ing) => ingress_endpoint(&ing),
+                    None => Err(TargetError::Pending(format!("{what} does not exist"))),
+                };
+                ("ingressRef", what, endpoint)
+            }
+        };
+        let resolved: Result<Target, TargetError> =
+            endpoint.and_then(|e| resolve(target, obj.spec.record_type, e, &what));
+        *target = match resolved {
+            Ok(t) => t,
+            Err(TargetError::Pending(m)) => return Err(ReconcileError::TargetNotReady(m)),
+            Err(TargetError::Invalid(m)) => {
+                return Err(InvalidSpec::single(format!("spec.{side}.{field}"), m).into());
+            }
+        };
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]

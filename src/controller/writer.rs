@@ -14,14 +14,15 @@
 //! has arrived for `window`, and never longer than twelve windows.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
-use crate::reconcile::Engine;
+use crate::engine::Engine;
 use crate::route53::{Change, ChangeInfo, ErrorKind, Operation, Route53, Route53Error};
-use crate::sync::lock;
 
 type Reply = oneshot::Sender<Result<ChangeInfo, Route53Error>>;
 
@@ -54,7 +55,7 @@ pub struct Intent {
 impl Intent {
     fn withdraw(&mut self) {
         if std::mem::take(&mut self.live) {
-            let mut queues = lock(&self.queues);
+            let mut queues = self.queues.lock();
             if let Some(queue) = queues.get_mut(&self.zone_id) {
                 queue.announced = queue.announced.saturating_sub(1);
                 queue.arrived.notify_one();
@@ -80,7 +81,8 @@ impl<R: Route53 + 'static> BatchWriter<R> {
 
     /// Announce a group of changes for `zone_id` that will be submitted soon.
     pub fn intend(&self, zone_id: &str) -> Intent {
-        lock(&self.queues)
+        self.queues
+            .lock()
             .entry(zone_id.to_string())
             .or_default()
             .announced += 1;
@@ -100,7 +102,7 @@ impl<R: Route53 + 'static> BatchWriter<R> {
         let zone_id = intent.zone_id.clone();
         let (reply, answer) = oneshot::channel();
         let start_flusher = {
-            let mut queues = lock(&self.queues);
+            let mut queues = self.queues.lock();
             let queue = queues.entry(zone_id.clone()).or_default();
             queue.waiting.push((reply, changes));
             if std::mem::take(&mut intent.live) {
@@ -140,7 +142,7 @@ struct FlushingGuard {
 impl Drop for FlushingGuard {
     fn drop(&mut self) {
         if self.armed
-            && let Some(queue) = lock(&self.queues).get_mut(&self.zone_id)
+            && let Some(queue) = self.queues.lock().get_mut(&self.zone_id)
         {
             queue.flushing = false;
             // Dropping the replies answers their reconciles with an error.
@@ -167,7 +169,7 @@ async fn flush<R: Route53>(
         let mut last_arrival = tokio::time::Instant::now();
         loop {
             let (waiting, announced, arrived) = {
-                let mut queues = lock(&queues);
+                let mut queues = queues.lock();
                 let queue = queues.entry(zone_id.clone()).or_default();
                 (queue.waiting.len(), queue.announced, queue.arrived.clone())
             };
@@ -187,7 +189,7 @@ async fn flush<R: Route53>(
             }
         }
         let groups = {
-            let mut queues = lock(&queues);
+            let mut queues = queues.lock();
             let queue = queues.entry(zone_id.clone()).or_default();
             if queue.waiting.is_empty() {
                 // Cleared under the same lock that saw the queue empty, so a
@@ -213,7 +215,7 @@ mod tests {
     fn a_flusher_that_dies_answers_the_groups_behind_it_and_frees_the_zone() {
         let queues: Queues = Arc::default();
         let (reply, mut answer) = oneshot::channel();
-        lock(&queues).insert(
+        queues.lock().insert(
             "Z1".to_string(),
             ZoneQueue {
                 waiting: vec![(reply, Vec::new())],
@@ -230,7 +232,7 @@ mod tests {
             matches!(answer.try_recv(), Err(oneshot::error::TryRecvError::Closed)),
             "the waiting group is answered (with an error), not left waiting"
         );
-        let queues = lock(&queues);
+        let queues = queues.lock();
         let queue = queues.get("Z1").expect("zone queue");
         assert!(!queue.flushing, "the next group starts a new flusher");
         assert!(queue.waiting.is_empty());

@@ -1,12 +1,25 @@
 //! Errors of the Route 53 port, each with a fixed category that decides retries
 //! and what the user is told.
 
-use std::fmt;
-
 use serde::Serialize;
 
-/// The Route 53 API operations this tool uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// The Route 53 API operations this tool uses. The list and the names are
+/// derived: the rate limiter's table, the metrics labels and the IAM policy
+/// test all read [`Operation::ALL`] and [`Operation::as_str`].
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 pub enum Operation {
     GetHostedZone,
     ListHostedZonesByName,
@@ -23,36 +36,11 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 12] = [
-        Self::GetHostedZone,
-        Self::ListHostedZonesByName,
-        Self::ListResourceRecordSets,
-        Self::ChangeResourceRecordSets,
-        Self::GetChange,
-        Self::ListHealthChecks,
-        Self::CreateHealthCheck,
-        Self::UpdateHealthCheck,
-        Self::DeleteHealthCheck,
-        Self::GetHealthCheckStatus,
-        Self::ListTagsForResources,
-        Self::ChangeTagsForResource,
-    ];
+    pub const ALL: &'static [Operation] = <Self as strum::VariantArray>::VARIANTS;
 
+    /// The API action's name, as in IAM policies and metric labels.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::GetHostedZone => "GetHostedZone",
-            Self::ListHostedZonesByName => "ListHostedZonesByName",
-            Self::ListResourceRecordSets => "ListResourceRecordSets",
-            Self::ChangeResourceRecordSets => "ChangeResourceRecordSets",
-            Self::GetChange => "GetChange",
-            Self::ListHealthChecks => "ListHealthChecks",
-            Self::CreateHealthCheck => "CreateHealthCheck",
-            Self::UpdateHealthCheck => "UpdateHealthCheck",
-            Self::DeleteHealthCheck => "DeleteHealthCheck",
-            Self::GetHealthCheckStatus => "GetHealthCheckStatus",
-            Self::ListTagsForResources => "ListTagsForResources",
-            Self::ChangeTagsForResource => "ChangeTagsForResource",
-        }
+        self.into()
     }
 
     /// Whether the operation changes anything in Route 53.
@@ -68,14 +56,8 @@ impl Operation {
     }
 }
 
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What went wrong, independent of how the adapter learned it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
 pub enum ErrorKind {
     /// `Throttling` or `PriorRequestNotComplete`: the account's or the zone's
     /// request budget is spent for now.
@@ -105,10 +87,13 @@ pub enum ErrorKind {
     AccessDenied,
     /// An account quota is used up, such as the number of health checks.
     LimitExceeded,
-    /// Injected by tests: the process stopped at this call.
+    /// This process chose not to send the request: a wrapper of the port
+    /// refuses it (the controller's lease gate refuses writes once the lease
+    /// is lost; the controller reports that as its own error).
+    Refused,
+    /// Injected by the fake: the process stopped at this call.
+    #[cfg(any(test, feature = "testing"))]
     Aborted,
-    /// This replica does not hold the leader lease, so it sends no write.
-    NotLeader,
     Other,
 }
 
@@ -122,24 +107,7 @@ impl ErrorKind {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Throttled => "Throttled",
-            Self::Timeout => "Timeout",
-            Self::Network => "Network",
-            Self::ServerError => "ServerError",
-            Self::NotFound => "NotFound",
-            Self::AlreadyExists => "AlreadyExists",
-            Self::InUse => "InUse",
-            Self::VersionMismatch => "VersionMismatch",
-            Self::InvalidChangeBatch => "InvalidChangeBatch",
-            Self::InvalidInput => "InvalidInput",
-            Self::Credentials => "Credentials",
-            Self::AccessDenied => "AccessDenied",
-            Self::LimitExceeded => "LimitExceeded",
-            Self::Aborted => "Aborted",
-            Self::NotLeader => "NotLeader",
-            Self::Other => "Other",
-        }
+        self.into()
     }
 }
 

@@ -1,4 +1,4 @@
-//! Client-side rate limiting and backoff for the shared Route 53 budget.
+//! Client-side rate limiting and retry policy for the shared Route 53 budget.
 //!
 //! Route 53 throttles per AWS account with token buckets: 10 requests/s (burst
 //! 50) across all operations, plus tighter buckets for some operations
@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::Operation;
+use crate::backoff::{Jitter, Schedule};
 
 /// Route 53's published account buckets: (burst, refill per second).
 const ACCOUNT_BUCKET: (f64, f64) = (50.0, 10.0);
@@ -164,15 +165,14 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// Delay before retry number `retry` (0 for the first retry): a random
-    /// duration up to `min(cap, base * 2^retry)`, so that many clients throttled
-    /// at once do not come back in step.
-    pub fn delay(&self, retry: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(2u32.saturating_pow(retry.min(30)))
-            .min(self.cap);
-        ceiling.mul_f64(fastrand::f64())
+    /// The delays between attempts, full jitter: a random duration up to
+    /// `min(cap, base * 2^retry)`.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            base: self.base,
+            cap: self.cap,
+            jitter: Jitter::Full,
+        }
     }
 }
 
@@ -221,24 +221,5 @@ mod tests {
             (3.9..4.2).contains(&elapsed),
             "2 beyond the burst at 0.5/s take 4s, took {elapsed}"
         );
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_under_the_cap() {
-        let backoff = Backoff {
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
-            max_attempts: 10,
-        };
-        for retry in 0..20 {
-            let ceiling =
-                Duration::from_millis(100 * 2u64.pow(retry.min(20))).min(Duration::from_secs(1));
-            for _ in 0..50 {
-                assert!(backoff.delay(retry) <= ceiling);
-            }
-        }
-        let late: Duration = (0..200).map(|_| backoff.delay(8)).sum();
-        let early: Duration = (0..200).map(|_| backoff.delay(0)).sum();
-        assert!(late > early * 4, "later retries wait longer on average");
     }
 }

@@ -2,7 +2,8 @@
 //! Route 53, and its implementations.
 //!
 //! - [`aws::AwsRoute53`]: the AWS SDK adapter (real Route 53 or an emulator).
-//! - [`fake::FakeRoute53`]: in memory, following Route 53's rules, with faults.
+//! - `fake::FakeRoute53` (with the `testing` feature): in memory, following
+//!   Route 53's rules, with faults.
 //! - [`resilient::Resilient`]: wraps either one with the shared rate limiter,
 //!   retries with backoff and jitter, and per-operation call counts.
 //!
@@ -11,8 +12,12 @@
 
 pub mod aws;
 mod error;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
+mod forward;
+pub(crate) use forward::forward_route53;
 mod limiter;
+pub mod names;
 pub mod resilient;
 mod stats;
 mod types;

@@ -1,9 +1,10 @@
 //! Counts of Route 53 requests per operation: the scarce resource, measured.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use serde::Serialize;
 
 use super::{ErrorKind, Operation};
@@ -73,11 +74,7 @@ impl CallStats {
         self.lock().operations.get(&op).map_or(0, |s| s.requests)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding this lock cannot leave the counters invalid,
-        // so a poisoned lock is still safe to use.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock()
     }
 }

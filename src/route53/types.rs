@@ -208,18 +208,21 @@ pub struct Change {
 }
 
 /// Status of a submitted change batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "UPPERCASE")]
 pub enum ChangeState {
     Pending,
     InSync,
 }
 
 impl ChangeState {
+    /// Route 53's spelling: `PENDING`, `INSYNC`.
     pub fn as_route53(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::InSync => "INSYNC",
-        }
+        self.into()
+    }
+
+    pub fn from_route53(s: &str) -> Option<Self> {
+        s.parse().ok()
     }
 }
 
@@ -345,6 +348,29 @@ impl HealthCheckConfig {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl HealthCheckConfig {
+    /// A plain HTTP check of `ip` (port 80, path `/`, every `interval`
+    /// seconds, 3 failures), for tests to start from.
+    pub fn http(ip: &str, interval: i32) -> Self {
+        Self {
+            kind: HealthCheckKind::Http,
+            ip_address: Some(ip.into()),
+            fqdn: None,
+            port: 80,
+            resource_path: Some("/".into()),
+            search_string: None,
+            request_interval: interval,
+            failure_threshold: 3,
+            measure_latency: false,
+            inverted: false,
+            disabled: false,
+            enable_sni: false,
+            regions: vec![],
+        }
+    }
+}
+
 /// A health check as Route 53 holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -386,6 +412,31 @@ pub struct HealthCheckUpdate {
     pub reset: Vec<ResettableElement>,
 }
 
+/// The regions Route 53's health checkers run in.
+pub const HEALTH_CHECK_REGIONS: [&str; 8] = [
+    "ap-northeast-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "eu-west-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// Sorted regions, or none when they are all of Route 53's regions: listing
+/// all of them and listing none mean the same check, and Route 53 answers
+/// with the full list for a check created with none.
+pub fn normalize_regions(mut regions: Vec<String>) -> Vec<String> {
+    regions.sort();
+    regions.dedup();
+    if regions.iter().map(String::as_str).eq(HEALTH_CHECK_REGIONS) {
+        Vec::new()
+    } else {
+        regions
+    }
+}
+
 /// Tags of a Route 53 resource.
 pub type Tags = BTreeMap<String, String>;
 
@@ -397,4 +448,27 @@ pub struct HealthObservation {
     pub healthy: bool,
     /// The checker's own words, such as `Success: HTTP Status Code 200, OK`.
     pub report: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_regions_mean_the_default() {
+        let all: Vec<String> = HEALTH_CHECK_REGIONS
+            .iter()
+            .rev()
+            .map(|r| r.to_string())
+            .collect();
+        assert!(normalize_regions(all).is_empty());
+        assert_eq!(
+            normalize_regions(vec![
+                "us-west-2".into(),
+                "eu-west-1".into(),
+                "us-east-1".into()
+            ]),
+            vec!["eu-west-1", "us-east-1", "us-west-2"]
+        );
+    }
 }

@@ -7,16 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dnsfailover::api::{FailoverRecord, FailoverRecordSpec};
-use dnsfailover::controller::health::HealthMonitor;
+use dnsfailover::backoff::Jitter;
 use dnsfailover::controller::leader::{Gate, Gated};
-use dnsfailover::controller::metrics::Metrics;
-use dnsfailover::controller::reconciler::{self, Context, Readiness, Settings};
-use dnsfailover::reconcile::Engine;
+use dnsfailover::controller::{self, Context, Settings};
+use dnsfailover::core::report::Category;
+use dnsfailover::engine::Engine;
 use dnsfailover::route53::fake::FakeRoute53;
 use dnsfailover::route53::{Failover, RecordSet, Route53, Zone};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Recorder, Reporter};
 use tokio::sync::watch;
 
 use super::apiserver::ApiServer;
@@ -26,12 +25,16 @@ pub const NS: &str = "web";
 /// The classic walkthrough's spec (an address Route 53 could check).
 pub const SPEC: &str = super::CLASSIC;
 
-/// The settings of [`Harness::new`].
+/// The settings of [`Harness::new`]: a PENDING change is asked about on
+/// every reconcile, and requeues after failures follow the schedule without
+/// jitter, so a test can compare the `Action`s it gets.
 pub fn settings() -> Settings {
-    Settings {
+    let mut settings = Settings {
         short_requeue: Duration::ZERO,
         ..Settings::default()
-    }
+    };
+    settings.retry.jitter = Jitter::None;
+    settings
 }
 
 pub struct Harness<R = FakeRoute53> {
@@ -70,28 +73,7 @@ impl<R: Route53 + 'static> Harness<R> {
         let client = api.client();
         let (lease, gate) = Gate::manual(true);
         let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), "test"));
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "dnsfailover".into(),
-                instance: Some("dnsfailover-0".into()),
-            },
-        );
-        let readiness = Arc::new(Readiness::default());
-        readiness
-            .synced
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        let ctx = Arc::new(Context::new(
-            client,
-            engine,
-            Arc::new(HealthMonitor::new(Duration::from_secs(2))),
-            recorder,
-            Arc::new(Metrics::default()),
-            gate,
-            readiness,
-            settings,
-            Duration::from_millis(20),
-        ));
+        let ctx = Arc::new(Context::for_tests(client, engine, gate, settings));
         Self {
             api,
             fake,
@@ -140,9 +122,29 @@ impl<R: Route53 + 'static> Harness<R> {
         self.api.record(NS, name).status.expect("status written")
     }
 
-    pub async fn reconcile(&self, name: &str) -> Result<Action, reconciler::Error> {
+    /// One reconcile, as kube-runtime runs it: a failure also goes through
+    /// the error policy (metrics, the object's backoff).
+    pub async fn reconcile(&self, name: &str) -> Result<Action, controller::Error> {
         let record = Arc::new(self.api.record(NS, name));
-        reconciler::reconcile(record, self.ctx.clone()).await
+        let result = controller::reconcile(record.clone(), self.ctx.clone()).await;
+        if let Err(error) = &result {
+            controller::error_policy(record, error, self.ctx.clone());
+        }
+        result
+    }
+
+    /// One reconcile, and what kube-runtime schedules after it: the
+    /// reconcile's own `Action`, or the error policy's.
+    /// The error, if the reconcile failed, comes along for its category.
+    pub async fn run(&self, name: &str) -> (Action, Option<controller::Error>) {
+        let record = Arc::new(self.api.record(NS, name));
+        match controller::reconcile(record.clone(), self.ctx.clone()).await {
+            Ok(action) => (action, None),
+            Err(error) => (
+                controller::error_policy(record, &error, self.ctx.clone()),
+                Some(error),
+            ),
+        }
     }
 
     /// The record set of one side in the harness's zone.
@@ -178,7 +180,7 @@ impl<R: Route53 + 'static> Harness<R> {
                     );
                     return round;
                 }
-                Err(e) => assert_eq!(e.category(), "ChangesPending", "{e}"),
+                Err(e) => assert_eq!(e.category(), Category::ChangesPending, "{e}"),
             }
         }
         panic!("{name} was not deleted within 6 reconciles");

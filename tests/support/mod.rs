@@ -134,7 +134,7 @@ impl Moto {
         let zone = out.hosted_zone().expect("zone in answer");
         Zone {
             id: zone.id().trim_start_matches("/hostedzone/").to_string(),
-            name: dnsfailover::dns_name::normalize(zone.name()),
+            name: dnsfailover::route53::names::normalize(zone.name()),
             private: false,
         }
     }
@@ -179,24 +179,34 @@ secondary:
 pub struct FakeWorld<R> {
     pub fake: dnsfailover::route53::fake::FakeRoute53,
     pub zone: Zone,
-    pub engine: dnsfailover::reconcile::Engine<R>,
+    pub engine: dnsfailover::engine::Engine<R>,
 }
 
 impl FakeWorld<dnsfailover::route53::fake::FakeRoute53> {
     pub fn new() -> Self {
         let fake = dnsfailover::route53::fake::FakeRoute53::new();
         let zone = fake.create_zone("example.com", false);
-        let engine = dnsfailover::reconcile::Engine::new(fake.clone(), "test");
+        let engine = dnsfailover::engine::Engine::new(fake.clone(), "test");
         Self { fake, zone, engine }
     }
 }
 
 impl<R: dnsfailover::route53::Route53> FakeWorld<R> {
+    /// Execute plans as the CLI does, polling for INSYNC without the CLI's
+    /// pauses (the in-memory Route 53 answers at once).
+    pub async fn execute(
+        &self,
+        plans: &[dnsfailover::core::plan::RecordPlan],
+    ) -> Vec<dnsfailover::engine::Outcome> {
+        dnsfailover::cli::workflow::execute_with(&self.engine, plans, quick_wait(&self.engine))
+            .await
+    }
+
     pub fn with_port(fake: dnsfailover::route53::fake::FakeRoute53, zone: Zone, port: R) -> Self {
         Self {
             fake,
             zone,
-            engine: dnsfailover::reconcile::Engine::new(port, "test"),
+            engine: dnsfailover::engine::Engine::new(port, "test"),
         }
     }
 
@@ -204,9 +214,9 @@ impl<R: dnsfailover::route53::Route53> FakeWorld<R> {
         &self,
         name: &str,
         spec: &dnsfailover::api::FailoverRecordSpec,
-    ) -> dnsfailover::desired::PlacedRecord {
-        dnsfailover::validate::desired_from_spec(
-            dnsfailover::ownership::Owner::new("test", "default", name),
+    ) -> dnsfailover::core::desired::PlacedRecord {
+        dnsfailover::core::validate::desired_from_spec(
+            dnsfailover::core::ownership::Owner::new("test", "default", name),
             spec,
         )
         .expect("valid spec")
@@ -216,13 +226,13 @@ impl<R: dnsfailover::route53::Route53> FakeWorld<R> {
 
     pub async fn plan(
         &self,
-        record: &dnsfailover::desired::PlacedRecord,
-    ) -> Result<dnsfailover::plan::RecordPlan, dnsfailover::route53::Route53Error> {
+        record: &dnsfailover::core::desired::PlacedRecord,
+    ) -> Result<dnsfailover::core::plan::RecordPlan, dnsfailover::route53::Route53Error> {
         let snapshot = self
             .engine
             .observe(&std::collections::BTreeSet::from([self.zone.id.clone()]))
             .await?;
-        Ok(dnsfailover::plan::plan_apply(
+        Ok(dnsfailover::core::plan::plan_apply(
             record,
             snapshot.observed(&self.zone.id).expect("zone observed"),
         ))
@@ -231,31 +241,44 @@ impl<R: dnsfailover::route53::Route53> FakeWorld<R> {
     /// Observe, plan and apply once; a failed read counts as a failed run.
     pub async fn apply(
         &self,
-        record: &dnsfailover::desired::PlacedRecord,
-    ) -> dnsfailover::reconcile::Outcome {
+        record: &dnsfailover::core::desired::PlacedRecord,
+    ) -> dnsfailover::engine::Outcome {
         match self.plan(record).await {
-            Ok(plan) => self.engine.apply(&[plan]).await.remove(0),
-            Err(e) => dnsfailover::reconcile::Outcome::Failed(e),
+            Ok(plan) => self.execute(&[plan]).await.remove(0),
+            Err(e) => dnsfailover::engine::Outcome::Failed(e),
         }
     }
 
     pub async fn delete(
         &self,
-        owner: &dnsfailover::ownership::Owner,
-    ) -> dnsfailover::reconcile::Outcome {
+        owner: &dnsfailover::core::ownership::Owner,
+    ) -> dnsfailover::engine::Outcome {
         let snapshot = match self
             .engine
             .observe(&std::collections::BTreeSet::from([self.zone.id.clone()]))
             .await
         {
             Ok(s) => s,
-            Err(e) => return dnsfailover::reconcile::Outcome::Failed(e),
+            Err(e) => return dnsfailover::engine::Outcome::Failed(e),
         };
-        let plan = dnsfailover::plan::plan_delete(
+        let plan = dnsfailover::core::plan::plan_delete(
             owner,
             &self.zone.id,
             snapshot.observed(&self.zone.id).expect("zone"),
         );
-        self.engine.apply(&[plan]).await.remove(0)
+        self.execute(&[plan]).await.remove(0)
+    }
+}
+
+/// Waiting for INSYNC as the CLI does, with pauses of a millisecond.
+pub fn quick_wait<R>(engine: &dnsfailover::engine::Engine<R>) -> dnsfailover::engine::Wait<'_, R> {
+    dnsfailover::engine::Wait {
+        engine,
+        timeout: Duration::from_secs(60),
+        schedule: dnsfailover::backoff::Schedule {
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(10),
+            jitter: dnsfailover::backoff::Jitter::None,
+        },
     }
 }

@@ -1,0 +1,331 @@
+//! The apply path: bring Route 53 to the spec through the shared executor,
+//! then report what it holds in `.status`, Events and metrics. Also the dry
+//! run, which plans the same way ([`plan_for`]) and writes nothing.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use tracing::{debug, info};
+
+use super::context::Context;
+use super::effects::{self, insync};
+use super::entry::{Error, ensure_leader, resync};
+use super::events::{self, Applied, Reconciled};
+use super::leader::Terms;
+use super::metrics::{HealthLabels, Metrics, SideLabels};
+use super::patch::{now, patch_status};
+use super::targets;
+use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus, Health};
+use crate::core::desired::PlacedRecord;
+use crate::core::ownership::Owner;
+use crate::core::plan::{self, RecordPlan};
+use crate::core::report::{self, Category, Report, SideReport};
+use crate::core::validate;
+use crate::engine::{self, Job, Outcome, ReconcileError};
+use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Route53};
+
+pub(super) fn owner_of(obj: &FailoverRecord, ctx: &Context<impl Route53>) -> Owner {
+    Owner::new(
+        ctx.engine.owner_id(),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any(),
+    )
+}
+
+/// A FailoverRecord's plan, and where it was made.
+pub(super) struct Planned {
+    pub placed: PlacedRecord,
+    pub plan: RecordPlan,
+}
+
+/// Targets resolved, spec validated, zone found, Route 53 observed (from the
+/// shared cache) and planned: the one way the apply path and the dry run
+/// decide what to change.
+pub(super) async fn plan_for<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+) -> Result<Planned, ReconcileError> {
+    let spec = targets::spec_with_targets(obj, ctx).await?;
+    let desired = validate::desired_from_spec(owner_of(obj, ctx), &spec)?;
+    let zone = ctx.observer.zone(&ctx.engine, &desired.zone).await?;
+    let placed = desired
+        .place(zone)
+        .map_err(ReconcileError::NameOutsideZone)?;
+    if ctx.health.take_vanished() {
+        ctx.observer.invalidate_checks().await;
+    }
+    let view = ctx
+        .observer
+        .view(&ctx.engine, Some(&placed.zone.id))
+        .await?;
+    ctx.readiness.credentials_ok.store(true, Ordering::Relaxed);
+    let plan = view.with(|observed| plan::plan_apply(&placed, observed));
+    Ok(Planned { placed, plan })
+}
+
+/// What converging did, for the status, the Events and the next requeue.
+struct Converged {
+    status: FailoverRecordStatus,
+    action: Action,
+    applied: Option<(RecordPlan, bool)>,
+    left_zone: Option<String>,
+}
+
+pub(super) async fn apply<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+    term: &Terms,
+) -> Result<Action, Error> {
+    let before = obj.status.as_ref();
+    match converge(obj, ctx).await {
+        Ok(done) => {
+            let notes = events::choose(Reconciled {
+                before,
+                after: &done.status,
+                applied: done.applied.as_ref().map(|(plan, drift)| Applied {
+                    plan,
+                    drift: *drift,
+                }),
+                left_zone: done.left_zone.as_deref(),
+            });
+            count_transitions(&ctx.metrics, before, &done.status);
+            events::publish(obj, ctx, &notes).await;
+            patch_status(obj, ctx, done.status).await?;
+            Ok(done.action)
+        }
+        Err(error) => {
+            // A write refused by the lease gate is not this object's
+            // failure; and a stale replica reports nothing.
+            ensure_leader(ctx, term)?;
+            if error.category() == Category::CredentialsMissing {
+                ctx.readiness.credentials_ok.store(false, Ordering::Relaxed);
+            }
+            let status = report::with_error(before, &error.problem(), obj.meta().generation, now());
+            let notes = events::choose(Reconciled {
+                before,
+                after: &status,
+                applied: None,
+                left_zone: None,
+            });
+            count_transitions(&ctx.metrics, before, &status);
+            events::publish(obj, ctx, &notes).await;
+            patch_status(obj, ctx, status).await?;
+            if error.needs_spec_change() {
+                // The spec must change first; the edit triggers a reconcile.
+                Ok(Action::await_change())
+            } else {
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// The one change-batch answer of a run of the executor, or its failure.
+fn changed(outcome: Option<Outcome>) -> Result<Option<ChangeInfo>, ReconcileError> {
+    match outcome {
+        Some(Outcome::Changed { change, .. }) => Ok(change),
+        Some(Outcome::Failed(e)) => Err(e.into()),
+        Some(Outcome::Conflict(c)) => Err(ReconcileError::Conflict(c)),
+        Some(Outcome::Unchanged) | None => Ok(None),
+    }
+}
+
+/// Bring Route 53 to the spec; return the status that describes the result.
+/// Errors are returned for the caller to report.
+async fn converge<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+) -> Result<Converged, ReconcileError> {
+    let key = ObjectRef::from_obj(obj);
+    let Planned { placed, plan } = plan_for(obj, ctx).await?;
+    let zone_id = placed.zone.id.clone();
+    let previous = obj.status.as_ref();
+    let mut change = ctx.last_change(obj);
+    if !plan.conflicts.is_empty() {
+        return Err(ReconcileError::Conflict(plan.conflicts.clone()));
+    }
+    // Serialising plain data cannot fail; an empty fingerprint only makes a
+    // drift look like a spec change in the event's wording.
+    let fingerprint = serde_json::to_string(&(&placed.fqdn, &placed.desired)).unwrap_or_default();
+    let before = ctx.recall(&key);
+    let mut applied = None;
+    if !plan.is_empty() {
+        let job = Job {
+            plan: &plan,
+            earlier: change.as_ref(),
+        };
+        let outcome = effects::execute(ctx, &key, &[job]).await.into_iter().next();
+        if let Some(Outcome::Changed { waiting_checks, .. }) = &outcome
+            && !waiting_checks.is_empty()
+        {
+            debug!(
+                checks = waiting_checks.len(),
+                "health check deletion waits for the change to be INSYNC"
+            );
+        }
+        if let Some(answer) = changed(outcome)? {
+            change = Some(answer);
+        }
+        let drift = match before {
+            Some(before) => before == fingerprint,
+            // Unknown after a restart: an unchanged, ready generation means drift.
+            None => {
+                previous.and_then(|s| s.observed_generation) == obj.meta().generation
+                    && report::ready(previous).is_some_and(|c| {
+                        report::ConditionStatus::of(c) == report::ConditionStatus::True
+                    })
+            }
+        };
+        applied = Some((plan, drift));
+    } else if let Some(change) = change.as_mut() {
+        insync(ctx, change).await;
+    }
+    ctx.remember(&key, fingerprint);
+
+    let mut left_zone = None;
+    if let Some(old_zone) = previous
+        .and_then(|s| s.hosted_zone_id.as_deref())
+        .filter(|old| *old != zone_id)
+        && let Some(left) = leave_zone(obj, ctx, old_zone).await?
+    {
+        change = Some(left);
+        left_zone = Some(old_zone.to_string());
+    }
+    if let Some(change) = &change {
+        ctx.note_change(&key, change.clone());
+    }
+
+    // Status from what Route 53 holds now (the cache includes our writes).
+    let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
+    let sides = view.with(|observed| {
+        let serving = engine::serving(&placed, observed);
+        let used: Vec<_> = serving.values().filter_map(|(_, check)| *check).collect();
+        ctx.health.watch(&key, &used);
+        let mut sides = BTreeMap::new();
+        for (role, (record_set, check)) in &serving {
+            if record_set.is_some() {
+                sides.insert(
+                    *role,
+                    SideReport {
+                        set_identifier: record_set.and_then(|r| r.set_identifier.clone()),
+                        health_check_id: check.map(|c| c.id.clone()),
+                        has_check: check.is_some(),
+                        health: check.and_then(|c| ctx.health.health(&c.id)),
+                    },
+                );
+            }
+        }
+        sides
+    });
+    let report = Report {
+        generation: obj.meta().generation,
+        fqdn: Some(placed.fqdn.clone()),
+        hosted_zone_id: Some(zone_id),
+        sides,
+        remaining: None,
+        error: None,
+        change: change.clone(),
+    };
+    let status = report::build(&report, previous, now());
+    let pending = change.is_some_and(|c| c.status == ChangeState::Pending);
+    Ok(Converged {
+        status,
+        action: if pending {
+            Action::requeue(ctx.settings.short_requeue)
+        } else {
+            resync(ctx)
+        },
+        applied,
+        left_zone,
+    })
+}
+
+/// After the zone changed (`hostedZone` is immutable under the CRD's rules,
+/// but its name can come to resolve to another zone, and admission can be
+/// bypassed) and the new zone holds the records: remove them from the zone
+/// the status still names. The health checks stay, since the new records use
+/// them. Until this succeeds the status keeps naming the old zone, so a crash
+/// or an error only means trying again.
+async fn leave_zone<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+    old_zone: &str,
+) -> Result<Option<ChangeInfo>, ReconcileError> {
+    let view = match ctx.observer.view(&ctx.engine, Some(old_zone)).await {
+        // A deleted zone took its records with it.
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+        other => other?,
+    };
+    let owner = owner_of(obj, ctx);
+    let plan = view
+        .with(|observed| plan::plan_delete(&owner, old_zone, observed))
+        .without_check_deletes();
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    let key = ObjectRef::from_obj(obj);
+    let outcome = effects::execute(ctx, &key, &[Job::from(&plan)])
+        .await
+        .into_iter()
+        .next();
+    changed(outcome)
+}
+
+pub(super) async fn dry_run<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+) -> Result<Action, Error> {
+    let Planned { plan, .. } = plan_for(obj, ctx).await?;
+    if let Some(note) = events::dry_run(&plan) {
+        info!(plan = %plan.summary(), "dry run: would change Route 53");
+        events::publish(obj, ctx, &[note]).await;
+    }
+    Ok(resync(ctx))
+}
+
+/// Health transitions and failovers, for the metrics (labels from fixed sets).
+fn count_transitions(
+    metrics: &Metrics,
+    before: Option<&FailoverRecordStatus>,
+    after: &FailoverRecordStatus,
+) {
+    for (side, old, new) in [
+        (
+            "primary",
+            before.and_then(|s| s.primary.as_ref()),
+            after.primary.as_ref(),
+        ),
+        (
+            "secondary",
+            before.and_then(|s| s.secondary.as_ref()),
+            after.secondary.as_ref(),
+        ),
+    ] {
+        let (old, new) = (old.and_then(|t| t.health), new.and_then(|t| t.health));
+        if old != new
+            && let Some(health) = new
+        {
+            let label = match health {
+                Health::Healthy => "healthy",
+                Health::Unhealthy => "unhealthy",
+                Health::Unknown => "unknown",
+            };
+            metrics
+                .health_transitions
+                .get_or_create(&HealthLabels { health: label })
+                .inc();
+            debug!(side, ?old, ?health, "health changed");
+        }
+    }
+    let to = match (before.and_then(|s| s.active), after.active) {
+        (Some(ActiveSide::Primary), Some(ActiveSide::Secondary)) => Some("secondary"),
+        (Some(ActiveSide::Secondary), Some(ActiveSide::Primary)) => Some("primary"),
+        _ => None,
+    };
+    if let Some(to) = to {
+        metrics.failovers.get_or_create(&SideLabels { to }).inc();
+    }
+}

@@ -1,0 +1,212 @@
+//! The cleanup path, run while the finalizer holds a deleted FailoverRecord:
+//! record sets out of every zone involved, then (once that change is INSYNC)
+//! the health checks no record set uses. Idempotent, and fine when apply
+//! never ran; the finalizer goes only once Route 53 confirms.
+
+use std::collections::BTreeSet;
+
+use kube::Resource;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+
+use super::apply::owner_of;
+use super::context::Context;
+use super::effects;
+use super::entry::{Error, ensure_leader};
+use super::events;
+use super::leader::Terms;
+use super::patch::{now, patch_status};
+use crate::api::{DeletionPolicy, FailoverRecord};
+use crate::core::ownership::Owner;
+use crate::core::plan::{self, RecordPlan};
+use crate::core::report::{self, ConditionStatus};
+use crate::core::validate;
+use crate::engine::{Job, Outcome, ReconcileError};
+use crate::route53::{ErrorKind, Route53};
+
+/// What a cleanup did.
+#[derive(Debug, Default)]
+pub struct Removal {
+    /// Something of this FailoverRecord was in Route 53.
+    pub removed: bool,
+    /// Health checks left because record sets not owned by it use them.
+    pub kept: BTreeSet<String>,
+}
+
+pub(super) async fn cleanup<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+    term: &Terms,
+) -> Result<Action, Error> {
+    let key = ObjectRef::from_obj(obj);
+    ctx.health.forget(&key);
+    if obj.spec.deletion_policy == DeletionPolicy::Retain {
+        events::publish(obj, ctx, &[events::retained()]).await;
+        ctx.forget(&key);
+        return Ok(Action::await_change());
+    }
+    match remove_from_route53(obj, ctx).await {
+        Ok(removal) => {
+            events::publish(obj, ctx, &[events::cleanup_done(&removal)]).await;
+            ctx.forget(&key);
+            Ok(Action::await_change())
+        }
+        Err(error) => {
+            ensure_leader(ctx, term)?;
+            // Stay Terminating, and say why, until Route 53 confirms.
+            let before = obj.status.as_ref();
+            let mut status =
+                report::with_error(before, &error.problem(), obj.meta().generation, now());
+            for condition in &mut status.conditions {
+                if ConditionStatus::of(condition) == ConditionStatus::False {
+                    condition.message = format!(
+                        "deleting: the finalizer stays until Route 53 confirms the cleanup: {}",
+                        condition.message
+                    );
+                }
+            }
+            // The batch that removed the record sets, so that a restart
+            // still waits for it before deleting the health checks.
+            if let Some(change) = ctx.last_change(obj) {
+                status.change = Some(report::change_status(&change));
+            }
+            let notes = events::choose(events::Reconciled {
+                before,
+                after: &status,
+                applied: None,
+                left_zone: None,
+            });
+            events::publish(obj, ctx, &notes).await;
+            patch_status(obj, ctx, status).await?;
+            Err(error.into())
+        }
+    }
+}
+
+/// Delete everything this FailoverRecord owns; tolerate it never having been
+/// applied.
+async fn remove_from_route53<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    ctx: &Context<R>,
+) -> Result<Removal, ReconcileError> {
+    // The zone the status names holds the records; while a move to another
+    // zone is under way, the spec's zone may too.
+    let mut zones: Vec<String> = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.hosted_zone_id.clone())
+        .into_iter()
+        .collect();
+    if let Ok(selector) = validate::zone_selector_of(&obj.spec.hosted_zone) {
+        match ctx.observer.zone(&ctx.engine, &selector).await {
+            Ok(zone) if !zones.contains(&zone.id) => zones.push(zone.id),
+            Ok(_) => {}
+            // Never resolved, so never applied there.
+            Err(ReconcileError::ZoneNotFound { .. } | ReconcileError::ZoneAmbiguous { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let removal = remove_once(obj, &zones, ctx).await?;
+    if removal.removed {
+        return Ok(removal);
+    }
+    // Removing the finalizer cannot be undone: before concluding that
+    // nothing is left, look at Route 53 itself rather than the cache.
+    for zone in &zones {
+        ctx.observer.invalidate_zone(zone).await;
+    }
+    ctx.observer.invalidate_checks().await;
+    remove_once(obj, &zones, ctx).await
+}
+
+/// Remove the owner's record sets from each zone; then, once Route 53 has
+/// applied that everywhere (INSYNC), the health checks no record set of any
+/// of the zones refers to any more.
+async fn remove_once<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    zones: &[String],
+    ctx: &Context<R>,
+) -> Result<Removal, ReconcileError> {
+    let key = ObjectRef::from_obj(obj);
+    let owner = owner_of(obj, ctx);
+    let zones: Vec<Option<&str>> = if zones.is_empty() {
+        vec![None]
+    } else {
+        zones.iter().map(|z| Some(z.as_str())).collect()
+    };
+    let mut removal = Removal::default();
+    for zone in &zones {
+        let records = plan_removal(&owner, *zone, ctx)
+            .await?
+            .without_check_deletes();
+        if !records.is_empty() {
+            let outcome = effects::execute(ctx, &key, &[Job::from(&records)]).await;
+            if let Some(Outcome::Failed(e)) = outcome.into_iter().next() {
+                return Err(e.into());
+            }
+            removal.removed = true;
+        }
+    }
+
+    let mut checks: Option<RecordPlan> = None;
+    for zone in &zones {
+        let plan = plan_removal(&owner, *zone, ctx).await?;
+        removal.kept.extend(plan.kept_checks.iter().cloned());
+        checks = Some(match checks {
+            None => plan.only_check_deletes(),
+            Some(mut so_far) => {
+                so_far
+                    .delete_checks
+                    .retain(|d| plan.delete_checks.iter().any(|p| p.id == d.id));
+                so_far
+            }
+        });
+    }
+    let Some(mut checks) = checks else {
+        return Ok(removal);
+    };
+    checks
+        .delete_checks
+        .retain(|d| !removal.kept.contains(&d.id));
+    if checks.delete_checks.is_empty() {
+        return Ok(removal);
+    }
+    let earlier = ctx.last_change(obj);
+    let job = Job {
+        plan: &checks,
+        earlier: earlier.as_ref(),
+    };
+    match effects::execute(ctx, &key, &[job]).await.into_iter().next() {
+        Some(Outcome::Failed(e)) => return Err(e.into()),
+        Some(Outcome::Changed {
+            change,
+            waiting_checks,
+            ..
+        }) => {
+            if let Some(change) = change {
+                ctx.note_change(&key, change.clone());
+                if !waiting_checks.is_empty() {
+                    return Err(ReconcileError::AwaitingChange {
+                        change_id: change.id,
+                    });
+                }
+            }
+        }
+        Some(Outcome::Conflict(_) | Outcome::Unchanged) | None => {}
+    }
+    removal.removed = true;
+    Ok(removal)
+}
+
+async fn plan_removal<R: Route53 + 'static>(
+    owner: &Owner,
+    zone_id: Option<&str>,
+    ctx: &Context<R>,
+) -> Result<RecordPlan, ReconcileError> {
+    // A zone that no longer exists holds no records; the checks still go.
+    let view = match ctx.observer.view(&ctx.engine, zone_id).await {
+        Err(e) if e.kind == ErrorKind::NotFound => ctx.observer.view(&ctx.engine, None).await?,
+        other => other?,
+    };
+    Ok(view.with(|observed| plan::plan_delete(owner, zone_id.unwrap_or_default(), observed)))
+}

@@ -1,0 +1,270 @@
+//! Which Events a reconcile publishes: chosen by pure functions of what it
+//! saw and did (the status before and after, the plan it applied, whether
+//! that plan corrected drift), then published in one place. Events mark
+//! transitions only, never a steady state, so a quiet FailoverRecord stays
+//! quiet.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::Resource;
+use kube::runtime::events::{Event, EventType};
+use tracing::warn;
+
+use super::cleanup::Removal;
+use super::context::Context;
+use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus};
+use crate::core::plan::{DeleteReason, RecordPlan};
+use crate::core::report::{self, Category, ConditionStatus};
+use crate::route53::Route53;
+
+/// Normal or Warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Normal,
+    Warning,
+}
+
+/// The reason of an Event: a fixed set, as for conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Reason {
+    HealthCheckCreated,
+    HealthCheckReplaced,
+    HealthCheckUpdated,
+    RecordsCreated,
+    RecordsUpdated,
+    DriftCorrected,
+    RecordsMoved,
+    ConflictDetected,
+    FailoverToSecondary,
+    FailbackToPrimary,
+    CleanupDone,
+    Retained,
+    DryRun,
+    /// A failure, with its category as the reason.
+    Failed(Category),
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failed(category) => category.into(),
+            other => other.into(),
+        }
+    }
+}
+
+/// One Event to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub severity: Severity,
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl Note {
+    fn new(severity: Severity, reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            severity,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// A plan that was applied, and whether it put back what someone changed
+/// outside dnsfailover (rather than following a new spec or target).
+#[derive(Clone, Copy, Debug)]
+pub struct Applied<'a> {
+    pub plan: &'a RecordPlan,
+    pub drift: bool,
+}
+
+/// What one reconcile saw and did.
+#[derive(Clone, Copy, Debug)]
+pub struct Reconciled<'a> {
+    pub before: Option<&'a FailoverRecordStatus>,
+    pub after: &'a FailoverRecordStatus,
+    pub applied: Option<Applied<'a>>,
+    /// The hosted zone the records were moved out of.
+    pub left_zone: Option<&'a str>,
+}
+
+/// The Events of one reconcile, in the order they happened: what was
+/// written, then what changed in the status.
+pub fn choose(seen: Reconciled<'_>) -> Vec<Note> {
+    let mut notes = Vec::new();
+    if let Some(applied) = seen.applied {
+        notes.extend(written(applied, seen.before));
+    }
+    if let Some(zone) = seen.left_zone {
+        notes.push(Note::new(
+            Severity::Normal,
+            Reason::RecordsMoved,
+            format!("the hosted zone changed: removed the record sets from the previous hosted zone {zone}"),
+        ));
+    }
+    notes.extend(transitions(seen.before, seen.after));
+    notes
+}
+
+/// Events for what a successful plan wrote.
+fn written(applied: Applied<'_>, before: Option<&FailoverRecordStatus>) -> Vec<Note> {
+    let plan = applied.plan;
+    let mut notes = Vec::new();
+    if !plan.create_checks.is_empty() {
+        let replaced = plan
+            .delete_checks
+            .iter()
+            .any(|d| d.reason == DeleteReason::Replaced);
+        notes.push(if replaced {
+            Note::new(
+                Severity::Normal,
+                Reason::HealthCheckReplaced,
+                "an immutable health check setting changed: created a new check, repointed the record, deleted the old check",
+            )
+        } else {
+            Note::new(
+                Severity::Normal,
+                Reason::HealthCheckCreated,
+                "created the Route 53 health check",
+            )
+        });
+    }
+    if !plan.update_checks.is_empty() {
+        let changed: Vec<&str> = plan
+            .update_checks
+            .iter()
+            .flat_map(|u| u.changed.iter().copied())
+            .collect();
+        notes.push(Note::new(
+            Severity::Normal,
+            Reason::HealthCheckUpdated,
+            format!("updated the health check: {}", changed.join(", ")),
+        ));
+    }
+    if !plan.changes.is_empty() {
+        let first_time = before.and_then(|s| s.fqdn.as_ref()).is_none();
+        notes.push(if first_time {
+            Note::new(
+                Severity::Normal,
+                Reason::RecordsCreated,
+                "created the PRIMARY and SECONDARY record sets",
+            )
+        } else if applied.drift {
+            Note::new(
+                Severity::Warning,
+                Reason::DriftCorrected,
+                "the record sets in Route 53 no longer matched the spec (changed outside dnsfailover); restored them",
+            )
+        } else {
+            Note::new(
+                Severity::Normal,
+                Reason::RecordsUpdated,
+                "updated the record sets to the new spec",
+            )
+        });
+    }
+    notes
+}
+
+/// Events for status transitions: a new failure (its category as the
+/// reason; waiting for Route 53 is not one), failover and failback.
+fn transitions(before: Option<&FailoverRecordStatus>, after: &FailoverRecordStatus) -> Vec<Note> {
+    let mut notes = Vec::new();
+    let was = report::ready(before);
+    if let Some(now) = report::ready(Some(after))
+        && let Some(category) = failure(now)
+        && category != Category::ChangesPending
+        && was.is_none_or(|w| failure(w) != Some(category))
+    {
+        let reason = match category {
+            Category::RecordConflict => Reason::ConflictDetected,
+            other => Reason::Failed(other),
+        };
+        notes.push(Note::new(Severity::Warning, reason, now.message.clone()));
+    }
+    match (before.and_then(|s| s.active), after.active) {
+        (Some(ActiveSide::Primary), Some(ActiveSide::Secondary)) => notes.push(Note::new(
+            Severity::Warning,
+            Reason::FailoverToSecondary,
+            "Route 53 sees the primary as unhealthy: DNS now answers with the secondary",
+        )),
+        (Some(ActiveSide::Secondary), Some(ActiveSide::Primary)) => notes.push(Note::new(
+            Severity::Normal,
+            Reason::FailbackToPrimary,
+            "the primary is healthy again: DNS answers with the primary",
+        )),
+        _ => {}
+    }
+    notes
+}
+
+/// The category of a False condition; `None` for True or Unknown, or a
+/// reason this version does not know.
+fn failure(condition: &Condition) -> Option<Category> {
+    (ConditionStatus::of(condition) == ConditionStatus::False)
+        .then(|| condition.reason.parse().ok())
+        .flatten()
+}
+
+/// The Event of a finished cleanup.
+pub fn cleanup_done(removal: &Removal) -> Note {
+    let mut message = if removal.removed {
+        "removed the record sets, then the health checks, from Route 53".to_string()
+    } else {
+        "nothing of this FailoverRecord was left in Route 53".to_string()
+    };
+    if removal.kept.is_empty() {
+        return Note::new(Severity::Normal, Reason::CleanupDone, message);
+    }
+    message = format!(
+        "{message}; left health check(s) {} in Route 53 because record sets this FailoverRecord does not own still use them: delete them once nothing does",
+        removal.kept.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    Note::new(Severity::Warning, Reason::CleanupDone, message)
+}
+
+/// The Event of a deletion that leaves Route 53 alone.
+pub fn retained() -> Note {
+    Note::new(
+        Severity::Normal,
+        Reason::Retained,
+        "deletionPolicy is Retain: the record sets and health checks stay in Route 53",
+    )
+}
+
+/// The Event of a dry run, when there is anything to say.
+pub fn dry_run(plan: &RecordPlan) -> Option<Note> {
+    (!plan.is_empty() || !plan.conflicts.is_empty()).then(|| {
+        Note::new(
+            Severity::Normal,
+            Reason::DryRun,
+            format!("dry run, nothing written: would {}", plan.summary()),
+        )
+    })
+}
+
+/// Publish notes while this replica leads; a failure to publish is logged,
+/// never a reason to fail the reconcile.
+pub async fn publish<R: Route53>(obj: &FailoverRecord, ctx: &Context<R>, notes: &[Note]) {
+    for note in notes {
+        if !ctx.gate.is_open() {
+            return;
+        }
+        let event = Event {
+            type_: match note.severity {
+                Severity::Normal => EventType::Normal,
+                Severity::Warning => EventType::Warning,
+            },
+            reason: note.reason.as_str().to_string(),
+            note: Some(note.message.chars().take(1000).collect()),
+            action: "Reconcile".to_string(),
+            secondary: None,
+        };
+        if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+            warn!(reason = note.reason.as_str(), error = %e, "cannot publish event");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,16 @@
+//! The pure core: no I/O, no clock, no randomness. Everything here is a
+//! function of its arguments, so it is tested with plain table tests.
+//!
+//! - [`validate`]: a FailoverRecord spec → [`desired`] state, or every problem;
+//! - [`ownership`]: who owns a record set or a health check, and how that is
+//!   written into Route 53 (markers, caller references, tags);
+//! - [`plan`]: desired × observed → the ordered changes;
+//! - [`health`]: Route 53's health read-outs → which side DNS answers with;
+//! - [`report`]: what a reconcile found → `.status` and its conditions.
+
+pub mod desired;
+pub mod health;
+pub mod ownership;
+pub mod plan;
+pub mod report;
+pub mod validate;

@@ -1,0 +1,399 @@
+//! How dnsfailover recognises what it owns in Route 53, across restarts.
+//!
+//! - **Record sets** cannot carry tags, so every managed name/type has an
+//!   ownership marker: a TXT record at `_dnsfailover-<type>.<name>` naming the
+//!   owner, the FailoverRecord and the two set identifiers it manages. The marker
+//!   is written in the same atomic change batch as the records, so records and
+//!   marker always exist together. Record sets without a matching marker are
+//!   never modified, unless the spec opts into adoption.
+//! - **Health checks** are found by their caller reference, which Route 53
+//!   stores atomically with the check: `df1-<owner>-<resource>-<role>-<config>`
+//!   (hashes). It is deterministic, so a retried CreateHealthCheck returns the
+//!   check a lost response already created, and a restarted process finds it by
+//!   prefix. Tags (`Name`, owner, resource, role) are for people and audits.
+
+use std::fmt;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::route53::{Failover, HealthCheck, HealthCheckConfig, RecordSet, RrType, Tags};
+
+/// Marker value `heritage` and tag namespace.
+pub const HERITAGE: &str = "dnsfailover";
+const REFERENCE_VERSION: &str = "df1";
+/// TTL of ownership marker records; nothing resolves them in the hot path.
+pub const MARKER_TTL: i64 = 300;
+/// Route 53 limits a caller reference to 64 characters.
+const MAX_CALLER_REFERENCE: usize = 64;
+/// Route 53 limits a tag value to 256 characters.
+const MAX_TAG_VALUE: usize = 256;
+/// A TXT character-string holds at most 255 bytes.
+const MAX_TXT_STRING: usize = 255;
+
+pub const TAG_NAME: &str = "Name";
+pub const TAG_OWNER: &str = "dnsfailover.io/owner";
+pub const TAG_RESOURCE: &str = "dnsfailover.io/resource";
+pub const TAG_ROLE: &str = "dnsfailover.io/role";
+
+/// Who owns a set of Route 53 objects: an owner id (one per controller
+/// installation or CLI user, so that several can share a zone) and the
+/// FailoverRecord, by namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Owner {
+    pub owner_id: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Owner {
+    pub fn new(
+        owner_id: impl Into<String>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            owner_id: owner_id.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// `namespace/name`.
+    pub fn resource(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Caller-reference prefix shared by every health check of this owner id.
+    pub fn owner_id_prefix(owner_id: &str) -> String {
+        format!("{REFERENCE_VERSION}-{}-", short_hash(owner_id, 8))
+    }
+
+    /// Caller-reference prefix shared by the health checks of this resource.
+    pub fn reference_prefix(&self) -> String {
+        format!(
+            "{}{}-",
+            Self::owner_id_prefix(&self.owner_id),
+            short_hash(&self.resource(), 16)
+        )
+    }
+
+    /// The role of a health check if this resource created it.
+    pub fn role_of_check(&self, caller_reference: &str) -> Option<Failover> {
+        role_after_prefix(caller_reference, &self.reference_prefix())
+    }
+
+    /// This resource's health checks among `checks`, with their roles. The
+    /// prefix is hashed once, not once per check.
+    pub fn checks_of<'a>(&self, checks: &'a [HealthCheck]) -> Vec<(&'a HealthCheck, Failover)> {
+        let prefix = self.reference_prefix();
+        checks
+            .iter()
+            .filter_map(|c| role_after_prefix(&c.caller_reference, &prefix).map(|role| (c, role)))
+            .collect()
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+fn role_after_prefix(caller_reference: &str, prefix: &str) -> Option<Failover> {
+    let rest = caller_reference.strip_prefix(prefix)?;
+    match rest.split('-').next()? {
+        "p" => Some(Failover::Primary),
+        "s" => Some(Failover::Secondary),
+        _ => None,
+    }
+}
+
+fn short_hash(input: &str, hex_chars: usize) -> String {
+    let digest = Sha256::digest(input.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    hex[..hex_chars].to_string()
+}
+
+/// The caller reference for creating a health check. `attempt` is 0 normally;
+/// Route 53 refuses a reference used by a deleted check for some days, and then
+/// the next attempt number gives a fresh one.
+pub fn caller_reference(
+    owner: &Owner,
+    role: Failover,
+    config: &HealthCheckConfig,
+    attempt: u32,
+) -> String {
+    let role = match role {
+        Failover::Primary => "p",
+        Failover::Secondary => "s",
+    };
+    // Deterministic for given settings, which is all a retried create needs;
+    // existing checks are found by the prefix, whatever the suffix.
+    let config = serde_json::to_string(config).unwrap_or_default();
+    let mut reference = format!(
+        "{}{role}-{}",
+        owner.reference_prefix(),
+        short_hash(&config, 12)
+    );
+    if attempt > 0 {
+        reference.push_str(&format!("-r{attempt}"));
+    }
+    reference.truncate(MAX_CALLER_REFERENCE);
+    reference
+}
+
+/// Tags for a health check, so that people (and audits) can tell what it is.
+pub fn health_check_tags(owner: &Owner, fqdn: &str, rr_type: &RrType, role: Failover) -> Tags {
+    let mut tags = Tags::new();
+    let name = format!("{} {rr_type} {role}", fqdn.trim_end_matches('.'));
+    tags.insert(TAG_NAME.into(), truncate(&name, MAX_TAG_VALUE));
+    tags.insert(TAG_OWNER.into(), truncate(&owner.owner_id, MAX_TAG_VALUE));
+    tags.insert(
+        TAG_RESOURCE.into(),
+        truncate(&owner.resource(), MAX_TAG_VALUE),
+    );
+    tags.insert(TAG_ROLE.into(), role.as_str().into());
+    tags
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Name of the ownership marker of `fqdn`/`rr_type`.
+pub fn marker_name(fqdn: &str, rr_type: &RrType) -> String {
+    format!(
+        "_{HERITAGE}-{}.{fqdn}",
+        rr_type.as_str().to_ascii_lowercase()
+    )
+}
+
+/// Contents of an ownership marker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Marker {
+    pub owner_id: String,
+    pub resource: String,
+    pub primary_set_identifier: String,
+    pub secondary_set_identifier: String,
+}
+
+impl Marker {
+    pub fn new(owner: &Owner, primary: &str, secondary: &str) -> Self {
+        Self {
+            owner_id: owner.owner_id.clone(),
+            resource: owner.resource(),
+            primary_set_identifier: primary.to_string(),
+            secondary_set_identifier: secondary.to_string(),
+        }
+    }
+
+    pub fn is_owned_by(&self, owner: &Owner) -> bool {
+        self.owner_id == owner.owner_id && self.resource == owner.resource()
+    }
+
+    /// Whether this marker claims the record set with `set_identifier`.
+    pub fn claims(&self, set_identifier: Option<&str>) -> bool {
+        set_identifier.is_some_and(|id| {
+            id == self.primary_set_identifier || id == self.secondary_set_identifier
+        })
+    }
+
+    /// The TXT record value: quoted strings of at most 255 bytes.
+    pub fn to_txt_value(&self) -> String {
+        let payload = format!(
+            "heritage={HERITAGE},owner={},resource={},primary={},secondary={}",
+            escape(&self.owner_id),
+            escape(&self.resource),
+            escape(&self.primary_set_identifier),
+            escape(&self.secondary_set_identifier),
+        );
+        // The payload is ASCII after escaping, so byte chunks are char chunks.
+        payload
+            .as_bytes()
+            .chunks(MAX_TXT_STRING)
+            .map(|chunk| format!("\"{}\"", String::from_utf8_lossy(chunk)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Parse a TXT record value; `None` if it is not a dnsfailover marker.
+    pub fn parse(value: &str) -> Option<Self> {
+        let payload = unquote_txt(value)?;
+        let mut heritage = None;
+        let (mut owner_id, mut resource, mut primary, mut secondary) = (None, None, None, None);
+        for field in payload.split(',') {
+            let (key, raw) = field.split_once('=')?;
+            let value = unescape(raw)?;
+            match key {
+                "heritage" => heritage = Some(value),
+                "owner" => owner_id = Some(value),
+                "resource" => resource = Some(value),
+                "primary" => primary = Some(value),
+                "secondary" => secondary = Some(value),
+                _ => {}
+            }
+        }
+        (heritage.as_deref() == Some(HERITAGE)).then_some(())?;
+        Some(Self {
+            owner_id: owner_id?,
+            resource: resource?,
+            primary_set_identifier: primary?,
+            secondary_set_identifier: secondary?,
+        })
+    }
+
+    /// The marker as a record set at `name`.
+    pub fn record(&self, name: &str) -> RecordSet {
+        RecordSet {
+            name: name.to_string(),
+            rr_type: RrType::TXT,
+            set_identifier: None,
+            failover: None,
+            ttl: Some(MARKER_TTL),
+            values: vec![self.to_txt_value()],
+            alias: None,
+            health_check_id: None,
+            other_routing: None,
+        }
+    }
+}
+
+const ESCAPED: [char; 7] = ['%', ',', '=', '"', '\\', ' ', ';'];
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if ESCAPED.contains(&c) || !c.is_ascii() || c.is_ascii_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(s.len());
+    let mut iter = s.bytes();
+    while let Some(b) = iter.next() {
+        if b == b'%' {
+            let hi = (iter.next()? as char).to_digit(16)?;
+            let lo = (iter.next()? as char).to_digit(16)?;
+            bytes.push((hi * 16 + lo) as u8);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Concatenate the quoted character-strings of a TXT value.
+fn unquote_txt(value: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = value.trim().chars();
+    loop {
+        match chars.next() {
+            None => return (!out.is_empty()).then_some(out),
+            Some(c) if c.is_whitespace() => continue,
+            Some('"') => loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => out.push(chars.next()?),
+                    c => out.push(c),
+                }
+            },
+            Some(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> HealthCheckConfig {
+        HealthCheckConfig::http("192.0.2.10", 10)
+    }
+
+    #[test]
+    fn caller_reference_is_deterministic_and_identifies_owner_and_role() {
+        let owner = Owner::new("prod", "web", "examplefailover");
+        let a = caller_reference(&owner, Failover::Primary, &config(), 0);
+        assert_eq!(a, caller_reference(&owner, Failover::Primary, &config(), 0));
+        assert!(a.len() <= 64, "{a}");
+        assert_eq!(owner.role_of_check(&a), Some(Failover::Primary));
+        let s = caller_reference(&owner, Failover::Secondary, &config(), 2);
+        assert!(s.ends_with("-r2"));
+        assert_eq!(owner.role_of_check(&s), Some(Failover::Secondary));
+
+        let other = Owner::new("prod", "web", "other");
+        assert_eq!(other.role_of_check(&a), None);
+        let other_install = Owner::new("staging", "web", "examplefailover");
+        assert_eq!(other_install.role_of_check(&a), None);
+        assert!(a.starts_with(&Owner::owner_id_prefix("prod")));
+    }
+
+    #[test]
+    fn caller_reference_changes_with_config() {
+        let owner = Owner::new("prod", "web", "x");
+        let mut changed = config();
+        changed.request_interval = 30;
+        assert_ne!(
+            caller_reference(&owner, Failover::Primary, &config(), 0),
+            caller_reference(&owner, Failover::Primary, &changed, 0)
+        );
+    }
+
+    #[test]
+    fn marker_round_trips_through_txt_including_awkward_characters() {
+        let owner = Owner::new("prod", "team-a", "x".repeat(253));
+        let marker = Marker::new(&owner, "main, \"A\"=1", "backup;%");
+        let value = marker.to_txt_value();
+        assert!(
+            value
+                .split("\" \"")
+                .all(|s| s.trim_matches('"').len() <= 255)
+        );
+        assert_eq!(Marker::parse(&value), Some(marker.clone()));
+        assert!(marker.is_owned_by(&owner));
+        assert!(!marker.is_owned_by(&Owner::new("other", "team-a", "x".repeat(253))));
+        assert!(marker.claims(Some("main, \"A\"=1")));
+        assert!(!marker.claims(None));
+    }
+
+    #[test]
+    fn foreign_txt_values_are_not_markers() {
+        assert_eq!(Marker::parse("\"v=spf1 -all\""), None);
+        assert_eq!(
+            Marker::parse("\"heritage=external-dns,external-dns/owner=x\""),
+            None
+        );
+        assert_eq!(Marker::parse("unquoted"), None);
+        assert_eq!(Marker::parse(""), None);
+    }
+
+    #[test]
+    fn tags_name_the_record_and_owner() {
+        let owner = Owner::new("prod", "web", "examplefailover");
+        let tags = health_check_tags(
+            &owner,
+            "examplefailover.example.com.",
+            &RrType::A,
+            Failover::Primary,
+        );
+        assert_eq!(tags[TAG_NAME], "examplefailover.example.com A primary");
+        assert_eq!(tags[TAG_RESOURCE], "web/examplefailover");
+        assert_eq!(tags[TAG_OWNER], "prod");
+        assert_eq!(tags[TAG_ROLE], "primary");
+    }
+}

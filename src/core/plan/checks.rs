@@ -1,0 +1,188 @@
+//! The health check of one side: keep the one in use (updating it in place
+//! where Route 53 allows, re-tagging it), or create a replacement; every
+//! other check of that side goes.
+
+use std::collections::BTreeMap;
+
+use super::{
+    CheckRef, CreateCheck, DeleteCheck, DeleteReason, RecordPlan, RetagCheck, UpdateCheck,
+    ZoneRecords,
+};
+use crate::core::desired::PlacedRecord;
+use crate::core::ownership;
+use crate::route53::{
+    ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, ResettableElement,
+    Tags,
+};
+
+/// Decide the health check of one side: keep (updating and re-tagging it),
+/// create, and delete the rest. Returns what the side's record refers to.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn plan_side_check(
+    plan: &mut RecordPlan,
+    record: &PlacedRecord,
+    role: Failover,
+    want: Option<&HealthCheckConfig>,
+    serving: Option<&str>,
+    candidates: &[&HealthCheck],
+    tags: &BTreeMap<String, Tags>,
+) -> Option<CheckRef> {
+    let Some(want) = want else {
+        plan.delete_checks
+            .extend(candidates.iter().map(|c| DeleteCheck {
+                id: c.id.clone(),
+                role,
+                reason: DeleteReason::NoLongerWanted,
+            }));
+        return None;
+    };
+    let compatible = |c: &&&HealthCheck| c.config.immutable_part() == want.immutable_part();
+    // Prefer the check the record already uses, then an exact match, then the
+    // lowest id: deterministic, and it avoids repointing the record.
+    let keep = candidates
+        .iter()
+        .filter(compatible)
+        .find(|c| Some(c.id.as_str()) == serving)
+        .or_else(|| {
+            candidates
+                .iter()
+                .filter(compatible)
+                .find(|c| &c.config == want)
+        })
+        .or_else(|| {
+            candidates
+                .iter()
+                .filter(compatible)
+                .min_by(|a, b| a.id.cmp(&b.id))
+        })
+        .copied();
+
+    for c in candidates {
+        if keep.is_some_and(|k| k.id == c.id) {
+            continue;
+        }
+        let reason = if c.config.immutable_part() == want.immutable_part() {
+            DeleteReason::Duplicate
+        } else {
+            DeleteReason::Replaced
+        };
+        plan.delete_checks.push(DeleteCheck {
+            id: c.id.clone(),
+            role,
+            reason,
+        });
+    }
+
+    let desired_tags = ownership::health_check_tags(
+        &record.desired.owner,
+        &record.fqdn,
+        &record.desired.rr_type,
+        role,
+    );
+    match keep {
+        Some(check) => {
+            if &check.config != want {
+                plan.update_checks.push(UpdateCheck {
+                    id: check.id.clone(),
+                    role,
+                    update: HealthCheckUpdate {
+                        version: check.version,
+                        config: want.clone(),
+                        reset: resets(&check.config, want),
+                    },
+                    changed: changed_settings(&check.config, want),
+                });
+            }
+            if let Some(have) = tags.get(&check.id) {
+                let missing: Tags = desired_tags
+                    .iter()
+                    .filter(|(k, v)| have.get(*k) != Some(*v))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if !missing.is_empty() {
+                    plan.retag_checks.push(RetagCheck {
+                        id: check.id.clone(),
+                        role,
+                        add: missing,
+                    });
+                }
+            }
+            Some(CheckRef::Existing(check.id.clone()))
+        }
+        None => {
+            plan.create_checks.push(CreateCheck {
+                role,
+                caller_reference: ownership::caller_reference(&record.desired.owner, role, want, 0),
+                config: want.clone(),
+                tags: desired_tags,
+            });
+            Some(CheckRef::Created(role))
+        }
+    }
+}
+
+/// Settings an update must reset because the desired check no longer sets them.
+fn resets(have: &HealthCheckConfig, want: &HealthCheckConfig) -> Vec<ResettableElement> {
+    let mut reset = Vec::new();
+    if have.fqdn.is_some() && want.fqdn.is_none() {
+        reset.push(ResettableElement::FullyQualifiedDomainName);
+    }
+    if !have.regions.is_empty() && want.regions.is_empty() {
+        reset.push(ResettableElement::Regions);
+    }
+    if have.resource_path.is_some() && want.resource_path.is_none() {
+        reset.push(ResettableElement::ResourcePath);
+    }
+    reset
+}
+
+fn changed_settings(have: &HealthCheckConfig, want: &HealthCheckConfig) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut check = |differs: bool, name: &'static str| {
+        if differs {
+            changed.push(name);
+        }
+    };
+    check(have.ip_address != want.ip_address, "ipAddress");
+    check(have.fqdn != want.fqdn, "fqdn/hostName");
+    check(have.port != want.port, "port");
+    check(have.resource_path != want.resource_path, "path");
+    check(have.search_string != want.search_string, "searchString");
+    check(
+        have.failure_threshold != want.failure_threshold,
+        "failureThreshold",
+    );
+    check(have.inverted != want.inverted, "inverted");
+    check(have.disabled != want.disabled, "disabled");
+    check(have.enable_sni != want.enable_sni, "enableSNI");
+    check(have.regions != want.regions, "regions");
+    changed
+}
+
+/// Route 53 deletes a health check even while record sets refer to it, and
+/// such records then answer unpredictably. So a check is deleted only when no
+/// record set of the zone refers to it once the plan's changes are applied;
+/// one still in use (by a record set someone else pointed at it) is kept.
+pub(super) fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
+    let changes = &plan.changes;
+    let kept = &mut plan.kept_checks;
+    plan.delete_checks.retain(|check| {
+        let id = Some(check.id.as_str());
+        let dropped = changes
+            .iter()
+            .filter(|c| c.action == ChangeAction::Delete && c.record.health_check_id.as_deref() == id)
+            .count();
+        let added = changes
+            .iter()
+            .filter(|c| {
+                c.action != ChangeAction::Delete
+                    && matches!(&c.health_check, Some(CheckRef::Existing(e)) if Some(e.as_str()) == id)
+            })
+            .count();
+        let unused = zone.references_to(&check.id) + added <= dropped;
+        if !unused {
+            kept.push(check.id.clone());
+        }
+        unused
+    });
+}

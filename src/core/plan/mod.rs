@@ -1,0 +1,490 @@
+//! The planner: desired state × a Route 53 snapshot → the changes that make
+//! Route 53 match, in a safe order. Pure: no I/O, no clock, no randomness.
+//!
+//! Every plan for one FailoverRecord has the same shape, executed in order:
+//!
+//! 1. create health checks (new ones, and replacements for checks whose
+//!    immutable settings changed), then update and re-tag kept checks;
+//! 2. one atomic group of record changes: PRIMARY, SECONDARY and the ownership
+//!    marker together, deletes before creates;
+//! 3. delete health checks nothing refers to any more.
+//!
+//! The planner only deletes record sets it can prove it owns (see
+//! [`crate::core::ownership`]) and only creates record sets where none exists, so
+//! Route 53 itself refuses any race with a concurrent writer. Updates are a
+//! DELETE of the exact observed record and a CREATE in the same batch: they fail
+//! instead of overwriting a record someone changed since it was read.
+
+pub mod batch;
+mod checks;
+mod claims;
+mod zone;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+pub use zone::{FoundMarker, ZoneRecords};
+
+use checks::{keep_referenced_checks, plan_side_check};
+use claims::{Ownership, ownership_of};
+
+use crate::core::desired::PlacedRecord;
+use crate::core::ownership::{self, Marker, Owner};
+use crate::route53::names;
+use crate::route53::{
+    Change, ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, RecordKey,
+    RecordSet, RrType, Tags,
+};
+
+/// What the planner knows about Route 53 for one zone.
+#[derive(Clone, Copy, Debug)]
+pub struct Observed<'a> {
+    pub records: &'a ZoneRecords,
+    /// Health checks of this owner id (any resource); others are ignored.
+    pub health_checks: &'a [HealthCheck],
+    /// Tags of those health checks, where they were read.
+    pub tags: &'a BTreeMap<String, Tags>,
+}
+
+/// The health check a planned record set refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum CheckRef {
+    /// A check that exists now.
+    Existing(String),
+    /// The check this plan creates for that role.
+    Created(Failover),
+}
+
+/// A record change whose health check may not exist yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedChange {
+    pub action: ChangeAction,
+    /// The record set; its `health_check_id` is filled from `health_check`.
+    pub record: RecordSet,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<CheckRef>,
+}
+
+impl PlannedChange {
+    /// The change with its health check id resolved by `created`.
+    pub fn resolve(&self, created: &BTreeMap<Failover, String>) -> Option<Change> {
+        let mut record = self.record.clone();
+        record.health_check_id = match &self.health_check {
+            None => None,
+            Some(CheckRef::Existing(id)) => Some(id.clone()),
+            Some(CheckRef::Created(role)) => Some(created.get(role)?.clone()),
+        };
+        Some(Change {
+            action: self.action,
+            record,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCheck {
+    pub role: Failover,
+    pub caller_reference: String,
+    pub config: HealthCheckConfig,
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCheck {
+    pub id: String,
+    pub role: Failover,
+    pub update: HealthCheckUpdate,
+    /// Names of the settings that change, for people.
+    pub changed: Vec<&'static str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetagCheck {
+    pub id: String,
+    pub role: Failover,
+    pub add: Tags,
+}
+
+/// Why a health check goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum DeleteReason {
+    /// An immutable setting changed; a new check replaces this one.
+    Replaced,
+    /// The spec no longer asks for a check on this side.
+    NoLongerWanted,
+    /// A second check for the same side, left by an interrupted run.
+    Duplicate,
+    /// The FailoverRecord is being deleted.
+    ResourceDeleted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteCheck {
+    pub id: String,
+    pub role: Failover,
+    pub reason: DeleteReason,
+}
+
+/// Why the planner will not touch a record set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ConflictKind {
+    /// Record sets with this name and type exist and no marker says they are ours.
+    NotOwned,
+    /// The marker names another owner or FailoverRecord.
+    OwnedByOther,
+    /// The marker's name holds a TXT record that is not a dnsfailover marker.
+    MarkerNameTaken,
+    /// A CNAME cannot share its name with any other record type.
+    CnameClash,
+    /// Next to our record sets is one our marker does not claim.
+    ForeignRecord,
+    /// `adoptExisting` asks to take over record sets of another routing
+    /// policy (weighted, latency, ...), which dnsfailover does not model.
+    Unadoptable,
+}
+
+impl ConflictKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotOwned => "NotOwned",
+            Self::OwnedByOther => "OwnedByOther",
+            Self::MarkerNameTaken => "MarkerNameTaken",
+            Self::CnameClash => "CnameClash",
+            Self::ForeignRecord => "ForeignRecord",
+            Self::Unadoptable => "Unadoptable",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conflict {
+    pub kind: ConflictKind,
+    /// The record sets in the way.
+    pub records: Vec<RecordKey>,
+    /// What is wrong and what to do, for people.
+    pub message: String,
+}
+
+/// Everything to do for one FailoverRecord, in execution order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordPlan {
+    pub owner: Owner,
+    pub zone_id: String,
+    /// Name and type of the record sets, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rr_type: Option<RrType>,
+    pub create_checks: Vec<CreateCheck>,
+    pub update_checks: Vec<UpdateCheck>,
+    pub retag_checks: Vec<RetagCheck>,
+    /// One atomic group: deletes first, then creates.
+    pub changes: Vec<PlannedChange>,
+    pub delete_checks: Vec<DeleteCheck>,
+    /// Checks this owner no longer needs but leaves in Route 53, because a
+    /// record set it does not own refers to them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_checks: Vec<String>,
+    /// Present: nothing else was planned, because writing would touch record
+    /// sets this tool does not own.
+    pub conflicts: Vec<Conflict>,
+}
+
+impl RecordPlan {
+    /// A plan that does nothing, to fill in.
+    pub fn new(owner: &Owner, zone_id: &str) -> Self {
+        Self {
+            owner: owner.clone(),
+            zone_id: zone_id.to_string(),
+            fqdn: None,
+            rr_type: None,
+            create_checks: Vec::new(),
+            update_checks: Vec::new(),
+            retag_checks: Vec::new(),
+            changes: Vec::new(),
+            delete_checks: Vec::new(),
+            kept_checks: Vec::new(),
+            conflicts: Vec::new(),
+        }
+    }
+
+    /// Nothing to write (conflicts do not count: they are reported, not acted on).
+    pub fn is_empty(&self) -> bool {
+        self.write_count() == 0
+    }
+
+    /// The plan without its health-check deletions: the part that does not
+    /// wait for Route 53 to apply a change everywhere.
+    pub fn without_check_deletes(&self) -> Self {
+        Self {
+            delete_checks: Vec::new(),
+            kept_checks: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The health-check deletions alone.
+    pub fn only_check_deletes(&self) -> Self {
+        Self {
+            create_checks: Vec::new(),
+            update_checks: Vec::new(),
+            retag_checks: Vec::new(),
+            changes: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// A one-line description, for events and logs: "create 1 health
+    /// check(s), apply 3 record change(s)".
+    pub fn summary(&self) -> String {
+        let counted = [
+            (self.create_checks.len(), "create", "health check(s)"),
+            (self.update_checks.len(), "update", "health check(s)"),
+            (self.changes.len(), "apply", "record change(s)"),
+            (self.delete_checks.len(), "delete", "health check(s)"),
+        ];
+        let mut parts: Vec<String> = counted
+            .into_iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, verb, what)| format!("{verb} {n} {what}"))
+            .collect();
+        if !self.conflicts.is_empty() {
+            parts.push("leave conflicting record sets alone".to_string());
+        }
+        parts.join(", ")
+    }
+
+    /// Route 53 write requests this plan needs on its own (before batching
+    /// with other plans): each create is a create plus a tagging request.
+    pub fn write_count(&self) -> usize {
+        self.create_checks.len() * 2
+            + self.update_checks.len()
+            + self.retag_checks.len()
+            + usize::from(!self.changes.is_empty())
+            + self.delete_checks.len()
+    }
+}
+
+/// Plan bringing Route 53 to `record`.
+pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
+    let owner = &record.desired.owner;
+    let rr_type = &record.desired.rr_type;
+    let fqdn = record.fqdn.as_str();
+    let mut plan = RecordPlan::new(owner, &record.zone.id);
+    plan.fqdn = Some(fqdn.to_string());
+    plan.rr_type = Some(rr_type.clone());
+
+    let ownership = match ownership_of(record, observed.records) {
+        Ok(ownership) => ownership,
+        Err(conflicts) => {
+            plan.conflicts = conflicts;
+            return plan;
+        }
+    };
+    let ours_here: Vec<&RecordSet> = match &ownership {
+        Ownership::Free => Vec::new(),
+        Ownership::Adopt(records) | Ownership::Owned(_, records) => records.clone(),
+    };
+
+    // Health checks first: the records below refer to them.
+    let owned_checks: Vec<(&HealthCheck, Failover)> = owner.checks_of(observed.health_checks);
+    let mut check_refs: BTreeMap<Failover, Option<CheckRef>> = BTreeMap::new();
+    for side in record.desired.sides() {
+        let serving = ours_here
+            .iter()
+            .find(|r| r.failover == Some(side.role))
+            .and_then(|r| r.health_check_id.as_deref());
+        let candidates: Vec<&HealthCheck> = owned_checks
+            .iter()
+            .filter(|(_, role)| *role == side.role)
+            .map(|(c, _)| *c)
+            .collect();
+        let check_ref = plan_side_check(
+            &mut plan,
+            record,
+            side.role,
+            side.health_check.as_ref(),
+            serving,
+            &candidates,
+            observed.tags,
+        );
+        check_refs.insert(side.role, check_ref);
+    }
+
+    // Then the record sets: PRIMARY, SECONDARY and the marker, as one group.
+    let marker = Marker::new(
+        owner,
+        &record.desired.primary.set_identifier,
+        &record.desired.secondary.set_identifier,
+    );
+    let marker_record = marker.record(&ownership::marker_name(fqdn, rr_type));
+    let mut wanted: Vec<(RecordSet, Option<CheckRef>)> = record
+        .desired
+        .sides()
+        .iter()
+        .map(|side| {
+            let check_ref = check_refs.get(&side.role).cloned().flatten();
+            (record.record_set(side), check_ref)
+        })
+        .collect();
+    wanted.push((marker_record, None));
+
+    let mut current: Vec<&RecordSet> = ours_here;
+    if let Ownership::Owned(found, _) = &ownership {
+        current.push(&found.record);
+    }
+    // Groups this resource owns under another name or type (after a rename or
+    // a type change) go in the same batch.
+    for found in observed.records.markers_of(owner) {
+        if (found.name.as_str(), &found.rr_type) == (fqdn, rr_type) {
+            continue;
+        }
+        current.extend(
+            observed
+                .records
+                .at(&found.name, &found.rr_type)
+                .iter()
+                .filter(|r| found.marker.claims(r.set_identifier.as_deref())),
+        );
+        current.push(&found.record);
+    }
+
+    let mut deletes: Vec<PlannedChange> = Vec::new();
+    let mut creates: Vec<PlannedChange> = Vec::new();
+    for (want, check_ref) in &wanted {
+        match current.iter().find(|r| r.key() == want.key()) {
+            Some(have) if equivalent(have, want, check_ref.as_ref()) => {}
+            Some(have) => {
+                deletes.push(delete_of(have));
+                creates.push(create_of(want, check_ref));
+            }
+            None => creates.push(create_of(want, check_ref)),
+        }
+    }
+    for have in &current {
+        if !wanted.iter().any(|(want, _)| want.key() == have.key()) {
+            deletes.push(delete_of(have));
+        }
+    }
+    deletes.sort_by_key(|c| c.record.key());
+    plan.changes = deletes;
+    plan.changes.extend(creates);
+    keep_referenced_checks(&mut plan, observed.records);
+    plan
+}
+
+/// Plan removing everything `owner` has in this zone and among `health_checks`:
+/// record sets first, then the checks no record set refers to any more.
+pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> RecordPlan {
+    let mut plan = RecordPlan::new(owner, zone_id);
+    let mut deletes: Vec<PlannedChange> = Vec::new();
+    for found in observed.records.markers_of(owner) {
+        if plan.fqdn.is_none() {
+            plan.fqdn = Some(found.name.clone());
+            plan.rr_type = Some(found.rr_type.clone());
+        }
+        deletes.extend(
+            observed
+                .records
+                .at(&found.name, &found.rr_type)
+                .iter()
+                .filter(|r| found.marker.claims(r.set_identifier.as_deref()))
+                .map(delete_of),
+        );
+        deletes.push(delete_of(&found.record));
+    }
+    deletes.sort_by_key(|c| c.record.key());
+    plan.changes = deletes;
+    plan.delete_checks = owner
+        .checks_of(observed.health_checks)
+        .into_iter()
+        .map(|(c, role)| DeleteCheck {
+            id: c.id.clone(),
+            role,
+            reason: DeleteReason::ResourceDeleted,
+        })
+        .collect();
+    plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));
+    keep_referenced_checks(&mut plan, observed.records);
+    plan
+}
+
+fn delete_of(have: &RecordSet) -> PlannedChange {
+    // A DELETE must repeat the record exactly as Route 53 holds it.
+    PlannedChange {
+        action: ChangeAction::Delete,
+        record: have.clone(),
+        health_check: have.health_check_id.clone().map(CheckRef::Existing),
+    }
+}
+
+fn create_of(want: &RecordSet, check_ref: &Option<CheckRef>) -> PlannedChange {
+    PlannedChange {
+        action: ChangeAction::Create,
+        record: want.clone(),
+        health_check: check_ref.clone(),
+    }
+}
+
+/// Whether the observed record set already is the wanted one.
+fn equivalent(have: &RecordSet, want: &RecordSet, check_ref: Option<&CheckRef>) -> bool {
+    let check_matches = match check_ref {
+        None => have.health_check_id.is_none(),
+        Some(CheckRef::Existing(id)) => have.health_check_id.as_deref() == Some(id.as_str()),
+        Some(CheckRef::Created(_)) => false,
+    };
+    let values_match = if want.rr_type == RrType::TXT {
+        have.values.len() == want.values.len()
+            && have.values.iter().zip(&want.values).all(|(h, w)| {
+                h == w || (Marker::parse(h).is_some() && Marker::parse(h) == Marker::parse(w))
+            })
+    } else {
+        canonical_values(&have.rr_type, &have.values)
+            == canonical_values(&want.rr_type, &want.values)
+    };
+    let alias_matches = match (&have.alias, &want.alias) {
+        (None, None) => true,
+        (Some(h), Some(w)) => {
+            names::normalize_host(&h.dns_name) == w.dns_name
+                && h.hosted_zone_id == w.hosted_zone_id
+                && h.evaluate_target_health == w.evaluate_target_health
+        }
+        _ => false,
+    };
+    check_matches
+        && values_match
+        && alias_matches
+        && have.failover == want.failover
+        && have.other_routing.is_none()
+        && (want.alias.is_some() || have.ttl == want.ttl)
+}
+
+fn canonical_values(rr_type: &RrType, values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = values
+        .iter()
+        .map(|v| match rr_type {
+            RrType::A | RrType::AAAA => v
+                .parse::<IpAddr>()
+                .map_or_else(|_| v.clone(), |ip| ip.to_string()),
+            RrType::CNAME => names::normalize_host(v),
+            _ => v.clone(),
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod scenarios;
+#[cfg(test)]
+mod tables;

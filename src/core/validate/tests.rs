@@ -1,0 +1,133 @@
+//! Spec → desired state: names, defaults, and every problem with its field.
+
+use super::*;
+use crate::route53::Zone;
+
+fn spec(yaml: &str) -> FailoverRecordSpec {
+    serde_yaml::from_str(yaml).expect("test spec parses")
+}
+
+fn base(name: &str, zone: &str) -> FailoverRecordSpec {
+    spec(&format!(
+        "hostedZone: {zone}\nname: '{name}'\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {{protocol: HTTP}}\nsecondary:\n  addresses: [52.94.236.20]\n"
+    ))
+}
+
+fn owner() -> Owner {
+    Owner::new("test", "default", "web")
+}
+
+fn zone() -> Zone {
+    Zone {
+        id: "Z1".into(),
+        name: "example.com.".into(),
+        private: false,
+    }
+}
+
+fn fqdn(name: &str) -> Result<String, String> {
+    desired_from_spec(owner(), &base(name, "{id: Z1}"))
+        .expect("valid")
+        .place(zone())
+        .map(|p| p.fqdn)
+}
+
+#[test]
+fn record_names_relative_apex_wildcard_and_absolute() {
+    assert_eq!(fqdn("www"), Ok("www.example.com.".into()));
+    assert_eq!(fqdn("WWW"), Ok("www.example.com.".into()));
+    assert_eq!(fqdn("@"), Ok("example.com.".into()));
+    assert_eq!(fqdn("*"), Ok("*.example.com.".into()));
+    assert_eq!(fqdn("www.example.com"), Ok("www.example.com.".into()));
+    assert_eq!(fqdn("a.b.example.com."), Ok("a.b.example.com.".into()));
+    assert_eq!(fqdn("example.com"), Ok("example.com.".into()));
+}
+
+#[test]
+fn a_name_outside_a_zone_given_by_name_is_rejected_without_any_call() {
+    let err = desired_from_spec(owner(), &base("www.other.com", "{name: example.com}"))
+        .expect_err("outside");
+    assert_eq!(err.0[0].field, "spec.name");
+    assert!(
+        err.0[0]
+            .message
+            .contains("not inside hosted zone example.com."),
+        "{err}"
+    );
+    let err = desired_from_spec(owner(), &base("www.badexample.com.", "{name: example.com}"))
+        .expect_err("outside");
+    assert_eq!(err.0[0].field, "spec.name");
+}
+
+#[test]
+fn a_name_outside_a_zone_given_by_id_is_rejected_once_the_zone_is_known() {
+    let desired = desired_from_spec(owner(), &base("www.other.com", "{id: Z1}"))
+        .expect("valid before the zone is known");
+    let err = desired.place(zone()).expect_err("outside");
+    assert!(
+        err.contains("www.other.com. is not inside hosted zone example.com."),
+        "{err}"
+    );
+}
+
+#[test]
+fn health_check_defaults() {
+    let desired = desired_from_spec(owner(), &base("www", "{id: Z1}")).expect("valid");
+    let check = desired.primary.health_check.expect("check");
+    assert_eq!(check.kind, HealthCheckKind::Http);
+    assert_eq!(check.ip_address.as_deref(), Some("52.94.236.10"));
+    assert_eq!(check.port, 80);
+    assert_eq!(check.resource_path.as_deref(), Some("/"));
+    assert_eq!(check.request_interval, 30);
+    assert_eq!(check.failure_threshold, 3);
+    assert!(!check.enable_sni);
+    assert_eq!(desired.primary.set_identifier, "primary");
+    assert_eq!(desired.secondary.set_identifier, "secondary");
+    assert_eq!(desired.ttl, 60);
+
+    let https = spec(
+        "hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTPS, searchString: ok, hostName: WWW.Example.com}\nsecondary:\n  addresses: [52.94.236.20]\n",
+    );
+    let check = desired_from_spec(owner(), &https)
+        .expect("valid")
+        .primary
+        .health_check
+        .expect("check");
+    assert_eq!(check.kind, HealthCheckKind::HttpsStrMatch);
+    assert_eq!(check.port, 443);
+    assert!(check.enable_sni);
+    assert_eq!(
+        check.fqdn.as_deref(),
+        Some("www.example.com"),
+        "host header, normalised"
+    );
+}
+
+#[test]
+fn documentation_addresses_warn_that_route53_cannot_check_them() {
+    let desired = desired_from_spec(owner(), &base("www", "{id: Z1}")).expect("valid");
+    assert!(desired.warnings.is_empty());
+    let doc = spec(
+        "hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [192.0.2.10]\n  healthCheck: {}\nsecondary:\n  addresses: [10.0.0.1]\n",
+    );
+    let desired = desired_from_spec(owner(), &doc).expect("valid");
+    assert_eq!(desired.warnings.len(), 1, "{:?}", desired.warnings);
+    assert!(desired.warnings[0].contains("documentation range"));
+}
+
+#[test]
+fn every_problem_is_reported_with_its_field() {
+    let bad = spec(
+        "hostedZone: {id: Z1, name: example.com}\nname: www\nprimary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: TCP, requestInterval: 15}\nsecondary:\n  addresses: [not-an-ip]\n",
+    );
+    let err = desired_from_spec(owner(), &bad).expect_err("invalid");
+    let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec![
+            "spec.hostedZone",
+            "spec.primary.healthCheck.port",
+            "spec.secondary.addresses[0]"
+        ]
+    );
+}

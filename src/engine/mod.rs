@@ -1,0 +1,366 @@
+//! The reconcile core shared by the CLI and the controller: zone resolution,
+//! observation, plan execution ([`execute`]) and the health read-out.
+//!
+//! Reads are shared: one listing per hosted zone and one listing of health
+//! checks serve every record planned together. Writes are coalesced: record
+//! changes of several FailoverRecords in one zone share change batches.
+
+mod execute;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use execute::{Batches, Executor, Job, NoUpkeep, Outcome, Pack, Settle, Upkeep, Wait};
+
+use crate::backoff::Schedule;
+use crate::core::desired::{PlacedRecord, ZoneSelector};
+use crate::core::health::{self, HealthSummary};
+use crate::core::ownership::Owner;
+use crate::core::plan::batch::{self, BatchLimits};
+use crate::core::plan::{Conflict, Observed, ZoneRecords};
+use crate::core::report::{Category, Problem};
+use crate::route53::{
+    self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet, Route53,
+    Route53Error, Tags, Zone,
+};
+
+/// Why reconciling one FailoverRecord failed, with a fixed category.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("invalid spec: {0}")]
+    InvalidSpec(#[from] crate::api::InvalidSpec),
+    #[error("{selector} not found in this AWS account")]
+    ZoneNotFound { selector: ZoneSelector },
+    #[error(
+        "{count} hosted zones are named {name}; set hostedZone.private, or select the zone by id"
+    )]
+    ZoneAmbiguous { name: String, count: usize },
+    #[error("spec.name: {0}")]
+    NameOutsideZone(String),
+    #[error("{}", describe_conflicts(.0))]
+    Conflict(Vec<Conflict>),
+    #[error("{0}")]
+    Route53(#[from] Route53Error),
+    #[error("{0}")]
+    Oversized(String),
+    /// A Service or Ingress the spec refers to has no load balancer address (yet).
+    #[error("{0}")]
+    TargetNotReady(String),
+    /// Record sets were removed and Route 53 has not applied the change
+    /// everywhere yet; their health checks go once it has.
+    #[error(
+        "waiting for Route 53 change {change_id} to be INSYNC before deleting the health checks the removed record sets used"
+    )]
+    AwaitingChange { change_id: String },
+}
+
+fn describe_conflicts(conflicts: &[Conflict]) -> String {
+    let parts: Vec<&str> = conflicts.iter().map(|c| c.message.as_str()).collect();
+    parts.join("; ")
+}
+
+impl ReconcileError {
+    /// A fixed, machine-readable category: used for condition reasons, metric
+    /// labels and exit codes, never free text.
+    pub fn category(&self) -> Category {
+        match self {
+            Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_) => {
+                Category::InvalidSpec
+            }
+            Self::TargetNotReady(_) => Category::TargetNotReady,
+            Self::AwaitingChange { .. } => Category::ChangesPending,
+            Self::ZoneNotFound { .. } | Self::ZoneAmbiguous { .. } => Category::HostedZoneNotFound,
+            Self::Conflict(_) => Category::RecordConflict,
+            Self::Route53(e) => match e.kind {
+                ErrorKind::Throttled => Category::Route53Throttled,
+                ErrorKind::Timeout | ErrorKind::Network | ErrorKind::ServerError => {
+                    Category::Route53Unavailable
+                }
+                ErrorKind::Credentials => Category::CredentialsMissing,
+                ErrorKind::AccessDenied => Category::AccessDenied,
+                ErrorKind::LimitExceeded => Category::Route53LimitExceeded,
+                ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput => {
+                    Category::Route53Rejected
+                }
+                _ => Category::Route53Error,
+            },
+        }
+    }
+
+    /// The error as status shows it.
+    pub fn problem(&self) -> Problem {
+        Problem::new(self.category(), self)
+    }
+
+    /// Worth retrying without a spec change.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Route53(e) => !matches!(e.kind, ErrorKind::InvalidInput),
+            Self::ZoneNotFound { .. }
+            | Self::Conflict(_)
+            | Self::TargetNotReady(_)
+            | Self::AwaitingChange { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Only a change of the spec can help: retrying the same spec fails the
+    /// same way.
+    pub fn needs_spec_change(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_)
+        )
+    }
+}
+
+/// What Route 53 holds for a set of zones, read once.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub zones: BTreeMap<String, ZoneRecords>,
+    /// Health checks whose caller reference carries this owner id.
+    pub health_checks: Vec<HealthCheck>,
+    pub tags: BTreeMap<String, Tags>,
+}
+
+impl Snapshot {
+    /// The planner's view of one zone.
+    pub fn observed(&self, zone_id: &str) -> Option<Observed<'_>> {
+        Some(Observed {
+            records: self.zones.get(zone_id)?,
+            health_checks: &self.health_checks,
+            tags: &self.tags,
+        })
+    }
+}
+
+/// The engine: planning inputs and execution, over one Route 53 port.
+pub struct Engine<R> {
+    r53: R,
+    owner_id: String,
+    limits: BatchLimits,
+}
+
+impl<R: Route53> Engine<R> {
+    pub fn new(r53: R, owner_id: impl Into<String>) -> Self {
+        Self {
+            r53,
+            owner_id: owner_id.into(),
+            limits: BatchLimits::default(),
+        }
+    }
+
+    pub fn with_limits(mut self, limits: BatchLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn route53(&self) -> &R {
+        &self.r53
+    }
+
+    pub fn owner_id(&self) -> &str {
+        &self.owner_id
+    }
+
+    /// Find the zone a spec selects.
+    pub async fn resolve_zone(&self, selector: &ZoneSelector) -> Result<Zone, ReconcileError> {
+        match selector {
+            ZoneSelector::Id(id) => self
+                .r53
+                .get_hosted_zone(id)
+                .await
+                .map_err(|e| match e.kind {
+                    ErrorKind::NotFound => ReconcileError::ZoneNotFound {
+                        selector: selector.clone(),
+                    },
+                    _ => e.into(),
+                }),
+            ZoneSelector::Name { name, private } => {
+                let zones: Vec<Zone> = self
+                    .r53
+                    .list_hosted_zones_by_name(name)
+                    .await?
+                    .into_iter()
+                    .filter(|z| private.is_none_or(|p| z.private == p))
+                    .collect();
+                match zones.as_slice() {
+                    [zone] => Ok(zone.clone()),
+                    [] => Err(ReconcileError::ZoneNotFound {
+                        selector: selector.clone(),
+                    }),
+                    many => Err(ReconcileError::ZoneAmbiguous {
+                        name: name.clone(),
+                        count: many.len(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Resolve each distinct selector once.
+    pub async fn resolve_zones<'a>(
+        &self,
+        selectors: impl IntoIterator<Item = &'a ZoneSelector>,
+    ) -> BTreeMap<ZoneSelector, Result<Zone, ReconcileError>> {
+        let distinct: BTreeSet<&ZoneSelector> = selectors.into_iter().collect();
+        let mut resolved = BTreeMap::new();
+        for selector in distinct {
+            resolved.insert(selector.clone(), self.resolve_zone(selector).await);
+        }
+        resolved
+    }
+
+    /// Read the zones' record sets (one listing each) and this owner's health
+    /// checks with their tags.
+    pub async fn observe(&self, zone_ids: &BTreeSet<String>) -> Result<Snapshot, Route53Error> {
+        let mut zones = BTreeMap::new();
+        for zone_id in zone_ids {
+            let records = route53::list_all_record_sets(&self.r53, zone_id).await?;
+            zones.insert(zone_id.clone(), ZoneRecords::new(records));
+        }
+        let prefix = Owner::owner_id_prefix(&self.owner_id);
+        let health_checks: Vec<HealthCheck> = route53::list_all_health_checks(&self.r53)
+            .await?
+            .into_iter()
+            .filter(|c| c.caller_reference.starts_with(&prefix))
+            .collect();
+        let ids: Vec<String> = health_checks.iter().map(|c| c.id.clone()).collect();
+        let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
+        Ok(Snapshot {
+            zones,
+            health_checks,
+            tags,
+        })
+    }
+
+    /// Step 2: submit record change groups of one zone, packed into as few
+    /// batches as the limits allow. Each group gets its batch's result.
+    pub async fn submit_groups<T>(
+        &self,
+        zone_id: &str,
+        groups: batch::Groups<T>,
+    ) -> Vec<(T, Result<ChangeInfo, Route53Error>)> {
+        let (batches, oversized) = batch::pack(groups, self.limits);
+        let mut results: Vec<(T, Result<ChangeInfo, Route53Error>)> = oversized
+            .into_iter()
+            .map(|(tag, err)| {
+                let error = Route53Error::new(
+                    Operation::ChangeResourceRecordSets,
+                    ErrorKind::InvalidChangeBatch,
+                    err.to_string(),
+                );
+                (tag, Err(error))
+            })
+            .collect();
+        for batch in batches {
+            self.submit(zone_id, batch, &mut results).await;
+        }
+        results
+    }
+
+    /// Submit one batch; if Route 53 rejects a batch holding several records'
+    /// groups, split it to find the group at fault and apply the others.
+    async fn submit<T>(
+        &self,
+        zone_id: &str,
+        batch: batch::Groups<T>,
+        results: &mut Vec<(T, Result<ChangeInfo, Route53Error>)>,
+    ) {
+        let mut pending = vec![batch];
+        while let Some(batch) = pending.pop() {
+            let changes: Vec<route53::Change> =
+                batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+            match self.r53.change_record_sets(zone_id, &changes).await {
+                Ok(info) => {
+                    results.extend(batch.into_iter().map(|(tag, _)| (tag, Ok(info.clone()))))
+                }
+                Err(e) if e.kind == ErrorKind::InvalidChangeBatch && batch.len() > 1 => {
+                    let mut first = batch;
+                    let second = first.split_off(first.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
+                Err(e) => results.extend(batch.into_iter().map(|(tag, _)| (tag, Err(e.clone())))),
+            }
+        }
+    }
+
+    /// Poll GetChange until every change is INSYNC (a terminal state: never
+    /// polled again) or `timeout` passes, on the schedule [`Wait`] uses.
+    /// Returns the final states.
+    pub async fn wait_insync(
+        &self,
+        ids: &BTreeSet<String>,
+        timeout: Duration,
+    ) -> Result<BTreeMap<String, ChangeState>, Route53Error> {
+        self.wait_insync_on(ids, timeout, Wait::new(self, timeout).schedule)
+            .await
+    }
+
+    /// [`Self::wait_insync`] with the delays between polls from `schedule`.
+    pub async fn wait_insync_on(
+        &self,
+        ids: &BTreeSet<String>,
+        timeout: Duration,
+        schedule: Schedule,
+    ) -> Result<BTreeMap<String, ChangeState>, Route53Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut states: BTreeMap<String, ChangeState> = ids
+            .iter()
+            .map(|id| (id.clone(), ChangeState::Pending))
+            .collect();
+        let mut delays = schedule.delays();
+        loop {
+            for (id, state) in states
+                .iter_mut()
+                .filter(|(_, s)| **s == ChangeState::Pending)
+            {
+                *state = self.r53.get_change(id).await?.status;
+            }
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if states.values().all(|s| *s == ChangeState::InSync) || remaining.is_zero() {
+                return Ok(states);
+            }
+            let delay = delays.next().unwrap_or(schedule.cap);
+            tokio::time::sleep(delay.min(remaining)).await;
+        }
+    }
+
+    /// Route 53's health of one check.
+    pub async fn health_of(&self, check: &HealthCheck) -> Result<HealthSummary, Route53Error> {
+        let observations = self.r53.get_health_check_status(&check.id).await?;
+        Ok(health::summarize(&observations, &check.config))
+    }
+}
+
+/// The record sets and health checks serving a placed record right now, for
+/// status: the record set of each side that this owner manages, and its check.
+pub fn serving<'a>(
+    record: &PlacedRecord,
+    observed: Observed<'a>,
+) -> BTreeMap<Failover, (Option<&'a RecordSet>, Option<&'a HealthCheck>)> {
+    let zone = observed.records;
+    let found = zone
+        .markers_of(&record.desired.owner)
+        .into_iter()
+        .find(|m| m.name == record.fqdn && m.rr_type == record.desired.rr_type);
+    Failover::BOTH
+        .into_iter()
+        .map(|role| {
+            let record_set = found.and_then(|found| {
+                zone.at(&record.fqdn, &record.desired.rr_type)
+                    .iter()
+                    .find(|r| {
+                        r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())
+                    })
+            });
+            let check = record_set
+                .and_then(|r| r.health_check_id.as_deref())
+                .and_then(|id| observed.health_checks.iter().find(|c| c.id == id));
+            (role, (record_set, check))
+        })
+        .collect()
+}
