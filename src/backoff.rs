@@ -64,6 +64,34 @@ impl BackoffBuilder for Schedule {
     }
 }
 
+/// A schedule's delays that start over on [`Restarting::reset`]: for a
+/// stream that backs off while it fails and is fine again after one success.
+pub struct Restarting {
+    schedule: Schedule,
+    delays: Delays,
+}
+
+impl Restarting {
+    pub fn new(schedule: Schedule) -> Self {
+        Self {
+            delays: schedule.delays(),
+            schedule,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.delays = self.schedule.delays();
+    }
+}
+
+impl Iterator for Restarting {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.delays.next()
+    }
+}
+
 /// Per-key consecutive failures, each key with its own place in the
 /// schedule: a FailoverRecord that keeps failing waits longer each time,
 /// one that succeeds starts over, and the others are not affected.
@@ -103,6 +131,19 @@ mod tests {
 
     fn ceiling(base: Duration, cap: Duration, n: u32) -> Duration {
         base.saturating_mul(2u32.saturating_pow(n)).min(cap)
+    }
+
+    #[test]
+    fn a_restarting_schedule_starts_over_after_a_reset() {
+        let mut delays = Restarting::new(Schedule {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(5),
+            jitter: Jitter::None,
+        });
+        let first: Vec<u64> = delays.by_ref().take(4).map(|d| d.as_secs()).collect();
+        assert_eq!(first, vec![1, 2, 4, 5]);
+        delays.reset();
+        assert_eq!(delays.next(), Some(Duration::from_secs(1)));
     }
 
     #[test]

@@ -48,6 +48,10 @@ const MOTO_GAPS: &[(&str, &str)] = &[
         "accepts CREATE of a record set that already exists (unless the identical change was sent before)",
     ),
     (
+        "recreate-deleted-record",
+        "refuses to CREATE one side of a failover pair again, exactly as it was, after that side was deleted while the other side stayed (restoring it with changed content works)",
+    ),
+    (
         "primary-needs-health-check",
         "accepts a non-alias PRIMARY failover record without a health check",
     ),
@@ -571,6 +575,43 @@ async fn create_of_an_existing_record_set_fails(kind: Kind, r53: &impl Route53, 
             assert!(
                 again.is_ok(),
                 "moto now refuses CREATE of an existing record: remove it from MOTO_GAPS"
+            );
+        }
+    }
+}
+
+contract!(a_deleted_record_set_can_be_created_again);
+async fn a_deleted_record_set_can_be_created_again(kind: Kind, r53: &impl Route53, zone: Zone) {
+    // One side of a pair deleted out of band, then restored as it was.
+    let name = format!("again.{}", zone.name);
+    let check = r53
+        .create_health_check("again-check", &check_config("203.0.113.30"))
+        .await
+        .expect("check");
+    let primary = failover(&name, Failover::Primary, "203.0.113.30", Some(&check.id));
+    let record = failover(&name, Failover::Secondary, "198.51.100.20", None);
+    r53.change_record_sets(&zone.id, &[create(primary), create(record.clone())])
+        .await
+        .expect("create the pair");
+    r53.change_record_sets(
+        &zone.id,
+        &[Change {
+            action: ChangeAction::Delete,
+            record: record.clone(),
+        }],
+    )
+    .await
+    .expect("delete");
+    let again = r53.change_record_sets(&zone.id, &[create(record)]).await;
+    match kind {
+        Kind::Fake => {
+            again.expect("Route 53 creates a deleted record set again");
+        }
+        Kind::Moto => {
+            moto_lacks("recreate-deleted-record");
+            assert!(
+                again.is_err(),
+                "moto now creates a deleted record set again: remove it from MOTO_GAPS"
             );
         }
     }

@@ -25,6 +25,7 @@ use super::leader::{Gate, Gated};
 use super::metrics::Metrics;
 use super::poller::HealthMonitor;
 use crate::api::{FailoverRecord, Target};
+use crate::backoff::{Jitter, Restarting, Schedule};
 use crate::engine::Engine;
 use crate::settings::{AwsArgs, LogFormat, parse_duration};
 
@@ -272,7 +273,8 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         let (trigger, triggered) = mpsc::channel::<ObjectRef<FailoverRecord>>(256);
         triggers.push((namespace.clone(), trigger));
         let mut controller = Controller::new(api(&client), config)
-            .with_config(controller::Config::default().concurrency(args.concurrency));
+            .with_config(controller::Config::default().concurrency(args.concurrency))
+            .trigger_backoff(WatchBackoff::new());
         let store = controller.store();
         stores.push(store.clone());
         if args.cluster_targets {
@@ -379,5 +381,39 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = terminate => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// The backoff of the watches that trigger reconciles. kube-runtime's default
+/// (client-go's reflector: up to 30 s, reset after 2 quiet minutes) is shared
+/// by every watch of a controller: after an apiserver restart each watch
+/// answers "too old resource version" once before it lists again, and each
+/// answer waited the whole grown delay, so edits made right after the restart
+/// reached the controller minutes late (the cluster suite's outage test).
+/// One replica per installation may retry sooner: up to 5 s, jittered, and
+/// from the start again after any event.
+struct WatchBackoff(Restarting);
+
+impl WatchBackoff {
+    fn new() -> Self {
+        Self(Restarting::new(Schedule {
+            base: Duration::from_millis(250),
+            cap: Duration::from_secs(5),
+            jitter: Jitter::Half,
+        }))
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.0.next()
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.0.reset();
     }
 }

@@ -273,6 +273,7 @@ impl<R: Route53> Engine<R> {
         while let Some(batch) = pending.pop() {
             let changes: Vec<route53::Change> =
                 batch.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+            tracing::debug!(zone = zone_id, changes = %describe(&changes), "submitting a change batch");
             match self.r53.change_record_sets(zone_id, &changes).await {
                 Ok(info) => {
                     results.extend(batch.into_iter().map(|(tag, _)| (tag, Ok(info.clone()))))
@@ -363,4 +364,21 @@ pub fn serving<'a>(
             (role, (record_set, check))
         })
         .collect()
+}
+
+/// A change batch in one line for the logs: `CREATE www.example.com. A primary, ...`.
+fn describe(changes: &[route53::Change]) -> String {
+    changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {:?} {}",
+                c.action.as_route53(),
+                c.record.name,
+                c.record.rr_type,
+                c.record.set_identifier.as_deref().unwrap_or("-")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -434,7 +434,11 @@ impl ControllerProcess {
         let mut command = Command::new(python());
         command
             .args(&args)
-            .env("DNSFAILOVER_LOG", "info,dnsfailover=debug")
+            .env(
+                "DNSFAILOVER_LOG",
+                std::env::var("DNSFAILOVER_LOG")
+                    .unwrap_or_else(|_| "info,dnsfailover=debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
