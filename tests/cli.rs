@@ -333,7 +333,7 @@ const INVALID: &[(&str, &str, &str, &str)] = &[
         "name outside the zone",
         "  name: examplefailover\n  type: A",
         "  name: www.example.org\n  type: A",
-        "spec.name: www.example.org. is not inside hosted zone example.com.",
+        "spec.name: name www.example.org is not inside hostedZone.name example.com: use a name relative to the zone",
     ),
     (
         "missing primary health check",
