@@ -128,7 +128,10 @@ fn each_class_of_invalid_spec_is_refused_by_the_apiserver_with_its_message() {
         (
             "a name outside the zone",
             json!({"spec": {"name": "www.example.org"}}),
-            &["spec.name", "name www.example.org is not inside hostedZone.name example.com"],
+            &[
+                "spec.name",
+                "name www.example.org is not inside hostedZone.name example.com",
+            ],
         ),
         (
             "an oversized name",
