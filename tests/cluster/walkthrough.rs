@@ -79,7 +79,7 @@ async fn the_seed_example_through_kubectl_create_edit_drill_and_delete() {
         "kubectl get shows the FQDN, active side and Ready:\n{table}"
     );
     let reasons = w.event_reasons("examplefailover");
-    for reason in ["HealthCheckCreated", "RecordsCreated"] {
+    for reason in ["Created"] {
         assert!(
             reasons.iter().any(|r| r == reason),
             "{reason} in {reasons:?}"
