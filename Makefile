@@ -90,7 +90,8 @@ chart-check: venv ## Helm chart: lint --strict, strict render of default and ci/
 	$(CARGO) test --quiet --test chart
 
 demo: venv cluster-bins ## The controller on a local control plane with the Route 53 emulator: apply, status, events, records, drill, delete
-	$(CARGO) build --quiet --bin dnsfailover
+	@echo "==> Building dnsfailover (a debug build: 2-3 minutes the first time)"
+	$(CARGO) build --bin dnsfailover
 	scripts/demo.sh
 
 demo-cli: venv ## The standalone CLI walkthrough (plan, apply, status) against the Route 53 emulator
