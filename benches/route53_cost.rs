@@ -280,7 +280,12 @@ async fn per_object(records: usize, zones: usize) -> (Calls, Calls) {
         .collect();
     for record in &placed {
         let zone = &record.zone.id;
-        let config = record.desired.primary.health_check.clone().expect("check");
+        let config = record
+            .desired
+            .primary
+            .as_ref()
+            .and_then(|p| p.health_check.clone())
+            .expect("check");
         let reference =
             ownership::caller_reference(&record.desired.owner, Failover::Primary, &config, 0);
         let check = fake
@@ -400,6 +405,8 @@ async fn cost_tables(sizes: &[(usize, usize)]) {
         record
             .spec
             .primary
+            .as_mut()
+            .expect("side")
             .health_check
             .as_mut()
             .expect("check")
@@ -482,7 +489,11 @@ async fn health_table(checks: usize, rate: f64) {
             &spec(i, "example.com"),
         )
         .expect("valid");
-        let config = record.primary.health_check.clone().expect("check");
+        let config = record
+            .primary
+            .as_ref()
+            .and_then(|p| p.health_check.clone())
+            .expect("check");
         let check = fake
             .create_health_check(&format!("health-{i}"), &config)
             .await

@@ -172,6 +172,8 @@ async fn a_spec_change_makes_the_minimal_route53_change_and_a_new_observed_gener
 
     h.edit("examplefailover", |spec| {
         spec.primary
+            .as_mut()
+            .expect("side")
             .health_check
             .as_mut()
             .expect("check")
@@ -1024,6 +1026,8 @@ async fn a_replaced_check_is_deleted_only_once_the_repointing_change_is_insync()
     // The request interval cannot be updated in place: a new check replaces it.
     h.edit("examplefailover", |spec| {
         spec.primary
+            .as_mut()
+            .expect("side")
             .health_check
             .as_mut()
             .expect("check")

@@ -85,6 +85,8 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
             h.converge(NAME).await;
             h.edit(NAME, |s: &mut FailoverRecordSpec| {
                 s.primary
+                    .as_mut()
+                    .expect("side")
                     .health_check
                     .as_mut()
                     .expect("check")
@@ -98,6 +100,8 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
             h.converge(NAME).await;
             h.edit(NAME, |s: &mut FailoverRecordSpec| {
                 s.primary
+                    .as_mut()
+                    .expect("side")
                     .health_check
                     .as_mut()
                     .expect("check")

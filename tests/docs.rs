@@ -26,7 +26,8 @@ fn every_example_failover_record_passes_the_api_servers_validation() {
     for doc in &records {
         let record = admission::admit(&doc.object).unwrap_or_else(|e| panic!("{doc}: {e}"));
         let refs = [&record.spec.primary, &record.spec.secondary]
-            .iter()
+            .into_iter()
+            .flatten()
             .any(|t| t.service_ref.is_some() || t.ingress_ref.is_some());
         let owner = Owner::new(
             "docs",

@@ -32,7 +32,7 @@ async fn replacing(
     let old = world.fake.health_checks().remove(0);
     world.fake.set_polls_until_insync(polls);
     let mut slower = spec(CLASSIC);
-    if let Some(check) = slower.primary.health_check.as_mut() {
+    if let Some(check) = slower.primary.as_mut().expect("side").health_check.as_mut() {
         check.request_interval = 30;
     }
     let record = world.placed("examplefailover", &slower);

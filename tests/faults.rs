@@ -113,6 +113,8 @@ async fn stopping_after_any_call_then_rerunning_converges() {
     let mut slower = spec(CLASSIC);
     slower
         .primary
+        .as_mut()
+        .expect("side")
         .health_check
         .as_mut()
         .expect("check")

@@ -8,7 +8,7 @@ mod status;
 pub use invalid::{FieldError, InvalidSpec};
 pub use spec::{
     AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
-    HealthCheckSpec, HostedZoneRef, LocalRef, Protocol, RecordType, Target,
+    HealthCheckSpec, HostedZoneRef, LocalRef, Manage, Protocol, RecordType, Target,
 };
 pub use status::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
 

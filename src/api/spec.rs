@@ -69,12 +69,16 @@ use super::status::FailoverRecordStatus;
 )]
 #[x_kube(
     cel,
-    validation = Rule::new("(has(self.primary.setIdentifier) ? self.primary.setIdentifier : 'primary') != (has(self.secondary.setIdentifier) ? self.secondary.setIdentifier : 'secondary')")
+    validation = Rule::new("!has(self.primary) || !has(self.secondary) || (has(self.primary.setIdentifier) ? self.primary.setIdentifier : 'primary') != (has(self.secondary.setIdentifier) ? self.secondary.setIdentifier : 'secondary')")
         .message("primary.setIdentifier and secondary.setIdentifier must differ (they default to 'primary' and 'secondary')")
         .field_path(".secondary.setIdentifier"),
-    validation = Rule::new("has(self.primary.healthCheck) || (has(self.primary.alias) && self.primary.alias.evaluateTargetHealth) || has(self.primary.serviceRef) || has(self.primary.ingressRef)")
+    validation = Rule::new("!has(self.primary) || has(self.primary.healthCheck) || (has(self.primary.alias) && self.primary.alias.evaluateTargetHealth) || has(self.primary.serviceRef) || has(self.primary.ingressRef)")
         .message("primary.healthCheck is required: Route 53 rejects a PRIMARY failover record without a health check unless it is an alias target with evaluateTargetHealth: true")
         .field_path(".primary.healthCheck"),
+    validation = managed_side("primary", "Secondary"),
+    validation = managed_side("secondary", "Primary"),
+    validation = unmanaged_side("primary", "Secondary"),
+    validation = unmanaged_side("secondary", "Primary"),
     validation = addresses_match_type("primary"),
     validation = addresses_match_type("secondary"),
     validation = cname_target("primary"),
@@ -118,11 +122,23 @@ pub struct FailoverRecordSpec {
     #[schemars(range(min = 0, max = 2147483647))]
     pub ttl: i64,
 
-    /// The endpoint Route 53 answers with while it is healthy.
-    pub primary: Target,
+    /// Which sides of the pair this FailoverRecord manages. `Both` (the
+    /// default): the PRIMARY and the SECONDARY. `Primary` or `Secondary`:
+    /// that side only, with its health check, while another installation
+    /// (another cluster, with another owner id) manages the other side of
+    /// the same name and type; the other side is shown read-only in status.
+    #[serde(default)]
+    pub manage: Manage,
+
+    /// The endpoint Route 53 answers with while it is healthy. Required
+    /// unless `manage` is `Secondary`, and not allowed then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<Target>,
 
     /// The endpoint Route 53 answers with when the primary is unhealthy.
-    pub secondary: Target,
+    /// Required unless `manage` is `Primary`, and not allowed then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary: Option<Target>,
 
     /// What happens in Route 53 when this FailoverRecord is deleted: `Delete`
     /// removes the record sets and then the health checks; `Retain` leaves them.
@@ -140,11 +156,32 @@ fn default_ttl() -> i64 {
     60
 }
 
+/// CEL rule: a side the FailoverRecord manages must be described. `other`
+/// is the `manage` value under which this side belongs to someone else.
+fn managed_side(side: &str, other: &str) -> Rule {
+    Rule::new(format!("self.manage == '{other}' || has(self.{side})"))
+        .message(format!("{side} is required unless manage is {other}").as_str())
+        .field_path(format!(".{side}"))
+}
+
+/// CEL rule: a side another installation manages is not described here, so
+/// that nobody mistakes it for something this FailoverRecord writes.
+fn unmanaged_side(side: &str, other: &str) -> Rule {
+    Rule::new(format!("self.manage != '{other}' || !has(self.{side})"))
+        .message(
+            format!(
+                "manage is {other}: the {side} side belongs to another installation and is shown read-only in status; remove spec.{side}"
+            )
+            .as_str(),
+        )
+        .field_path(format!(".{side}"))
+}
+
 /// CEL rule: the addresses of one side must be IPs of the family the record type
 /// needs. Written once and applied to both sides so the message names the field.
 fn addresses_match_type(side: &str) -> Rule {
     Rule::new(format!(
-        "!has(self.{side}.addresses) || (self.type == 'A' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 4)) || (self.type == 'AAAA' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 6)) || self.type == 'CNAME'"
+        "!has(self.{side}) || !has(self.{side}.addresses) || (self.type == 'A' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 4)) || (self.type == 'AAAA' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 6)) || self.type == 'CNAME'"
     ))
     .message(
         format!(
@@ -158,7 +195,7 @@ fn addresses_match_type(side: &str) -> Rule {
 /// CEL rule: a CNAME side holds exactly one host name and no alias.
 fn cname_target(side: &str) -> Rule {
     Rule::new(format!(
-        "self.type != 'CNAME' || has(self.{side}.serviceRef) || has(self.{side}.ingressRef) || (has(self.{side}.addresses) && self.{side}.addresses.size() == 1 && !isIP(self.{side}.addresses[0]))"
+        "self.type != 'CNAME' || !has(self.{side}) || has(self.{side}.serviceRef) || has(self.{side}.ingressRef) || (has(self.{side}.addresses) && self.{side}.addresses.size() == 1 && !isIP(self.{side}.addresses[0]))"
     ))
     .message(
         format!(
@@ -203,6 +240,38 @@ pub struct HostedZoneRef {
     /// Omit it when only one zone has the name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private: Option<bool>,
+}
+
+/// Which sides of the failover pair a FailoverRecord manages.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Manage {
+    /// The PRIMARY and the SECONDARY record sets.
+    #[default]
+    Both,
+    /// The PRIMARY record set and its health check only.
+    Primary,
+    /// The SECONDARY record set (and its health check, if any) only.
+    Secondary,
+}
+
+impl FailoverRecordSpec {
+    /// The target of one side, when this FailoverRecord manages it.
+    pub fn target(&self, role: crate::route53::Failover) -> Option<&Target> {
+        match role {
+            crate::route53::Failover::Primary => self.primary.as_ref(),
+            crate::route53::Failover::Secondary => self.secondary.as_ref(),
+        }
+    }
+
+    /// The targets this FailoverRecord manages, with the side's name.
+    pub fn targets_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut Target)> {
+        [
+            ("primary", &mut self.primary),
+            ("secondary", &mut self.secondary),
+        ]
+        .into_iter()
+        .filter_map(|(side, target)| target.as_mut().map(|t| (side, t)))
+    }
 }
 
 /// DNS record type of the failover pair.

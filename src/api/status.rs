@@ -70,6 +70,13 @@ pub struct TargetStatus {
     /// When `health` last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,
+
+    /// Set when another installation manages this side (`spec.manage`): who
+    /// holds it, such as `owner cluster-b, FailoverRecord web/www`, or
+    /// `outside dnsfailover`. Shown read-only; this FailoverRecord never
+    /// writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
 }
 
 /// Route 53's view of an endpoint.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Common, Exit, Output, fail, render, workflow};
-use crate::core::report::{self, Category, Report, SideReport};
+use crate::core::report::{self, Category, Report};
 use crate::engine::{Engine, Outcome};
 use crate::manifest;
 use crate::route53::Route53;
@@ -133,7 +133,11 @@ pub(super) async fn plan<R: Route53>(common: &Common, engine: &Engine<R>, exit_c
         Err(exit) => return exit,
     };
     prepared.print_plan(common.output);
-    if prepared.plans.iter().any(|p| !p.conflicts.is_empty()) {
+    if prepared
+        .plans
+        .iter()
+        .any(|p| !p.conflicts.is_empty() || !p.disputes.is_empty())
+    {
         Exit::Conflict
     } else if exit_code && prepared.plans.iter().any(|p| !p.is_empty()) {
         Exit::PlanNotEmpty
@@ -254,6 +258,7 @@ fn finish<R: Route53>(
         .iter()
         .filter(|o| matches!(o, Outcome::Conflict(_)))
         .count();
+    let disputed = plans.iter().filter(|(_, p)| !p.disputes.is_empty()).count();
     let waiting = outcomes
         .iter()
         .filter(
@@ -269,6 +274,11 @@ fn finish<R: Route53>(
     } else if conflicts > 0 {
         eprintln!(
             "error: {conflicts} FailoverRecords are in conflict with record sets dnsfailover does not own; nothing was written for them"
+        );
+        Exit::Conflict
+    } else if disputed > 0 {
+        eprintln!(
+            "error: {disputed} FailoverRecords share their name with another dnsfailover owner that disagrees (see the disputes above); each keeps what it holds"
         );
         Exit::Conflict
     } else if waiting > 0 {
@@ -340,36 +350,21 @@ pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> E
     let mut statuses = Vec::new();
     let mut exit = Exit::Ok;
     for ((source, record), plan) in prepared.records.iter().zip(&prepared.plans) {
-        let mut sides = BTreeMap::new();
-        for (role, (record_set, check)) in
-            crate::engine::serving(record, prepared.observed(&record.zone.id))
-        {
-            let health = match check {
-                Some(check) => match engine.health_of(check).await {
-                    Ok(h) => Some(h),
-                    Err(e) => {
-                        eprintln!(
-                            "warning: {}: cannot read the health of {}: {e}",
-                            record.desired.owner, check.id
-                        );
-                        None
-                    }
-                },
-                None => None,
-            };
-            if record_set.is_some() {
-                sides.insert(
-                    role,
-                    SideReport {
-                        set_identifier: record_set.and_then(|r| r.set_identifier.clone()),
-                        health_check_id: check.map(|c| c.id.clone()),
-                        has_check: check.is_some(),
-                        health,
-                    },
-                );
+        let observed = prepared.observed(&record.zone.id);
+        let mut healths = BTreeMap::new();
+        for check in crate::engine::watched_checks(record, observed) {
+            match engine.health_of(check).await {
+                Ok(h) => {
+                    healths.insert(check.id.clone(), h);
+                }
+                Err(e) => eprintln!(
+                    "warning: {}: cannot read the health of {}: {e}",
+                    record.desired.owner, check.id
+                ),
             }
         }
-        if !plan.conflicts.is_empty() {
+        let sides = crate::engine::side_reports(record, observed, |c| healths.get(&c.id).cloned());
+        if !plan.conflicts.is_empty() || !plan.disputes.is_empty() {
             exit = Exit::Conflict;
         }
         let report = Report {
@@ -380,6 +375,7 @@ pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> E
             remaining: Some(plan.clone()),
             error: None,
             change: None,
+            disputes: Vec::new(),
         };
         statuses.push((
             source.clone(),

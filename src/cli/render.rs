@@ -101,6 +101,9 @@ pub fn plan(source: &str, plan: &RecordPlan, warnings: &[String]) -> String {
             conflict.message
         );
     }
+    for dispute in &plan.disputes {
+        let _ = writeln!(out, "  ! dispute: {}", dispute.message);
+    }
     for create in &plan.create_checks {
         let _ = writeln!(
             out,
@@ -145,7 +148,7 @@ pub fn plan(source: &str, plan: &RecordPlan, warnings: &[String]) -> String {
             delete.role, delete.id
         );
     }
-    if plan.is_empty() && plan.conflicts.is_empty() {
+    if plan.is_empty() && plan.conflicts.is_empty() && plan.disputes.is_empty() {
         let _ = writeln!(out, "  = no changes");
     }
     out

@@ -2,7 +2,6 @@
 //! then report what it holds in `.status`, Events and metrics. Also the dry
 //! run, which plans the same way ([`plan_for`]) and writes nothing.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use kube::runtime::controller::Action;
@@ -24,7 +23,7 @@ use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus, Health};
 use crate::core::desired::PlacedRecord;
 use crate::core::ownership::Owner;
 use crate::core::plan::{self, RecordPlan};
-use crate::core::report::{self, Category, Report, SideReport};
+use crate::core::report::{self, Category, Report};
 use crate::core::validate;
 use crate::engine::{self, Job, Outcome, ReconcileError};
 use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Route53};
@@ -149,6 +148,7 @@ async fn converge<R: Route53 + 'static>(
     if !plan.conflicts.is_empty() {
         return Err(ReconcileError::Conflict(plan.conflicts.clone()));
     }
+    let disputes = plan.disputes.clone();
     // Serialising plain data cannot fail; an empty fingerprint only makes a
     // drift look like a spec change in the event's wording.
     let fingerprint: Fingerprint =
@@ -205,24 +205,9 @@ async fn converge<R: Route53 + 'static>(
     // Status from what Route 53 holds now (the cache includes our writes).
     let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
     let sides = view.with(|observed| {
-        let serving = engine::serving(&placed, observed);
-        let used: Vec<_> = serving.values().filter_map(|(_, check)| *check).collect();
-        ctx.health.watch(&key, &used);
-        let mut sides = BTreeMap::new();
-        for (role, (record_set, check)) in &serving {
-            if record_set.is_some() {
-                sides.insert(
-                    *role,
-                    SideReport {
-                        set_identifier: record_set.and_then(|r| r.set_identifier.clone()),
-                        health_check_id: check.map(|c| c.id.clone()),
-                        has_check: check.is_some(),
-                        health: check.and_then(|c| ctx.health.health(&c.id)),
-                    },
-                );
-            }
-        }
-        sides
+        ctx.health
+            .watch(&key, &engine::watched_checks(&placed, observed));
+        engine::side_reports(&placed, observed, |c| ctx.health.health(&c.id))
     });
     let report = Report {
         generation: obj.meta().generation,
@@ -232,6 +217,7 @@ async fn converge<R: Route53 + 'static>(
         remaining: None,
         error: None,
         change: change.clone(),
+        disputes: disputes.iter().map(|d| d.message.clone()).collect(),
     };
     let status = report::build(&report, previous, now());
     let pending = change.is_some_and(|c| c.status == ChangeState::Pending);

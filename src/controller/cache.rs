@@ -40,7 +40,8 @@ type Slot<T> = Arc<tokio::sync::Mutex<Option<Fresh<T>>>>;
 /// What was last learnt of a change batch, and when.
 type ChangeSlot = Arc<tokio::sync::Mutex<Option<(ChangeState, Instant)>>>;
 
-/// This owner's health checks and their tags.
+/// The account's health checks (the planner acts on this owner's only)
+/// and the tags of this owner's.
 #[derive(Clone, Debug, Default)]
 pub struct Checks {
     pub checks: Vec<HealthCheck>,
@@ -219,12 +220,12 @@ impl Observer {
             return Ok(checks);
         }
         let prefix = Owner::owner_id_prefix(engine.owner_id());
-        let checks: Vec<HealthCheck> = route53::list_all_health_checks(engine.route53())
-            .await?
-            .into_iter()
+        let checks: Vec<HealthCheck> = route53::list_all_health_checks(engine.route53()).await?;
+        let ids: HashSet<&str> = checks
+            .iter()
             .filter(|c| c.caller_reference.starts_with(&prefix))
+            .map(|c| c.id.as_str())
             .collect();
-        let ids: HashSet<&str> = checks.iter().map(|c| c.id.as_str()).collect();
         let unknown: Vec<String> = {
             let mut known = self.tags.lock();
             known.retain(|id, _| ids.contains(id.as_str()));

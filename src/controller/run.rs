@@ -146,7 +146,8 @@ pub fn referring<K: kube::Resource>(
         .filter(|fr| fr.namespace().as_deref() == namespace)
         .filter(|fr| {
             [&fr.spec.primary, &fr.spec.secondary]
-                .iter()
+                .into_iter()
+                .flatten()
                 .any(|t| refers(t) == Some(name))
         })
         .map(|fr| ObjectRef::from_obj(&**fr))

@@ -253,10 +253,7 @@ pub(super) async fn spec_with_targets<R: Route53>(
 ) -> Result<FailoverRecordSpec, ReconcileError> {
     let mut spec = obj.spec.clone();
     let namespace = obj.namespace().unwrap_or_default();
-    for (side, target) in [
-        ("primary", &mut spec.primary),
-        ("secondary", &mut spec.secondary),
-    ] {
+    for (side, target) in spec.targets_mut() {
         let (field, what, endpoint) = match (&target.service_ref, &target.ingress_ref) {
             (None, None) => continue,
             _ if !ctx.settings.cluster_targets => {

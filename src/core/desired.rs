@@ -88,8 +88,10 @@ pub struct DesiredRecord {
     pub name: RecordName,
     pub rr_type: RrType,
     pub ttl: i64,
-    pub primary: DesiredSide,
-    pub secondary: DesiredSide,
+    /// The sides this FailoverRecord manages; `None` for a side another
+    /// installation manages (`spec.manage`).
+    pub primary: Option<DesiredSide>,
+    pub secondary: Option<DesiredSide>,
     pub retain_on_delete: bool,
     pub adopt_existing: bool,
     /// Things that are valid but will probably not do what the user wants.
@@ -97,15 +99,32 @@ pub struct DesiredRecord {
 }
 
 impl DesiredRecord {
-    pub fn sides(&self) -> [&DesiredSide; 2] {
+    /// The sides this FailoverRecord manages, primary first.
+    pub fn sides(&self) -> Vec<&DesiredSide> {
         [&self.primary, &self.secondary]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
-    pub fn side(&self, role: Failover) -> &DesiredSide {
+    /// One side, when this FailoverRecord manages it.
+    pub fn side(&self, role: Failover) -> Option<&DesiredSide> {
         match role {
-            Failover::Primary => &self.primary,
-            Failover::Secondary => &self.secondary,
+            Failover::Primary => self.primary.as_ref(),
+            Failover::Secondary => self.secondary.as_ref(),
         }
+    }
+
+    /// Whether the TTL means anything: a managed side has values, not an alias.
+    pub fn ttl_applies(&self) -> bool {
+        self.sides()
+            .iter()
+            .any(|s| matches!(s.target, SideTarget::Values(_)))
+    }
+
+    /// Whether it manages both sides (the whole pair, as before `manage`).
+    pub fn manages_both(&self) -> bool {
+        self.primary.is_some() && self.secondary.is_some()
     }
 
     /// Place the record in its resolved zone.

@@ -1,11 +1,14 @@
 //! How dnsfailover recognises what it owns in Route 53, across restarts.
 //!
 //! - **Record sets** cannot carry tags, so every managed name/type has an
-//!   ownership marker: a TXT record at `_dnsfailover-<type>.<name>` naming the
-//!   owner, the FailoverRecord and the two set identifiers it manages. The marker
-//!   is written in the same atomic change batch as the records, so records and
-//!   marker always exist together. Record sets without a matching marker are
-//!   never modified, unless the spec opts into adoption.
+//!   ownership marker: a TXT record at `_dnsfailover-<type>.<name>` with one
+//!   entry per owner, each naming the owner id, the FailoverRecord and the
+//!   sides (by set identifier) it holds ([`Marker`]). A pair managed from one
+//!   place has one entry holding both sides; a pair split across two
+//!   installations (`spec.manage`) has one entry per side. The marker is
+//!   written in the same atomic change batch as the records, so records and
+//!   marker always exist together. Record sets no entry holds are never
+//!   modified, unless the spec opts into adoption.
 //! - **Health checks** are found by their caller reference, which Route 53
 //!   stores atomically with the check: `df1-<owner>-<resource>-<role>-<config>`
 //!   (hashes). It is deterministic, so a retried CreateHealthCheck returns the
@@ -17,19 +20,19 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::route53::{Failover, HealthCheck, HealthCheckConfig, RecordSet, RrType, Tags};
+use crate::route53::{Failover, HealthCheck, HealthCheckConfig, RrType, Tags};
+
+mod marker;
+
+pub use marker::{MARKER_TTL, Marker, record_of};
 
 /// Marker value `heritage` and tag namespace.
 pub const HERITAGE: &str = "dnsfailover";
 const REFERENCE_VERSION: &str = "df1";
-/// TTL of ownership marker records; nothing resolves them in the hot path.
-pub const MARKER_TTL: i64 = 300;
 /// Route 53 limits a caller reference to 64 characters.
 const MAX_CALLER_REFERENCE: usize = 64;
 /// Route 53 limits a tag value to 256 characters.
 const MAX_TAG_VALUE: usize = 256;
-/// A TXT character-string holds at most 255 bytes.
-const MAX_TXT_STRING: usize = 255;
 
 pub const TAG_NAME: &str = "Name";
 pub const TAG_OWNER: &str = "dnsfailover.io/owner";
@@ -174,149 +177,6 @@ pub fn marker_name(fqdn: &str, rr_type: &RrType) -> String {
     )
 }
 
-/// Contents of an ownership marker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Marker {
-    pub owner_id: String,
-    pub resource: String,
-    pub primary_set_identifier: String,
-    pub secondary_set_identifier: String,
-}
-
-impl Marker {
-    pub fn new(owner: &Owner, primary: &str, secondary: &str) -> Self {
-        Self {
-            owner_id: owner.owner_id.clone(),
-            resource: owner.resource(),
-            primary_set_identifier: primary.to_string(),
-            secondary_set_identifier: secondary.to_string(),
-        }
-    }
-
-    pub fn is_owned_by(&self, owner: &Owner) -> bool {
-        self.owner_id == owner.owner_id && self.resource == owner.resource()
-    }
-
-    /// Whether this marker claims the record set with `set_identifier`.
-    pub fn claims(&self, set_identifier: Option<&str>) -> bool {
-        set_identifier.is_some_and(|id| {
-            id == self.primary_set_identifier || id == self.secondary_set_identifier
-        })
-    }
-
-    /// The TXT record value: quoted strings of at most 255 bytes.
-    pub fn to_txt_value(&self) -> String {
-        let payload = format!(
-            "heritage={HERITAGE},owner={},resource={},primary={},secondary={}",
-            escape(&self.owner_id),
-            escape(&self.resource),
-            escape(&self.primary_set_identifier),
-            escape(&self.secondary_set_identifier),
-        );
-        // The payload is ASCII after escaping, so byte chunks are char chunks.
-        payload
-            .as_bytes()
-            .chunks(MAX_TXT_STRING)
-            .map(|chunk| format!("\"{}\"", String::from_utf8_lossy(chunk)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// Parse a TXT record value; `None` if it is not a dnsfailover marker.
-    pub fn parse(value: &str) -> Option<Self> {
-        let payload = unquote_txt(value)?;
-        let mut heritage = None;
-        let (mut owner_id, mut resource, mut primary, mut secondary) = (None, None, None, None);
-        for field in payload.split(',') {
-            let (key, raw) = field.split_once('=')?;
-            let value = unescape(raw)?;
-            match key {
-                "heritage" => heritage = Some(value),
-                "owner" => owner_id = Some(value),
-                "resource" => resource = Some(value),
-                "primary" => primary = Some(value),
-                "secondary" => secondary = Some(value),
-                _ => {}
-            }
-        }
-        (heritage.as_deref() == Some(HERITAGE)).then_some(())?;
-        Some(Self {
-            owner_id: owner_id?,
-            resource: resource?,
-            primary_set_identifier: primary?,
-            secondary_set_identifier: secondary?,
-        })
-    }
-
-    /// The marker as a record set at `name`.
-    pub fn record(&self, name: &str) -> RecordSet {
-        RecordSet {
-            name: name.to_string(),
-            rr_type: RrType::TXT,
-            set_identifier: None,
-            failover: None,
-            ttl: Some(MARKER_TTL),
-            values: vec![self.to_txt_value()],
-            alias: None,
-            health_check_id: None,
-            other_routing: None,
-        }
-    }
-}
-
-const ESCAPED: [char; 7] = ['%', ',', '=', '"', '\\', ' ', ';'];
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if ESCAPED.contains(&c) || !c.is_ascii() || c.is_ascii_control() {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn unescape(s: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(s.len());
-    let mut iter = s.bytes();
-    while let Some(b) = iter.next() {
-        if b == b'%' {
-            let hi = (iter.next()? as char).to_digit(16)?;
-            let lo = (iter.next()? as char).to_digit(16)?;
-            bytes.push((hi * 16 + lo) as u8);
-        } else {
-            bytes.push(b);
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
-/// Concatenate the quoted character-strings of a TXT value.
-fn unquote_txt(value: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = value.trim().chars();
-    loop {
-        match chars.next() {
-            None => return (!out.is_empty()).then_some(out),
-            Some(c) if c.is_whitespace() => continue,
-            Some('"') => loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => out.push(chars.next()?),
-                    c => out.push(c),
-                }
-            },
-            Some(_) => return None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,34 +212,6 @@ mod tests {
             caller_reference(&owner, Failover::Primary, &config(), 0),
             caller_reference(&owner, Failover::Primary, &changed, 0)
         );
-    }
-
-    #[test]
-    fn marker_round_trips_through_txt_including_awkward_characters() {
-        let owner = Owner::new("prod", "team-a", "x".repeat(253));
-        let marker = Marker::new(&owner, "main, \"A\"=1", "backup;%");
-        let value = marker.to_txt_value();
-        assert!(
-            value
-                .split("\" \"")
-                .all(|s| s.trim_matches('"').len() <= 255)
-        );
-        assert_eq!(Marker::parse(&value), Some(marker.clone()));
-        assert!(marker.is_owned_by(&owner));
-        assert!(!marker.is_owned_by(&Owner::new("other", "team-a", "x".repeat(253))));
-        assert!(marker.claims(Some("main, \"A\"=1")));
-        assert!(!marker.claims(None));
-    }
-
-    #[test]
-    fn foreign_txt_values_are_not_markers() {
-        assert_eq!(Marker::parse("\"v=spf1 -all\""), None);
-        assert_eq!(
-            Marker::parse("\"heritage=external-dns,external-dns/owner=x\""),
-            None
-        );
-        assert_eq!(Marker::parse("unquoted"), None);
-        assert_eq!(Marker::parse(""), None);
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct SideReport {
     /// was not read.
     pub health: Option<HealthSummary>,
     pub has_check: bool,
+    /// Who manages the side, when another installation does.
+    pub managed_by: Option<String>,
 }
 
 /// Everything status is made from.
@@ -154,6 +156,8 @@ pub struct Report {
     pub remaining: Option<RecordPlan>,
     pub error: Option<Problem>,
     pub change: Option<ChangeInfo>,
+    /// Disagreements with another owner of the name (split ownership).
+    pub disputes: Vec<String>,
 }
 
 /// Build status, carrying over transition times (and the last failover time)
@@ -186,6 +190,7 @@ pub fn build(
                 health,
                 checkers_healthy: s.health.as_ref().map(HealthSummary::checkers),
                 last_transition_time,
+                managed_by: s.managed_by.clone(),
             }
         })
     };
@@ -256,6 +261,17 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
             last_transition_time,
         }
     };
+    let disputes: Vec<String> = report
+        .disputes
+        .iter()
+        .cloned()
+        .chain(
+            report
+                .remaining
+                .iter()
+                .flat_map(|p| p.disputes.iter().map(|d| d.message.clone())),
+        )
+        .collect();
     let (checks_ok, records_ok) = match (&report.error, &report.remaining) {
         (Some(_), _) => (false, false),
         (None, Some(plan)) => (
@@ -263,9 +279,9 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
                 && plan.update_checks.is_empty()
                 && plan.retag_checks.is_empty()
                 && plan.delete_checks.is_empty(),
-            plan.changes.is_empty() && plan.conflicts.is_empty(),
+            plan.changes.is_empty() && plan.conflicts.is_empty() && disputes.is_empty(),
         ),
-        (None, None) => (true, true),
+        (None, None) => (true, disputes.is_empty()),
     };
     let (reason, message): (&'static str, String) = match (&report.error, &report.remaining) {
         (Some(problem), _) => (problem.category.into(), problem.message.clone()),
@@ -276,6 +292,14 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
                 .map(|c| c.message.clone())
                 .collect::<Vec<_>>()
                 .join("; "),
+        ),
+        (None, _) if !disputes.is_empty() => (
+            Category::RecordConflict.into(),
+            format!(
+                "{} ({})",
+                disputes.join("; "),
+                "what this FailoverRecord holds is kept; the other owner reports the same conflict"
+            ),
         ),
         (None, Some(plan)) if !plan.is_empty() => (
             Category::ChangesPending.into(),

@@ -10,7 +10,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::api::{
-    FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Protocol, RecordType, Target,
+    FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Manage, Protocol, RecordType,
+    Target,
 };
 use crate::core::desired::{DesiredRecord, DesiredSide, RecordName, SideTarget, ZoneSelector};
 use crate::core::ownership::Owner;
@@ -60,22 +61,41 @@ pub fn desired_from_spec(
         errors.add("spec.ttl", format!("must be 0 or more, got {}", spec.ttl));
     }
 
-    let primary = side(
-        Failover::Primary,
-        &spec.primary,
-        spec.record_type,
-        &mut errors,
-        &mut warnings,
-    );
-    let secondary = side(
-        Failover::Secondary,
-        &spec.secondary,
-        spec.record_type,
-        &mut errors,
-        &mut warnings,
-    );
+    let mut sides = [None, None];
+    for (slot, role) in sides.iter_mut().zip(Failover::BOTH) {
+        let wanted = match (spec.manage, role) {
+            (Manage::Both, _)
+            | (Manage::Primary, Failover::Primary)
+            | (Manage::Secondary, Failover::Secondary) => true,
+            (Manage::Primary | Manage::Secondary, _) => false,
+        };
+        *slot = match (wanted, spec.target(role)) {
+            (true, Some(target)) => {
+                side(role, target, spec.record_type, &mut errors, &mut warnings).map(Some)
+            }
+            (true, None) => {
+                errors.add(
+                    format!("spec.{role}"),
+                    format!("required: manage is {:?}", spec.manage),
+                );
+                None
+            }
+            (false, Some(_)) => {
+                errors.add(
+                    format!("spec.{role}"),
+                    format!(
+                        "manage is {:?}: the {role} side belongs to another installation; remove spec.{role}",
+                        spec.manage
+                    ),
+                );
+                None
+            }
+            (false, None) => Some(None),
+        };
+    }
+    let [primary, secondary] = sides;
 
-    if let Some(primary) = &primary {
+    if let Some(Some(primary)) = &primary {
         let evaluates_target =
             matches!(&primary.target, SideTarget::Alias(a) if a.evaluate_target_health);
         if primary.health_check.is_none() && !evaluates_target {
@@ -85,7 +105,7 @@ pub fn desired_from_spec(
             );
         }
     }
-    if let (Some(p), Some(s)) = (&primary, &secondary)
+    if let (Some(Some(p)), Some(Some(s))) = (&primary, &secondary)
         && p.set_identifier == s.set_identifier
     {
         errors.add(

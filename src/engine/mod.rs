@@ -20,7 +20,7 @@ use crate::core::health::{self, HealthSummary};
 use crate::core::ownership::Owner;
 use crate::core::plan::batch::{self, BatchLimits};
 use crate::core::plan::{Conflict, Observed, ZoneRecords};
-use crate::core::report::{Category, Problem};
+use crate::core::report::{Category, Problem, SideReport};
 use crate::route53::{
     self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet, Route53,
     Route53Error, Tags, Zone,
@@ -120,7 +120,10 @@ impl ReconcileError {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub zones: BTreeMap<String, ZoneRecords>,
-    /// Health checks whose caller reference carries this owner id.
+    /// The account's health checks. The planner only ever acts on this
+    /// owner's (by caller reference, or taken over by its marker entries);
+    /// the others are read for the other side of a shared name, and to
+    /// take over a check with its records (`adoptExisting`).
     pub health_checks: Vec<HealthCheck>,
     pub tags: BTreeMap<String, Tags>,
 }
@@ -222,12 +225,13 @@ impl<R: Route53> Engine<R> {
             zones.insert(zone_id.clone(), ZoneRecords::new(records));
         }
         let prefix = Owner::owner_id_prefix(&self.owner_id);
-        let health_checks: Vec<HealthCheck> = route53::list_all_health_checks(&self.r53)
-            .await?
-            .into_iter()
+        let health_checks: Vec<HealthCheck> = route53::list_all_health_checks(&self.r53).await?;
+        // Tags only decide re-tagging, so only this owner's are read.
+        let ids: Vec<String> = health_checks
+            .iter()
             .filter(|c| c.caller_reference.starts_with(&prefix))
+            .map(|c| c.id.clone())
             .collect();
-        let ids: Vec<String> = health_checks.iter().map(|c| c.id.clone()).collect();
         let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
         Ok(Snapshot {
             zones,
@@ -363,6 +367,113 @@ pub fn serving<'a>(
                 .and_then(|id| observed.health_checks.iter().find(|c| c.id == id));
             (role, (record_set, check))
         })
+        .collect()
+}
+
+/// The other side of a name and type this FailoverRecord shares with
+/// another installation (`spec.manage`), as Route 53 holds it: shown
+/// read-only in status.
+#[derive(Clone, Debug)]
+pub struct Peer<'a> {
+    pub record_set: &'a RecordSet,
+    pub check: Option<&'a HealthCheck>,
+    /// Who holds it: `owner <id>, FailoverRecord <namespace/name>`, or
+    /// `outside dnsfailover` when no marker entry holds it.
+    pub holder: String,
+}
+
+/// The sides of `record`'s name and type that this FailoverRecord does not
+/// manage, and what is there now.
+pub fn peers<'a>(record: &PlacedRecord, observed: Observed<'a>) -> BTreeMap<Failover, Peer<'a>> {
+    let zone = observed.records;
+    let entries = zone
+        .at(
+            &crate::core::ownership::marker_name(&record.fqdn, &record.desired.rr_type),
+            &route53::RrType::TXT,
+        )
+        .first()
+        .and_then(crate::core::plan::marker_entries)
+        .unwrap_or_default();
+    Failover::BOTH
+        .into_iter()
+        .filter(|role| record.desired.side(*role).is_none())
+        .filter_map(|role| {
+            let record_set = zone
+                .at(&record.fqdn, &record.desired.rr_type)
+                .iter()
+                .find(|r| r.failover == Some(role))?;
+            let holder = entries
+                .iter()
+                .find(|e| e.claims(record_set.set_identifier.as_deref()))
+                .map_or_else(
+                    || "outside dnsfailover".to_string(),
+                    |e| format!("owner {}, FailoverRecord {}", e.owner_id, e.resource),
+                );
+            let check = record_set
+                .health_check_id
+                .as_deref()
+                .and_then(|id| observed.health_checks.iter().find(|c| c.id == id));
+            Some((
+                role,
+                Peer {
+                    record_set,
+                    check,
+                    holder,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// What status shows of each side: this FailoverRecord's own, and the
+/// sides another installation manages, read-only. `health` gives the last
+/// known health of a check.
+pub fn side_reports(
+    record: &PlacedRecord,
+    observed: Observed<'_>,
+    health: impl Fn(&HealthCheck) -> Option<HealthSummary>,
+) -> BTreeMap<Failover, SideReport> {
+    let mut sides = BTreeMap::new();
+    for (role, (record_set, check)) in serving(record, observed) {
+        if let Some(record_set) = record_set {
+            sides.insert(
+                role,
+                SideReport {
+                    set_identifier: record_set.set_identifier.clone(),
+                    health_check_id: check.map(|c| c.id.clone()),
+                    has_check: check.is_some(),
+                    health: check.and_then(&health),
+                    managed_by: None,
+                },
+            );
+        }
+    }
+    for (role, peer) in peers(record, observed) {
+        sides.insert(
+            role,
+            SideReport {
+                set_identifier: peer.record_set.set_identifier.clone(),
+                health_check_id: peer.record_set.health_check_id.clone(),
+                has_check: peer.record_set.health_check_id.is_some(),
+                health: peer.check.and_then(&health),
+                managed_by: Some(peer.holder),
+            },
+        );
+    }
+    sides
+}
+
+/// The health checks status reads: this FailoverRecord's own, and those of
+/// the sides another installation manages.
+pub fn watched_checks<'a>(record: &PlacedRecord, observed: Observed<'a>) -> Vec<&'a HealthCheck> {
+    serving(record, observed)
+        .into_values()
+        .filter_map(|(_, check)| check)
+        .chain(
+            peers(record, observed)
+                .into_values()
+                .filter_map(|p| p.check),
+        )
         .collect()
 }
 

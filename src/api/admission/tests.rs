@@ -75,7 +75,11 @@ fn the_classic_walkthrough_is_accepted_with_defaults() {
         record.spec.deletion_policy,
         crate::api::DeletionPolicy::Delete
     );
-    let check = record.spec.primary.health_check.expect("check");
+    let check = record
+        .spec
+        .primary
+        .and_then(|p| p.health_check)
+        .expect("check");
     assert!(!check.inverted && !check.disabled);
 }
 
@@ -148,6 +152,73 @@ fn rule_set_identifiers_differ() {
         &with(&[("/spec/primary/setIdentifier", Some(json!("secondary")))]),
         "spec.secondary.setIdentifier",
         "must differ",
+    );
+}
+
+#[test]
+fn rule_a_managed_side_is_described() {
+    accepted(&with(&[
+        ("/spec/manage", Some(json!("Primary"))),
+        ("/spec/secondary", None),
+    ]));
+    accepted(&with(&[
+        ("/spec/manage", Some(json!("Secondary"))),
+        ("/spec/primary", None),
+    ]));
+    rejected(
+        &with(&[("/spec/secondary", None)]),
+        "spec.secondary",
+        "required unless manage is Primary",
+    );
+    rejected(
+        &with(&[
+            ("/spec/manage", Some(json!("Primary"))),
+            ("/spec/primary", None),
+            ("/spec/secondary", None),
+        ]),
+        "spec.primary",
+        "required unless manage is Secondary",
+    );
+}
+
+#[test]
+fn rule_the_side_another_installation_manages_is_not_described() {
+    rejected(
+        &with(&[("/spec/manage", Some(json!("Primary")))]),
+        "spec.secondary",
+        "belongs to another installation",
+    );
+    rejected(
+        &with(&[("/spec/manage", Some(json!("Secondary")))]),
+        "spec.primary",
+        "belongs to another installation",
+    );
+    rejected(
+        &with(&[("/spec/manage", Some(json!("Neither")))]),
+        "spec.manage",
+        "",
+    );
+}
+
+#[test]
+fn rules_about_one_side_hold_when_only_that_side_is_described() {
+    rejected(
+        &with(&[
+            ("/spec/manage", Some(json!("Primary"))),
+            ("/spec/secondary", None),
+            ("/spec/primary/healthCheck", None),
+        ]),
+        "spec.primary.healthCheck",
+        "required",
+    );
+    rejected(
+        &with(&[
+            ("/spec/manage", Some(json!("Secondary"))),
+            ("/spec/primary", None),
+            ("/spec/secondary/addresses", Some(json!(["2600:1f18::2"]))),
+        ]),
+        "spec.secondary.addresses",
+        "IPv4 addresses for type A",
     );
 }
 

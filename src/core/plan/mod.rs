@@ -25,10 +25,10 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-pub use zone::{FoundMarker, ZoneRecords};
+pub use zone::{FoundMarker, ZoneRecords, marker_entries};
 
 use checks::{keep_referenced_checks, plan_side_check};
-use claims::{Ownership, ownership_of};
+use claims::{Side, ownership_of};
 
 use crate::core::desired::PlacedRecord;
 use crate::core::ownership::{self, Marker, Owner};
@@ -148,6 +148,10 @@ pub enum ConflictKind {
     /// `adoptExisting` asks to take over record sets of another routing
     /// policy (weighted, latency, ...), which dnsfailover does not model.
     Unadoptable,
+    /// Another dnsfailover owner of the same name holds a side this one
+    /// manages, or its side disagrees (TTL, type, set identifier). Not a
+    /// conflict that stops the plan: see [`RecordPlan::disputes`].
+    Disputed,
 }
 
 impl ConflictKind {
@@ -159,6 +163,7 @@ impl ConflictKind {
             Self::CnameClash => "CnameClash",
             Self::ForeignRecord => "ForeignRecord",
             Self::Unadoptable => "Unadoptable",
+            Self::Disputed => "Disputed",
         }
     }
 }
@@ -197,6 +202,11 @@ pub struct RecordPlan {
     /// Present: nothing else was planned, because writing would touch record
     /// sets this tool does not own.
     pub conflicts: Vec<Conflict>,
+    /// Disagreements with another dnsfailover owner of the same name (split
+    /// ownership): the plan still keeps what this FailoverRecord holds and
+    /// records what it waits for; both owners report them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<Conflict>,
 }
 
 impl RecordPlan {
@@ -214,6 +224,7 @@ impl RecordPlan {
             delete_checks: Vec::new(),
             kept_checks: Vec::new(),
             conflicts: Vec::new(),
+            disputes: Vec::new(),
         }
     }
 
@@ -260,6 +271,9 @@ impl RecordPlan {
         if !self.conflicts.is_empty() {
             parts.push("leave conflicting record sets alone".to_string());
         }
+        if !self.disputes.is_empty() {
+            parts.push("report a dispute with another owner".to_string());
+        }
         parts.join(", ")
     }
 
@@ -283,79 +297,124 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     plan.fqdn = Some(fqdn.to_string());
     plan.rr_type = Some(rr_type.clone());
 
-    let ownership = match ownership_of(record, observed.records) {
-        Ok(ownership) => ownership,
+    let claims = match ownership_of(record, observed.records) {
+        Ok(claims) => claims,
         Err(conflicts) => {
             plan.conflicts = conflicts;
             return plan;
         }
     };
-    let ours_here: Vec<&RecordSet> = match &ownership {
-        Ownership::Free => Vec::new(),
-        Ownership::Adopt(records) | Ownership::Owned(_, records) => records.clone(),
-    };
+    plan.disputes = claims.disputes.clone();
 
     // Health checks first: the records below refer to them.
-    let owned_checks: Vec<(&HealthCheck, Failover)> = owner.checks_of(observed.health_checks);
+    let mut owned_checks: Vec<(&HealthCheck, Failover)> = owner.checks_of(observed.health_checks);
+    owned_checks.extend(adopted_checks(
+        claims.mine.as_ref(),
+        observed,
+        &owned_checks,
+    ));
     let mut check_refs: BTreeMap<Failover, Option<CheckRef>> = BTreeMap::new();
-    for side in record.desired.sides() {
-        let serving = ours_here
+    let mut taken_over: BTreeMap<Failover, String> = BTreeMap::new();
+    for role in Failover::BOTH {
+        let mut candidates: Vec<&HealthCheck> = owned_checks
             .iter()
-            .find(|r| r.failover == Some(side.role))
-            .and_then(|r| r.health_check_id.as_deref());
-        let candidates: Vec<&HealthCheck> = owned_checks
-            .iter()
-            .filter(|(_, role)| *role == side.role)
+            .filter(|(_, r)| *r == role)
             .map(|(c, _)| *c)
             .collect();
+        let (want, serving) = match (claims.side(role), record.desired.side(role)) {
+            (Side::Keep(_), _) => continue,
+            (Side::Write { current }, Some(side)) => {
+                let serving = current.and_then(|r| r.health_check_id.as_deref());
+                // A record taken over now keeps the check it uses when the
+                // spec describes that check (its immutable settings at least).
+                if let (Some(id), Some(want)) = (serving, side.health_check.as_ref())
+                    && !candidates.iter().any(|c| c.id == id)
+                    && let Some(found) = observed.health_checks.iter().find(|c| c.id == id)
+                    && found.config.immutable_part() == want.immutable_part()
+                {
+                    candidates.push(found);
+                    taken_over.insert(role, id.to_string());
+                }
+                (side.health_check.as_ref(), serving)
+            }
+            _ => (None, None),
+        };
         let check_ref = plan_side_check(
             &mut plan,
             record,
-            side.role,
-            side.health_check.as_ref(),
+            role,
+            want,
             serving,
             &candidates,
             observed.tags,
         );
-        check_refs.insert(side.role, check_ref);
+        check_refs.insert(role, check_ref);
     }
+    retag_taken_over(&mut plan, record, &check_refs, &taken_over);
 
     // Then the record sets: PRIMARY, SECONDARY and the marker, as one group.
-    let marker = Marker::new(
-        owner,
-        &record.desired.primary.set_identifier,
-        &record.desired.secondary.set_identifier,
-    );
-    let marker_record = marker.record(&ownership::marker_name(fqdn, rr_type));
-    let mut wanted: Vec<(RecordSet, Option<CheckRef>)> = record
-        .desired
-        .sides()
-        .iter()
-        .map(|side| {
-            let check_ref = check_refs.get(&side.role).cloned().flatten();
-            (record.record_set(side), check_ref)
-        })
-        .collect();
-    wanted.push((marker_record, None));
-
-    let mut current: Vec<&RecordSet> = ours_here;
-    if let Ownership::Owned(found, _) = &ownership {
-        current.push(&found.record);
+    let mut entry = Marker::empty(owner);
+    let mut wanted: Vec<(RecordSet, Option<CheckRef>)> = Vec::new();
+    let mut current: Vec<&RecordSet> = claims.replaced.clone();
+    for role in Failover::BOTH {
+        match (claims.side(role), record.desired.side(role)) {
+            (Side::Write { current: have }, Some(side)) => {
+                let check_ref = check_refs.get(&role).cloned().flatten();
+                if let Some(CheckRef::Existing(id)) = &check_ref
+                    && owner.role_of_check(
+                        &observed
+                            .health_checks
+                            .iter()
+                            .find(|c| &c.id == id)
+                            .map(|c| c.caller_reference.clone())
+                            .unwrap_or_default(),
+                    ) != Some(role)
+                {
+                    entry.set_adopted_check(role, Some(id.clone()));
+                }
+                entry.set_holds(role, Some(side.set_identifier.clone()));
+                current.extend(*have);
+                wanted.push((record.record_set(side), check_ref));
+            }
+            (Side::Keep(have), _) => {
+                let held = claims.mine.as_ref().and_then(|m| m.holds(role));
+                entry.set_holds(role, held.map(str::to_string));
+                entry.set_adopted_check(
+                    role,
+                    claims
+                        .mine
+                        .as_ref()
+                        .and_then(|m| m.adopted_check(role))
+                        .map(str::to_string),
+                );
+                // Left exactly as it is: neither deleted nor rewritten.
+                let _ = have;
+            }
+            (Side::Release(have), _) => current.extend(*have),
+            (Side::Want, _) => entry.wants.push(role),
+            _ => {}
+        }
     }
-    // Groups this resource owns under another name or type (after a rename or
-    // a type change) go in the same batch.
+    if !entry.wants.is_empty() && record.desired.ttl_applies() {
+        entry.ttl = Some(record.desired.ttl);
+    }
+    let entry = (!entry.is_empty()).then_some(entry);
+    let (old_marker, new_marker) = claims::marker_changes(
+        &ownership::marker_name(fqdn, rr_type),
+        claims.marker,
+        &claims.others,
+        entry.as_ref(),
+    );
+
+    // Groups this resource holds under another name or type (after a rename
+    // or a type change) go in the same batch.
+    let mut elsewhere: Vec<(Option<RecordSet>, Option<RecordSet>)> = Vec::new();
     for found in observed.records.markers_of(owner) {
         if (found.name.as_str(), &found.rr_type) == (fqdn, rr_type) {
             continue;
         }
-        current.extend(
-            observed
-                .records
-                .at(&found.name, &found.rr_type)
-                .iter()
-                .filter(|r| found.marker.claims(r.set_identifier.as_deref())),
-        );
-        current.push(&found.record);
+        current.extend(held_records(observed.records, found));
+        elsewhere.push(leave_marker(found, owner));
     }
 
     let mut deletes: Vec<PlannedChange> = Vec::new();
@@ -375,6 +434,10 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
             deletes.push(delete_of(have));
         }
     }
+    for (old, new) in std::iter::once((old_marker, new_marker)).chain(elsewhere) {
+        deletes.extend(old.as_ref().map(delete_of));
+        creates.extend(new.as_ref().map(|n| create_of(n, &None)));
+    }
     deletes.sort_by_key(|c| c.record.key());
     plan.changes = deletes;
     plan.changes.extend(creates);
@@ -383,30 +446,31 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
 }
 
 /// Plan removing everything `owner` has in this zone and among `health_checks`:
-/// record sets first, then the checks no record set refers to any more.
+/// record sets first (and its entries from the markers, every other owner's
+/// entry kept), then the checks no record set refers to any more.
 pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> RecordPlan {
     let mut plan = RecordPlan::new(owner, zone_id);
     let mut deletes: Vec<PlannedChange> = Vec::new();
+    let mut creates: Vec<PlannedChange> = Vec::new();
+    let mut adopted: Vec<(&HealthCheck, Failover)> = Vec::new();
+    let owned = owner.checks_of(observed.health_checks);
     for found in observed.records.markers_of(owner) {
         if plan.fqdn.is_none() {
             plan.fqdn = Some(found.name.clone());
             plan.rr_type = Some(found.rr_type.clone());
         }
-        deletes.extend(
-            observed
-                .records
-                .at(&found.name, &found.rr_type)
-                .iter()
-                .filter(|r| found.marker.claims(r.set_identifier.as_deref()))
-                .map(delete_of),
-        );
-        deletes.push(delete_of(&found.record));
+        deletes.extend(held_records(observed.records, found).map(delete_of));
+        let (old, new) = leave_marker(found, owner);
+        deletes.extend(old.as_ref().map(delete_of));
+        creates.extend(new.as_ref().map(|n| create_of(n, &None)));
+        adopted.extend(adopted_checks(Some(&found.marker), observed, &owned));
     }
     deletes.sort_by_key(|c| c.record.key());
     plan.changes = deletes;
-    plan.delete_checks = owner
-        .checks_of(observed.health_checks)
+    plan.changes.extend(creates);
+    plan.delete_checks = owned
         .into_iter()
+        .chain(adopted)
         .map(|(c, role)| DeleteCheck {
             id: c.id.clone(),
             role,
@@ -414,8 +478,76 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
         })
         .collect();
     plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));
+    plan.delete_checks.dedup_by(|a, b| a.id == b.id);
     keep_referenced_checks(&mut plan, observed.records);
     plan
+}
+
+/// The record sets an entry of a marker holds.
+fn held_records<'a>(
+    zone: &'a ZoneRecords,
+    found: &'a FoundMarker,
+) -> impl Iterator<Item = &'a RecordSet> + 'a {
+    zone.at(&found.name, &found.rr_type)
+        .iter()
+        .filter(|r| found.marker.claims(r.set_identifier.as_deref()))
+}
+
+/// The marker changes that take `owner`'s entry out of a marker, every
+/// other entry kept as it was.
+fn leave_marker(found: &FoundMarker, owner: &Owner) -> (Option<RecordSet>, Option<RecordSet>) {
+    let others: Vec<String> = found
+        .record
+        .values
+        .iter()
+        .filter(|v| !Marker::parse(v).is_some_and(|m| m.is_owned_by(owner)))
+        .cloned()
+        .collect();
+    claims::marker_changes(&found.record.name, Some(&found.record), &others, None)
+}
+
+/// Checks someone else created that `entry` says were taken over with the
+/// records, and are not among `owned` already.
+fn adopted_checks<'a>(
+    entry: Option<&Marker>,
+    observed: Observed<'a>,
+    owned: &[(&HealthCheck, Failover)],
+) -> Vec<(&'a HealthCheck, Failover)> {
+    let Some(entry) = entry else {
+        return Vec::new();
+    };
+    Failover::BOTH
+        .into_iter()
+        .filter_map(|role| {
+            let id = entry.adopted_check(role)?;
+            let check = observed.health_checks.iter().find(|c| c.id == id)?;
+            (!owned.iter().any(|(c, _)| c.id == id)).then_some((check, role))
+        })
+        .collect()
+}
+
+/// A check taken over now has none of this owner's tags yet: all of them.
+fn retag_taken_over(
+    plan: &mut RecordPlan,
+    record: &PlacedRecord,
+    check_refs: &BTreeMap<Failover, Option<CheckRef>>,
+    taken_over: &BTreeMap<Failover, String>,
+) {
+    for (role, id) in taken_over {
+        let kept = matches!(check_refs.get(role), Some(Some(CheckRef::Existing(k))) if k == id);
+        if kept && !plan.retag_checks.iter().any(|r| &r.id == id) {
+            plan.retag_checks.push(RetagCheck {
+                id: id.clone(),
+                role: *role,
+                add: ownership::health_check_tags(
+                    &record.desired.owner,
+                    &record.fqdn,
+                    &record.desired.rr_type,
+                    *role,
+                ),
+            });
+        }
+    }
 }
 
 fn delete_of(have: &RecordSet) -> PlannedChange {

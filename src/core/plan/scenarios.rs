@@ -224,11 +224,19 @@ async fn a_mutable_health_check_change_updates_in_place() {
     let before = world.fake.health_checks()[0].clone();
 
     s.primary
+        .as_mut()
+        .expect("side")
         .health_check
         .as_mut()
         .expect("check")
         .failure_threshold = 5;
-    s.primary.health_check.as_mut().expect("check").path = Some("/ready".into());
+    s.primary
+        .as_mut()
+        .expect("side")
+        .health_check
+        .as_mut()
+        .expect("check")
+        .path = Some("/ready".into());
     let record = world.placed("web", &s);
     let plan = world.plan(&record).await;
     assert!(
@@ -259,6 +267,8 @@ async fn an_immutable_change_replaces_the_check_create_repoint_delete() {
     let old = world.fake.health_checks()[0].clone();
 
     s.primary
+        .as_mut()
+        .expect("side")
         .health_check
         .as_mut()
         .expect("check")
@@ -324,6 +334,8 @@ async fn a_check_another_record_set_still_uses_is_never_deleted() {
 
     // Replacing the check (an immutable setting changed) keeps the old one.
     s.primary
+        .as_mut()
+        .expect("side")
         .health_check
         .as_mut()
         .expect("check")
@@ -354,8 +366,15 @@ async fn a_check_another_record_set_still_uses_is_never_deleted() {
 async fn deleting_removes_records_first_then_checks_and_is_idempotent() {
     let world = World::new();
     let mut s = spec(BASE);
-    s.secondary.health_check = s.primary.health_check.clone();
-    s.secondary.health_check.as_mut().expect("check").ip_address = Some("198.51.100.20".into());
+    s.secondary.as_mut().expect("side").health_check =
+        s.primary.as_mut().expect("side").health_check.clone();
+    s.secondary
+        .as_mut()
+        .expect("side")
+        .health_check
+        .as_mut()
+        .expect("check")
+        .ip_address = Some("198.51.100.20".into());
     let record = world.placed("web", &s);
     world.apply(&record).await;
     assert_eq!(world.fake.health_checks().len(), 2);
@@ -502,8 +521,12 @@ async fn another_installation_sharing_the_zone_is_never_touched() {
         .await
         .expect("observe");
     assert!(
-        snapshot.health_checks.is_empty(),
-        "checks of other owner ids are not even considered"
+        record
+            .desired
+            .owner
+            .checks_of(&snapshot.health_checks)
+            .is_empty(),
+        "checks of other owner ids are never this owner's"
     );
     let plan = plan_apply(&record, snapshot.observed(&world.zone.id).expect("zone"));
     assert_eq!(plan.conflicts[0].kind, ConflictKind::OwnedByOther);
@@ -547,7 +570,8 @@ secondary:
         record
             .desired
             .primary
-            .health_check
+            .as_ref()
+            .and_then(|p| p.health_check.as_ref())
             .as_ref()
             .and_then(|c| c.fqdn.as_deref()),
         Some("primary.example.net")
@@ -563,7 +587,7 @@ async fn a_foreign_failover_record_next_to_ours_is_a_conflict() {
     let record = world.placed("web", &spec(BASE));
     world.apply(&record).await;
     let mut s = spec(BASE);
-    s.secondary.set_identifier = Some("backup".into());
+    s.secondary.as_mut().expect("side").set_identifier = Some("backup".into());
     let mut foreign = world
         .record("www.example.com.", RrType::A, Some("secondary"))
         .expect("secondary");
@@ -636,7 +660,7 @@ async fn a_new_set_identifier_replaces_the_record_set() {
     let world = World::new();
     let mut s = spec(BASE);
     world.apply(&world.placed("web", &s)).await;
-    s.primary.set_identifier = Some("main".into());
+    s.primary.as_mut().expect("side").set_identifier = Some("main".into());
     let record = world.placed("web", &s);
     world.apply(&record).await;
     assert!(
@@ -701,11 +725,11 @@ async fn missing_tags_are_restored() {
 async fn removing_a_secondary_check_repoints_first_then_deletes() {
     let world = World::new();
     let mut s = spec(BASE);
-    s.secondary.health_check =
+    s.secondary.as_mut().expect("side").health_check =
         Some(serde_yaml::from_str("{protocol: TCP, port: 443}").expect("check"));
     world.apply(&world.placed("web", &s)).await;
     assert_eq!(world.fake.health_checks().len(), 2);
-    s.secondary.health_check = None;
+    s.secondary.as_mut().expect("side").health_check = None;
     let record = world.placed("web", &s);
     let plan = world.plan(&record).await;
     assert_eq!(plan.delete_checks.len(), 1);
@@ -804,3 +828,4 @@ async fn drift_in_an_owned_record_is_corrected_exactly() {
 }
 
 mod properties;
+mod split;

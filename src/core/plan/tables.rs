@@ -197,7 +197,7 @@ fn planning_rules() {
     let base = placed(|_| {});
     let check = |edit: fn(&mut HealthCheckSpec)| {
         placed(move |s| {
-            if let Some(c) = s.primary.health_check.as_mut() {
+            if let Some(c) = s.primary.as_mut().expect("side").health_check.as_mut() {
                 edit(c);
             }
         })
@@ -279,13 +279,13 @@ fn planning_rules() {
             "no check wanted any more: repoint first, then delete",
             converged(),
             placed(|s| {
-                s.primary.alias = Some(crate::api::AliasTarget {
+                s.primary.as_mut().expect("side").alias = Some(crate::api::AliasTarget {
                     dns_name: "lb-1.us-east-1.elb.amazonaws.com".into(),
                     hosted_zone_id: "Z35SXDOTRQ7X7K".into(),
                     evaluate_target_health: true,
                 });
-                s.primary.addresses = None;
-                s.primary.health_check = None;
+                s.primary.as_mut().expect("side").addresses = None;
+                s.primary.as_mut().expect("side").health_check = None;
             }),
             vec![
                 "DELETE www.example.com. A primary -> hc-primary",
@@ -344,9 +344,9 @@ fn planning_rules() {
             ),
             placed(|s| {
                 s.record_type = crate::api::RecordType::CNAME;
-                s.primary.addresses = Some(vec!["a.example.net".into()]);
-                s.secondary.addresses = Some(vec!["b.example.net".into()]);
-                if let Some(c) = s.primary.health_check.as_mut() {
+                s.primary.as_mut().expect("side").addresses = Some(vec!["a.example.net".into()]);
+                s.secondary.as_mut().expect("side").addresses = Some(vec!["b.example.net".into()]);
+                if let Some(c) = s.primary.as_mut().expect("side").health_check.as_mut() {
                     c.fqdn = Some("a.example.net".into());
                 }
             }),

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use crate::core::ownership::{HERITAGE, Marker, Owner};
 use crate::route53::{Change, ChangeAction, RecordSet, RrType};
 
-/// An ownership marker found in a zone, with the name and type it guards.
+/// One entry of an ownership marker found in a zone, with the name and type
+/// it guards and the whole marker record set it is part of.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoundMarker {
     pub name: String,
@@ -40,7 +41,7 @@ impl ZoneRecords {
             if let Some(id) = &record.health_check_id {
                 *check_references.entry(id.clone()).or_default() += 1;
             }
-            if let Some(found) = parse_marker(&record) {
+            for found in parse_marker(&record) {
                 markers
                     .entry(owner_key(&found.marker))
                     .or_default()
@@ -82,7 +83,7 @@ impl ZoneRecords {
             for old in &removed {
                 count_reference(&mut self.check_references, old, -1);
             }
-            for old in removed.iter().filter_map(parse_marker) {
+            for old in removed.iter().flat_map(parse_marker) {
                 let owner = owner_key(&old.marker);
                 if let Some(list) = self.markers.get_mut(&owner) {
                     list.retain(|m| m.record.key() != key);
@@ -95,7 +96,7 @@ impl ZoneRecords {
                 slot.push(record.clone());
                 self.record_count += 1;
                 count_reference(&mut self.check_references, record, 1);
-                if let Some(found) = parse_marker(record) {
+                for found in parse_marker(record) {
                     self.markers
                         .entry(owner_key(&found.marker))
                         .or_default()
@@ -152,25 +153,42 @@ fn count_reference(references: &mut BTreeMap<String, usize>, record: &RecordSet,
     }
 }
 
-/// Read a TXT record as an ownership marker: the name must be a marker name and
-/// the value a marker.
-fn parse_marker(record: &RecordSet) -> Option<FoundMarker> {
-    if record.rr_type != RrType::TXT {
+/// Read a TXT record as an ownership marker: the name must be a marker name
+/// and every value an entry (one value that is not makes the record set
+/// someone else's TXT record, not a marker).
+fn parse_marker(record: &RecordSet) -> Vec<FoundMarker> {
+    let Some((name, rr_type)) = guarded(record) else {
+        return Vec::new();
+    };
+    let entries: Option<Vec<Marker>> = record.values.iter().map(|v| Marker::parse(v)).collect();
+    entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|marker| FoundMarker {
+            name: name.clone(),
+            rr_type: rr_type.clone(),
+            marker,
+            record: record.clone(),
+        })
+        .collect()
+}
+
+/// The name and type a record at a marker's name would guard.
+fn guarded(record: &RecordSet) -> Option<(String, RrType)> {
+    if record.rr_type != RrType::TXT || record.set_identifier.is_some() {
         return None;
     }
     let rest = record.name.strip_prefix(&format!("_{HERITAGE}-"))?;
     let (type_label, guarded) = rest.split_once('.')?;
-    let rr_type = RrType::parse(&type_label.to_ascii_uppercase());
-    if record.values.len() != 1 || record.set_identifier.is_some() {
-        return None;
-    }
-    let marker = Marker::parse(&record.values[0])?;
-    Some(FoundMarker {
-        name: guarded.to_string(),
-        rr_type,
-        marker,
-        record: record.clone(),
-    })
+    Some((
+        guarded.to_string(),
+        RrType::parse(&type_label.to_ascii_uppercase()),
+    ))
+}
+
+/// The entries of a marker record set, if every value is one.
+pub fn marker_entries(record: &RecordSet) -> Option<Vec<Marker>> {
+    record.values.iter().map(|v| Marker::parse(v)).collect()
 }
 
 #[cfg(test)]

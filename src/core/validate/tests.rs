@@ -73,7 +73,11 @@ fn a_name_outside_a_zone_given_by_id_is_rejected_once_the_zone_is_known() {
 #[test]
 fn health_check_defaults() {
     let desired = desired_from_spec(owner(), &base("www", "{id: Z1}")).expect("valid");
-    let check = desired.primary.health_check.expect("check");
+    let check = desired
+        .primary
+        .clone()
+        .and_then(|p| p.health_check)
+        .expect("check");
     assert_eq!(check.kind, HealthCheckKind::Http);
     assert_eq!(check.ip_address.as_deref(), Some("52.94.236.10"));
     assert_eq!(check.port, 80);
@@ -81,8 +85,18 @@ fn health_check_defaults() {
     assert_eq!(check.request_interval, 30);
     assert_eq!(check.failure_threshold, 3);
     assert!(!check.enable_sni);
-    assert_eq!(desired.primary.set_identifier, "primary");
-    assert_eq!(desired.secondary.set_identifier, "secondary");
+    assert_eq!(
+        desired
+            .side(Failover::Primary)
+            .map(|s| s.set_identifier.as_str()),
+        Some("primary")
+    );
+    assert_eq!(
+        desired
+            .side(Failover::Secondary)
+            .map(|s| s.set_identifier.as_str()),
+        Some("secondary")
+    );
     assert_eq!(desired.ttl, 60);
 
     let https = spec(
@@ -91,7 +105,7 @@ fn health_check_defaults() {
     let check = desired_from_spec(owner(), &https)
         .expect("valid")
         .primary
-        .health_check
+        .and_then(|p| p.health_check)
         .expect("check");
     assert_eq!(check.kind, HealthCheckKind::HttpsStrMatch);
     assert_eq!(check.port, 443);

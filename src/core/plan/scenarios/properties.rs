@@ -85,31 +85,44 @@ fn spec_strategy() -> impl Strategy<Value = FailoverRecordSpec> {
         health_check(),
         proptest::option::of(health_check()),
         any::<bool>(),
+        prop_oneof![Just("Both"), Just("Primary"), Just("Secondary")],
     )
-        .prop_flat_map(|(name, v6, ttl, p_id, s_id, p_check, s_check, adopt)| {
-            (ips(v6), ips(v6)).prop_map(move |(p, s)| {
-                let mut spec = json!({
-                    "hostedZone": {"name": "example.com"},
-                    "name": name,
-                    "type": if v6 { "AAAA" } else { "A" },
-                    "ttl": ttl,
-                    "primary": {"addresses": p, "healthCheck": p_check.clone()},
-                    "secondary": {"addresses": s},
-                    "adoptExisting": adopt,
-                });
-                if let Some(id) = p_id {
-                    spec["primary"]["setIdentifier"] = json!(id);
-                }
-                if let Some(id) = s_id {
-                    spec["secondary"]["setIdentifier"] = json!(id);
-                }
-                if let Some(check) = &s_check {
-                    spec["secondary"]["healthCheck"] = check.clone();
-                }
-                serde_json::from_value::<FailoverRecordSpec>(spec)
-                    .expect("generated spec deserialises")
-            })
-        })
+        .prop_flat_map(
+            |(name, v6, ttl, p_id, s_id, p_check, s_check, adopt, manage)| {
+                (ips(v6), ips(v6)).prop_map(move |(p, s)| {
+                    let mut spec = json!({
+                        "hostedZone": {"name": "example.com"},
+                        "name": name,
+                        "type": if v6 { "AAAA" } else { "A" },
+                        "ttl": ttl,
+                        "manage": manage,
+                        "primary": {"addresses": p, "healthCheck": p_check.clone()},
+                        "secondary": {"addresses": s},
+                        "adoptExisting": adopt,
+                    });
+                    if let Some(id) = p_id {
+                        spec["primary"]["setIdentifier"] = json!(id);
+                    }
+                    if let Some(id) = s_id {
+                        spec["secondary"]["setIdentifier"] = json!(id);
+                    }
+                    if let Some(check) = &s_check {
+                        spec["secondary"]["healthCheck"] = check.clone();
+                    }
+                    match manage {
+                        "Primary" => {
+                            spec.as_object_mut().map(|o| o.remove("secondary"));
+                        }
+                        "Secondary" => {
+                            spec.as_object_mut().map(|o| o.remove("primary"));
+                        }
+                        _ => {}
+                    }
+                    serde_json::from_value::<FailoverRecordSpec>(spec)
+                        .expect("generated spec deserialises")
+                })
+            },
+        )
 }
 
 /// Record sets some other tool or person put in the zone.
@@ -134,7 +147,13 @@ fn foreign_strategy() -> impl Strategy<Value = Vec<RecordSet>> {
             Just(Some("secondary")),
             Just(Some("x"))
         ],
-        prop_oneof![Just("plain"), Just("other-owner"), Just("other-resource")],
+        prop_oneof![
+            Just("plain"),
+            Just("other-owner"),
+            Just("other-resource"),
+            Just("other-owner-primary"),
+            Just("other-owner-secondary")
+        ],
     )
         .prop_map(|(name, rr_type, set_id, flavour)| {
             let values = match (&rr_type, flavour) {
@@ -154,6 +173,16 @@ fn foreign_strategy() -> impl Strategy<Value = Vec<RecordSet>> {
                     )
                     .to_txt_value(),
                 ],
+                (RrType::TXT, "other-owner-primary" | "other-owner-secondary") => {
+                    let mut entry = Marker::empty(&Owner::new("someone-else", "default", "web"));
+                    let role = if flavour == "other-owner-primary" {
+                        Failover::Primary
+                    } else {
+                        Failover::Secondary
+                    };
+                    entry.set_holds(role, set_id.map(str::to_string).or(Some("x".into())));
+                    vec![entry.to_txt_value()]
+                }
                 (RrType::TXT, _) => vec!["\"v=spf1 -all\"".to_string()],
                 (RrType::AAAA, _) => vec!["2001:db8::99".to_string()],
                 (RrType::CNAME, _) => vec!["elsewhere.example.net".to_string()],
@@ -189,8 +218,11 @@ fn run<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 fn wanted_checks(spec: &FailoverRecordSpec) -> usize {
-    usize::from(spec.primary.health_check.is_some())
-        + usize::from(spec.secondary.health_check.is_some())
+    [&spec.primary, &spec.secondary]
+        .into_iter()
+        .flatten()
+        .filter(|t| t.health_check.is_some())
+        .count()
 }
 
 /// Cases per property: `DNSFAILOVER_PROPTEST_CASES` (set by `make soak`), else `default`.
@@ -257,12 +289,28 @@ proptest! {
             let adoptable = |r: &RecordSet| {
                 spec.adopt_existing && r.name == record.fqdn && r.rr_type == record.desired.rr_type
             };
+            // A shared marker may be rewritten, with every other owner's
+            // entry kept byte for byte.
+            let keeps_others = |old: &RecordSet| {
+                let others: Vec<&String> = old
+                    .values
+                    .iter()
+                    .filter(|v| !Marker::parse(v).is_some_and(|m| m.is_owned_by(&record.desired.owner)))
+                    .collect();
+                old.rr_type == RrType::TXT
+                    && old.values.iter().all(|v| Marker::parse(v).is_some())
+                    && plan.changes.iter().any(|c| {
+                        c.action == ChangeAction::Create
+                            && c.record.key() == old.key()
+                            && others.iter().all(|o| c.record.values.contains(o))
+                    })
+            };
             let mut deleted = Vec::new();
             for change in &plan.changes {
                 match change.action {
                     ChangeAction::Delete => {
                         prop_assert!(
-                            adoptable(&change.record),
+                            adoptable(&change.record) || keeps_others(&change.record),
                             "deleted a record set it does not own: {:?}", change.record
                         );
                         deleted.push(change.record.key());
@@ -275,10 +323,16 @@ proptest! {
                 }
             }
             // And after applying, every foreign record set not adopted is intact.
-            world.execute(&[plan]).await;
+            world.execute(std::slice::from_ref(&plan)).await;
             let after = world.fake.records(&world.zone.id);
             for record_set in existing.iter().filter(|r| !adoptable(r)) {
-                prop_assert!(after.contains(record_set), "{record_set:?} was changed");
+                let kept = after.contains(record_set)
+                    || after.iter().any(|a| {
+                        a.key() == record_set.key()
+                            && keeps_others(record_set)
+                            && record_set.values.iter().filter(|v| !Marker::parse(v).is_some_and(|m| m.is_owned_by(&record.desired.owner))).all(|v| a.values.contains(v))
+                    });
+                prop_assert!(kept, "{record_set:?} was changed");
             }
             let deletion = plan_delete(&record.desired.owner, &world.zone.id, world.snapshot().await.observed(&world.zone.id).expect("zone"));
             for change in &deletion.changes {
