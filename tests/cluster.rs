@@ -22,6 +22,8 @@ mod helm;
 mod leader;
 #[path = "cluster/rbac.rs"]
 mod rbac;
+#[path = "cluster/split.rs"]
+mod split;
 #[path = "cluster/targets.rs"]
 mod targets;
 #[path = "cluster/walkthrough.rs"]

@@ -49,7 +49,7 @@ const MOTO_GAPS: &[(&str, &str)] = &[
     ),
     (
         "recreate-deleted-record",
-        "refuses to CREATE one side of a failover pair again, exactly as it was, after that side was deleted while the other side stayed (restoring it with changed content works)",
+        "refuses to CREATE a record set again exactly as it was before (one side of a failover pair deleted while the other side stayed; a shared ownership marker rewritten back to the entries it held before, when the second owner leaves); restoring it with changed content works",
     ),
     (
         "primary-needs-health-check",
@@ -612,6 +612,59 @@ async fn a_deleted_record_set_can_be_created_again(kind: Kind, r53: &impl Route5
             assert!(
                 again.is_err(),
                 "moto now creates a deleted record set again: remove it from MOTO_GAPS"
+            );
+        }
+    }
+}
+
+contract!(a_shared_marker_can_return_to_what_it_held_before);
+/// Two owners share one marker record set: each rewrites it (exact DELETE
+/// and CREATE in one batch) to add or remove its own entry, so the marker
+/// can hold again exactly what it held before.
+async fn a_shared_marker_can_return_to_what_it_held_before(
+    kind: Kind,
+    r53: &impl Route53,
+    zone: Zone,
+) {
+    let name = format!("_dnsfailover-a.shared.{}", zone.name);
+    let marker = |values: &[&str]| RecordSet {
+        name: name.clone(),
+        rr_type: RrType::TXT,
+        set_identifier: None,
+        failover: None,
+        ttl: Some(300),
+        values: values.iter().map(|v| format!("\"{v}\"")).collect(),
+        alias: None,
+        health_check_id: None,
+        other_routing: None,
+    };
+    let rewrite = |from: RecordSet, to: RecordSet| {
+        vec![
+            Change {
+                action: ChangeAction::Delete,
+                record: from,
+            },
+            create(to),
+        ]
+    };
+    r53.change_record_sets(&zone.id, &[create(marker(&["a"]))])
+        .await
+        .expect("the first owner's entry");
+    r53.change_record_sets(&zone.id, &rewrite(marker(&["a"]), marker(&["a", "b"])))
+        .await
+        .expect("the second owner joins");
+    let back = r53
+        .change_record_sets(&zone.id, &rewrite(marker(&["a", "b"]), marker(&["a"])))
+        .await;
+    match kind {
+        Kind::Fake => {
+            back.expect("Route 53 lets the second owner leave");
+        }
+        Kind::Moto => {
+            moto_lacks("recreate-deleted-record");
+            assert!(
+                back.is_err(),
+                "moto now restores a record set to earlier content: remove it from MOTO_GAPS"
             );
         }
     }

@@ -106,7 +106,7 @@ impl Prepared {
                 let conflicts = self
                     .plans
                     .iter()
-                    .filter(|p| !p.conflicts.is_empty())
+                    .filter(|p| !p.conflicts.is_empty() || !p.disputes.is_empty())
                     .count();
                 let writes: usize = self.plans.iter().map(|p| p.write_count()).sum();
                 println!(

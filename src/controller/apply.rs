@@ -124,6 +124,12 @@ pub(super) async fn apply<R: Route53 + 'static>(
     }
 }
 
+/// Whether a run failed on a change batch Route 53 refused, which is what a
+/// plan made from an out-of-date view of the zone meets.
+pub(super) fn stale(outcome: &Option<Outcome>) -> bool {
+    matches!(outcome, Some(Outcome::Failed(e)) if e.kind == ErrorKind::InvalidChangeBatch)
+}
+
 /// The one change-batch answer of a run of the executor, or its failure.
 fn changed(outcome: Option<Outcome>) -> Result<Option<ChangeInfo>, ReconcileError> {
     match outcome {
@@ -141,14 +147,13 @@ async fn converge<R: Route53 + 'static>(
     ctx: &Context<R>,
 ) -> Result<Converged, ReconcileError> {
     let key = ObjectRef::from_obj(obj);
-    let Planned { placed, plan } = plan_for(obj, ctx).await?;
+    let Planned { placed, mut plan } = plan_for(obj, ctx).await?;
     let zone_id = placed.zone.id.clone();
     let previous = obj.status.as_ref();
     let mut change = ctx.last_change(obj);
     if !plan.conflicts.is_empty() {
         return Err(ReconcileError::Conflict(plan.conflicts.clone()));
     }
-    let disputes = plan.disputes.clone();
     // Serialising plain data cannot fail; an empty fingerprint only makes a
     // drift look like a spec change in the event's wording.
     let fingerprint: Fingerprint =
@@ -161,7 +166,23 @@ async fn converge<R: Route53 + 'static>(
             plan: &plan,
             earlier: change.as_ref(),
         };
-        let outcome = effects::execute(ctx, &key, &[job]).await.into_iter().next();
+        let mut outcome = effects::execute(ctx, &key, &[job]).await.into_iter().next();
+        if stale(&outcome) {
+            // Refused because the cached zone was out of date: most often
+            // another installation rewrote the marker of a shared name since
+            // it was read. The refusal dropped the cached zone; plan once more
+            // from a fresh listing before calling it a failure.
+            debug!("a change batch met a zone that changed since it was read; planning again");
+            plan = plan_for(obj, ctx).await?.plan;
+            if !plan.conflicts.is_empty() {
+                return Err(ReconcileError::Conflict(plan.conflicts.clone()));
+            }
+            let job = Job {
+                plan: &plan,
+                earlier: change.as_ref(),
+            };
+            outcome = effects::execute(ctx, &key, &[job]).await.into_iter().next();
+        }
         if let Some(Outcome::Changed { waiting_checks, .. }) = &outcome
             && !waiting_checks.is_empty()
         {
@@ -183,11 +204,12 @@ async fn converge<R: Route53 + 'static>(
                     })
             }
         };
-        applied = Some((plan, drift));
+        applied = Some((plan.clone(), drift));
     } else if let Some(change) = change.as_mut() {
         insync(ctx, change).await;
     }
     ctx.remember(&key, fingerprint);
+    let disputes = plan.disputes.clone();
 
     let mut left_zone = None;
     if let Some(old_zone) = previous

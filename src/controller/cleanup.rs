@@ -9,7 +9,7 @@ use kube::Resource;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
-use super::apply::owner_of;
+use super::apply::{owner_of, stale};
 use super::context::Context;
 use super::effects;
 use super::entry::{Error, ensure_leader};
@@ -136,15 +136,28 @@ async fn remove_once<R: Route53 + 'static>(
     };
     let mut removal = Removal::default();
     for zone in &zones {
-        let records = plan_removal(&owner, *zone, ctx)
-            .await?
-            .without_check_deletes();
-        if !records.is_empty() {
-            let outcome = effects::execute(ctx, &key, &[Job::from(&records)]).await;
-            if let Some(Outcome::Failed(e)) = outcome.into_iter().next() {
+        // A batch refused for an out-of-date view of the zone (another
+        // installation rewrote a shared marker) is planned once more from
+        // the fresh listing its refusal left.
+        for attempt in 0..2 {
+            let records = plan_removal(&owner, *zone, ctx)
+                .await?
+                .without_check_deletes();
+            if records.is_empty() {
+                break;
+            }
+            let outcome = effects::execute(ctx, &key, &[Job::from(&records)])
+                .await
+                .into_iter()
+                .next();
+            if attempt == 0 && stale(&outcome) {
+                continue;
+            }
+            if let Some(Outcome::Failed(e)) = outcome {
                 return Err(e.into());
             }
             removal.removed = true;
+            break;
         }
     }
 

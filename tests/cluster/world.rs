@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 use std::process::Output;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dnsfailover::route53::aws::AwsRoute53;
@@ -29,7 +30,7 @@ pub struct World {
     pub ns: String,
     /// Where the chart is installed (ServiceAccount, Deployment, Lease).
     pub system: String,
-    pub moto: Moto,
+    pub moto: Arc<Moto>,
     pub zone: Zone,
     pub release: Release,
     r53: AwsRoute53,
@@ -46,11 +47,21 @@ impl World {
     /// A world for the records' namespace `ns` (created if missing), with
     /// these chart values over the test defaults.
     pub async fn in_namespace(ns: String, values: Value) -> Self {
+        let moto = Arc::new(Moto::start());
+        let zone = moto.create_zone("example.com").await;
+        Self::with_route53(ns, values, moto, zone).await
+    }
+
+    /// Another installation (its own release, chart values and namespaces,
+    /// standing for another cluster) sharing this world's Route 53.
+    pub async fn beside(&self, ns: String, values: Value) -> Self {
+        Self::with_route53(ns, values, self.moto.clone(), self.zone.clone()).await
+    }
+
+    async fn with_route53(ns: String, values: Value, moto: Arc<Moto>, zone: Zone) -> Self {
         let plane = control_plane();
         ensure_namespace(plane, &ns);
         let system = plane.namespace(&format!("{ns}-sys"), &[]);
-        let moto = Moto::start();
-        let zone = moto.create_zone("example.com").await;
         let mut all = test_values(&moto, "route53-credentials");
         all["watchNamespaces"] = json!([ns]);
         merge(&mut all, values);

@@ -70,9 +70,22 @@ impl<R: Route53 + 'static> Harness<R> {
         port: R,
         settings: Settings,
     ) -> Self {
+        Self::installation(api, fake, zone, port, settings, "test")
+    }
+
+    /// A controller of its own cluster (`api`) with its own owner id,
+    /// sharing Route 53 with others: another installation.
+    pub fn installation(
+        api: ApiServer,
+        fake: FakeRoute53,
+        zone: Zone,
+        port: R,
+        settings: Settings,
+        owner_id: &str,
+    ) -> Self {
         let client = api.client();
         let (lease, gate) = Gate::manual(true);
-        let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), "test"));
+        let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), owner_id));
         let ctx = Arc::new(Context::for_tests(client, engine, gate, settings));
         Self {
             api,

@@ -10,6 +10,7 @@
 
 pub mod apiserver;
 pub mod cluster;
+pub mod command;
 pub mod control_plane;
 
 use std::io::{Read, Write};

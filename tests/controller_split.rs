@@ -1,0 +1,231 @@
+//! Two clusters, one name: two controllers, each with its own Kubernetes API
+//! server and its own owner id, share one Route 53. Cluster A's
+//! FailoverRecord manages the PRIMARY, cluster B's the SECONDARY.
+
+mod support;
+
+use dnsfailover::api::{ActiveSide, Health};
+use dnsfailover::core::ownership::{Marker, marker_name};
+use dnsfailover::route53::fake::FakeRoute53;
+use dnsfailover::route53::{Failover, Operation, RecordSet, RrType, Zone};
+use support::apiserver::ApiServer;
+use support::cluster::{Harness, settings};
+
+const FQDN: &str = "www.example.com.";
+
+const CLUSTER_A: &str = r#"
+hostedZone: {name: example.com}
+name: www
+ttl: 60
+manage: Primary
+primary:
+  addresses: [52.94.236.10]
+  healthCheck: {protocol: HTTP, port: 80, path: /health, requestInterval: 10}
+"#;
+
+const CLUSTER_B: &str = r#"
+hostedZone: {name: example.com}
+name: www
+ttl: 60
+manage: Secondary
+secondary:
+  addresses: [52.95.110.20]
+  healthCheck: {protocol: HTTP, port: 80, path: /health}
+"#;
+
+struct Two {
+    fake: FakeRoute53,
+    zone: Zone,
+    a: Harness,
+    b: Harness,
+}
+
+fn two_clusters() -> Two {
+    let fake = FakeRoute53::new();
+    fake.set_polls_until_insync(0);
+    let zone = fake.create_zone("example.com", false);
+    let cluster = |owner_id: &str| {
+        Harness::installation(
+            ApiServer::default(),
+            fake.clone(),
+            zone.clone(),
+            fake.clone(),
+            settings(),
+            owner_id,
+        )
+    };
+    Two {
+        a: cluster("cluster-a"),
+        b: cluster("cluster-b"),
+        fake,
+        zone,
+    }
+}
+
+impl Two {
+    fn side(&self, role: Failover) -> Option<RecordSet> {
+        self.fake
+            .records(&self.zone.id)
+            .into_iter()
+            .find(|r| r.name == FQDN && r.failover == Some(role))
+    }
+
+    fn entries(&self) -> Vec<Marker> {
+        self.fake
+            .records(&self.zone.id)
+            .into_iter()
+            .find(|r| r.name == marker_name(FQDN, &RrType::A))
+            .map(|r| r.values.iter().filter_map(|v| Marker::parse(v)).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn each_cluster_writes_its_side_and_shows_the_other_read_only_with_its_health() {
+    let t = two_clusters();
+    t.a.create("www", CLUSTER_A);
+    t.a.converge("www").await;
+    t.b.create("www", CLUSTER_B);
+    t.b.converge("www").await;
+
+    let primary = t.side(Failover::Primary).expect("A's PRIMARY");
+    let secondary = t.side(Failover::Secondary).expect("B's SECONDARY");
+    assert_eq!(primary.values, vec!["52.94.236.10"]);
+    assert_eq!(secondary.values, vec!["52.95.110.20"]);
+    let entries = t.entries();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(t.fake.health_checks().len(), 2, "one check per side");
+    assert_eq!(t.a.condition("www", "Ready").0, "True");
+    assert_eq!(t.b.condition("www", "Ready").0, "True");
+
+    // A's status: its own PRIMARY, B's SECONDARY read-only, once A reads
+    // the zone again (at its next resync).
+    t.a.ctx.observer().invalidate_all().await;
+    t.a.reconcile("www").await.expect("reconcile");
+    let status = t.a.status("www");
+    let theirs = status.secondary.expect("B's side in A's status");
+    assert_eq!(
+        theirs.managed_by.as_deref(),
+        Some("owner cluster-b, FailoverRecord web/www")
+    );
+    assert_eq!(
+        theirs.health_check_id.as_deref(),
+        secondary.health_check_id.as_deref()
+    );
+    assert_eq!(status.primary.and_then(|p| p.managed_by), None);
+
+    // Cluster B reads A's check, read-only: A's primary fails, B sees it.
+    let a_check = primary.health_check_id.clone().expect("A's check");
+    let b_check = secondary.health_check_id.clone().expect("B's check");
+    let poll_both = || async {
+        for _ in 0..2 {
+            t.b.ctx.health().poll_once(t.b.ctx.engine().route53()).await;
+        }
+    };
+    t.fake.set_health(&a_check, 16, 16);
+    t.fake.set_health(&b_check, 16, 16);
+    poll_both().await;
+    t.b.reconcile("www").await.expect("reconcile");
+    assert_eq!(t.b.status("www").active, Some(ActiveSide::Primary));
+    t.fake.clear_calls();
+    t.fake.set_health(&a_check, 0, 16);
+    poll_both().await;
+    t.b.reconcile("www").await.expect("reconcile");
+    let status = t.b.status("www");
+    assert_eq!(
+        status.primary.as_ref().and_then(|p| p.health),
+        Some(Health::Unhealthy)
+    );
+    assert_eq!(status.active, Some(ActiveSide::Secondary));
+    t.b.assert_event("Warning", "FailoverToSecondary");
+    assert!(
+        t.fake
+            .writes()
+            .iter()
+            .all(|op| *op != Operation::UpdateHealthCheck && *op != Operation::DeleteHealthCheck),
+        "B only reads A's check"
+    );
+}
+
+#[tokio::test]
+async fn deleting_one_clusters_record_removes_its_side_and_leaves_the_other_serving() {
+    let t = two_clusters();
+    t.a.create("www", CLUSTER_A);
+    t.a.converge("www").await;
+    t.b.create("www", CLUSTER_B);
+    t.b.converge("www").await;
+    let secondary = t.side(Failover::Secondary).expect("SECONDARY");
+
+    t.a.delete("www");
+    t.a.finish_deletion("www").await;
+    assert_eq!(t.side(Failover::Primary), None, "A's side is gone");
+    assert_eq!(
+        t.side(Failover::Secondary),
+        Some(secondary),
+        "B's side keeps serving"
+    );
+    assert_eq!(
+        t.fake.health_checks().len(),
+        1,
+        "A's check went, B's stayed"
+    );
+    let entries = t.entries();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].owner_id, "cluster-b");
+
+    t.b.fake.clear_calls();
+    t.b.ctx.observer().invalidate_all().await;
+    t.b.reconcile("www").await.expect("reconcile");
+    assert_eq!(t.fake.write_calls(), 0, "B has nothing to write");
+    assert_eq!(t.b.condition("www", "Ready").0, "True");
+    assert!(t.b.status("www").primary.is_none(), "no PRIMARY to show");
+}
+
+#[tokio::test]
+async fn two_clusters_claiming_one_side_both_get_a_condition_and_an_event() {
+    let t = two_clusters();
+    t.a.create("www", CLUSTER_A);
+    t.a.converge("www").await;
+    let primary = t.side(Failover::Primary).expect("A's PRIMARY");
+    let checks = t.fake.health_checks();
+
+    // Cluster B is misconfigured: it manages the PRIMARY too.
+    t.b.create("www", &CLUSTER_A.replace("52.94.236.10", "52.95.110.99"));
+    t.b.converge("www").await;
+    let (status, reason, message) = t.b.condition("www", "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "RecordConflict")
+    );
+    assert!(message.contains("cluster-a"), "{message}");
+    t.b.assert_event("Warning", "ConflictDetected");
+    assert_eq!(
+        t.side(Failover::Primary),
+        Some(primary.clone()),
+        "nothing overwritten"
+    );
+    assert_eq!(t.fake.health_checks(), checks, "no check for the contender");
+
+    // Cluster A hears of it at its next look, and keeps serving.
+    t.a.ctx.observer().invalidate_all().await;
+    t.a.reconcile("www").await.expect("reconcile");
+    let (status, reason, message) = t.a.condition("www", "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "RecordConflict")
+    );
+    assert!(message.contains("cluster-b"), "{message}");
+    t.a.assert_event("Warning", "ConflictDetected");
+    assert_eq!(t.side(Failover::Primary), Some(primary));
+
+    // B is fixed to manage the SECONDARY: both are Ready.
+    t.b.edit("www", |spec| {
+        *spec = support::spec(CLUSTER_B);
+    });
+    t.b.reconcile("www").await.expect("reconcile");
+    assert_eq!(t.b.condition("www", "Ready").0, "True");
+    t.a.ctx.observer().invalidate_all().await;
+    t.a.reconcile("www").await.expect("reconcile");
+    assert_eq!(t.a.condition("www", "Ready").0, "True");
+    assert!(t.side(Failover::Secondary).is_some());
+}
