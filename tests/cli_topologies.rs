@@ -107,3 +107,214 @@ async fn two_owner_ids_share_a_name_from_the_cli() {
     );
     assert_eq!(secondary().await, Some(before));
 }
+
+/// A pair made by hand (as in the console), with an HTTP check on the primary.
+async fn hand_made_pair(moto: &Moto, zone: &dnsfailover::route53::Zone) -> String {
+    use dnsfailover::route53::{
+        Change, ChangeAction, HealthCheckConfig, RecordSet, Route53, RrType,
+    };
+    let r53 = moto.route53().await;
+    let mut config = HealthCheckConfig::http("52.94.236.10", 10);
+    config.resource_path = Some("/index.html".into());
+    config.search_string = Some("EC2 Primary".into());
+    config.kind = dnsfailover::route53::HealthCheckKind::HttpStrMatch;
+    let check = r53
+        .create_health_check("made-in-the-console", &config)
+        .await
+        .expect("check");
+    let side = |role: Failover, set: &str, ip: &str, check: Option<String>| RecordSet {
+        name: "examplefailover.example.com.".into(),
+        rr_type: RrType::A,
+        set_identifier: Some(set.into()),
+        failover: Some(role),
+        ttl: Some(60),
+        values: vec![ip.into()],
+        alias: None,
+        health_check_id: check,
+        other_routing: None,
+    };
+    r53.change_record_sets(
+        &zone.id,
+        &[
+            Change {
+                action: ChangeAction::Create,
+                record: side(
+                    Failover::Primary,
+                    "EC2 Primary",
+                    "52.94.236.10",
+                    Some(check.id.clone()),
+                ),
+            },
+            Change {
+                action: ChangeAction::Create,
+                record: side(Failover::Secondary, "EC2 Secondary", "52.95.110.20", None),
+            },
+        ],
+    )
+    .await
+    .expect("the pair");
+    check.id
+}
+
+#[tokio::test]
+async fn an_imported_pair_is_taken_over_with_zero_record_changes_and_its_check() {
+    let moto = Moto::start();
+    let zone = moto.create_zone("example.com").await;
+    let check_id = hand_made_pair(&moto, &zone).await;
+    let r53 = moto.route53().await;
+    let answering = || async {
+        route53::list_all_record_sets(&r53, &zone.id)
+            .await
+            .expect("list")
+            .into_iter()
+            .filter(|r| r.name == "examplefailover.example.com.")
+            .collect::<Vec<_>>()
+    };
+    let before = answering().await;
+
+    let import = dnsfailover_with(
+        &moto,
+        &[],
+        &[
+            "import",
+            "--zone",
+            "example.com",
+            "--name",
+            "examplefailover",
+            "--type",
+            "A",
+        ],
+    );
+    assert_eq!(import.code, 0, "{}", import.all());
+    assert!(
+        import.stdout.contains("adoptExisting: true"),
+        "{}",
+        import.stdout
+    );
+    assert!(
+        import.stdout.contains("setIdentifier: EC2 Primary"),
+        "{}",
+        import.stdout
+    );
+    assert!(
+        import.stdout.contains("searchString: EC2 Primary"),
+        "{}",
+        import.stdout
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = manifest(dir.path(), "imported.yaml", &import.stdout);
+
+    let plan = dnsfailover_with(&moto, &[], &["plan", "-f", &file, "-o", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).expect("JSON");
+    assert_eq!(json["records"][0]["recordChanges"], 0, "{json}");
+    assert_eq!(json["records"][0]["markerChanges"], 1, "{json}");
+    assert_eq!(
+        json["records"][0]["plan"]["createChecks"],
+        serde_json::json!([])
+    );
+    let text = dnsfailover_with(&moto, &[], &["plan", "-f", &file]);
+    assert!(
+        text.stdout.contains("0 record change(s)"),
+        "{}",
+        text.stdout
+    );
+
+    let apply = dnsfailover_with(&moto, &[], &["apply", "-f", &file]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert_eq!(
+        support::command::requests(&apply.stderr, "CreateHealthCheck"),
+        0
+    );
+    assert_eq!(
+        support::command::requests(&apply.stderr, "ChangeResourceRecordSets"),
+        1
+    );
+    assert_eq!(
+        answering().await,
+        before,
+        "the records are exactly as they were"
+    );
+    let checks = route53::list_all_health_checks(&r53).await.expect("checks");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].id, check_id, "the same check, reused");
+    let tags = route53::list_all_health_check_tags(&r53, &[check_id.clone()])
+        .await
+        .expect("tags");
+    assert_eq!(
+        tags.get(&check_id)
+            .and_then(|t| t.get("dnsfailover.io/owner"))
+            .map(String::as_str),
+        Some("dnsfailover"),
+        "tagged as this owner's"
+    );
+    let again = dnsfailover_with(&moto, &[], &["plan", "--exit-code", "-f", &file]);
+    assert_eq!(again.code, 0, "taken over: {}", again.all());
+}
+
+#[tokio::test]
+async fn importing_a_pair_whose_check_the_spec_cannot_express_is_refused() {
+    let moto = Moto::start();
+    let zone = moto.create_zone("example.com").await;
+    let child = hand_made_pair(&moto, &zone).await;
+    let r53 = moto.route53().await;
+    use aws_sdk_route53::types::{HealthCheckConfig, HealthCheckType};
+    let calculated = r53
+        .client()
+        .create_health_check()
+        .caller_reference("calculated")
+        .health_check_config(
+            HealthCheckConfig::builder()
+                .r#type(HealthCheckType::Calculated)
+                .child_health_checks(child)
+                .health_threshold(1)
+                .build()
+                .expect("config"),
+        )
+        .send()
+        .await
+        .expect("a calculated check");
+    let calculated = calculated.health_check().expect("check").id().to_string();
+    let mut primary = route53::list_all_record_sets(&r53, &zone.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .expect("primary");
+    let mut repointed = primary.clone();
+    repointed.health_check_id = Some(calculated.clone());
+    use dnsfailover::route53::{Change, ChangeAction, Route53};
+    r53.change_record_sets(
+        &zone.id,
+        &[
+            Change {
+                action: ChangeAction::Delete,
+                record: primary.clone(),
+            },
+            Change {
+                action: ChangeAction::Create,
+                record: repointed,
+            },
+        ],
+    )
+    .await
+    .expect("repoint");
+    primary.health_check_id = Some(calculated.clone());
+
+    let import = dnsfailover_with(
+        &moto,
+        &[],
+        &[
+            "import",
+            "--zone",
+            &zone.id,
+            "--name",
+            "examplefailover.example.com",
+        ],
+    );
+    assert_eq!(import.code, 3, "{}", import.all());
+    assert!(import.stdout.is_empty(), "no manifest: {}", import.stdout);
+    assert!(import.stderr.contains("cannot import"), "{}", import.stderr);
+    assert!(import.stderr.contains(&calculated), "{}", import.stderr);
+    assert!(import.stderr.contains("CALCULATED"), "{}", import.stderr);
+}

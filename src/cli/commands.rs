@@ -109,8 +109,10 @@ impl Prepared {
                     .filter(|p| !p.conflicts.is_empty() || !p.disputes.is_empty())
                     .count();
                 let writes: usize = self.plans.iter().map(|p| p.write_count()).sum();
+                let records: usize = self.plans.iter().map(|p| p.record_change_count()).sum();
+                let markers: usize = self.plans.iter().map(|p| p.marker_change_count()).sum();
                 println!(
-                    "Plan: {} FailoverRecord(s), {changing} to change, {conflicts} in conflict; at most {writes} Route 53 writes (record changes of one zone share batches).",
+                    "Plan: {} FailoverRecord(s), {changing} to change, {conflicts} in conflict; {records} record change(s) and {markers} ownership marker change(s); at most {writes} Route 53 writes (record changes of one zone share batches).",
                     self.plans.len()
                 );
             }
@@ -119,7 +121,7 @@ impl Prepared {
                     .records
                     .iter()
                     .zip(&self.plans)
-                    .map(|((source, record), plan)| json!({"source": source, "fqdn": record.fqdn, "zone": record.zone, "warnings": record.desired.warnings, "plan": plan}))
+                    .map(|((source, record), plan)| json!({"source": source, "fqdn": record.fqdn, "zone": record.zone, "warnings": record.desired.warnings, "plan": plan, "recordChanges": plan.record_change_count(), "markerChanges": plan.marker_change_count()}))
                     .collect();
                 println!("{}", json!({"records": records}));
             }

@@ -4,6 +4,7 @@
 //! Exit codes are part of the interface (see [`Exit`]).
 
 mod commands;
+mod import;
 mod render;
 pub mod workflow;
 
@@ -90,6 +91,15 @@ enum Command {
     Status {
         #[command(flatten)]
         common: Common,
+    },
+    /// Print the FailoverRecord that describes an existing failover pair and
+    /// its health checks exactly. Applying it takes them over (adoptExisting)
+    /// with no record change. Read-only.
+    Import {
+        #[command(flatten)]
+        args: import::ImportArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
 }
 
@@ -183,6 +193,10 @@ async fn run(cli: Cli) -> Exit {
             let r53 = common.aws.connect().await;
             let engine = Engine::new(r53, common.aws.owner_id.clone());
             commands::delete(&common, &engine, wait_timeout).await
+        }
+        Command::Import { args, aws } => {
+            let engine = Engine::new(aws.connect().await, aws.owner_id.clone());
+            import::import(&args, &engine).await
         }
         Command::Status { common } => {
             let r53 = common.aws.connect().await;

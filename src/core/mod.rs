@@ -10,6 +10,7 @@
 
 pub mod desired;
 pub mod health;
+pub mod import;
 pub mod ownership;
 pub mod plan;
 pub mod report;

@@ -69,6 +69,16 @@ pub struct PlannedChange {
 }
 
 impl PlannedChange {
+    /// Whether this changes an ownership marker rather than a record set
+    /// that answers queries.
+    pub fn is_marker(&self) -> bool {
+        self.record.rr_type == RrType::TXT
+            && self
+                .record
+                .name
+                .starts_with(&format!("_{}-", ownership::HERITAGE))
+    }
+
     /// The change with its health check id resolved by `created`.
     pub fn resolve(&self, created: &BTreeMap<Failover, String>) -> Option<Change> {
         let mut record = self.record.clone();
@@ -275,6 +285,17 @@ impl RecordPlan {
             parts.push("report a dispute with another owner".to_string());
         }
         parts.join(", ")
+    }
+
+    /// Record changes other than to ownership markers: what a user means
+    /// by "records changed".
+    pub fn record_change_count(&self) -> usize {
+        self.changes.iter().filter(|c| !c.is_marker()).count()
+    }
+
+    /// Changes to ownership markers (written with the records they guard).
+    pub fn marker_change_count(&self) -> usize {
+        self.changes.iter().filter(|c| c.is_marker()).count()
     }
 
     /// Route 53 write requests this plan needs on its own (before batching
