@@ -318,3 +318,207 @@ async fn importing_a_pair_whose_check_the_spec_cannot_express_is_refused() {
     assert!(import.stderr.contains(&calculated), "{}", import.stderr);
     assert!(import.stderr.contains("CALCULATED"), "{}", import.stderr);
 }
+
+fn with_regions(regions: &str) -> String {
+    format!(
+        r#"apiVersion: dnsfailover.io/v1alpha1
+kind: FailoverRecord
+metadata: {{name: regional, namespace: web}}
+spec:
+  hostedZone: {{name: example.com}}
+  name: regional
+  primary:
+    addresses: [52.94.236.10]
+    healthCheck: {{protocol: HTTP, requestInterval: 10{regions}}}
+  secondary:
+    addresses: [52.95.110.20]
+"#
+    )
+}
+
+#[tokio::test]
+async fn checker_regions_never_show_a_permanent_diff() {
+    let moto = Moto::start();
+    moto.create_zone("example.com").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let all = "us-west-2, sa-east-1, us-east-1, eu-west-1, ap-southeast-2, ap-northeast-1, ap-southeast-1, us-west-1";
+    for (step, regions) in [
+        (
+            "three regions",
+            ", regions: [us-east-1, eu-west-1, ap-southeast-1]",
+        ),
+        (
+            "the same three in another order",
+            ", regions: [ap-southeast-1, us-east-1, eu-west-1]",
+        ),
+        ("none: all of them", ""),
+        ("an empty list: all of them", ", regions: []"),
+        (
+            "every region listed: all of them",
+            &format!(", regions: [{all}]"),
+        ),
+        (
+            "three again",
+            ", regions: [us-west-1, us-west-2, sa-east-1]",
+        ),
+    ] {
+        let file = manifest(dir.path(), "regional.yaml", &with_regions(regions));
+        let apply = dnsfailover_with(&moto, &[], &["apply", "-f", &file]);
+        assert_eq!(apply.code, 0, "{step}: {}", apply.all());
+        assert_eq!(
+            support::command::requests(&apply.stderr, "CreateHealthCheck"),
+            u64::from(step == "three regions"),
+            "{step}: regions are changed in place: {}",
+            apply.all()
+        );
+        let plan = dnsfailover_with(&moto, &[], &["plan", "--exit-code", "-f", &file]);
+        assert_eq!(plan.code, 0, "{step}: no diff after apply: {}", plan.all());
+    }
+}
+
+#[tokio::test]
+async fn plan_prices_the_checks_it_creates_changes_and_deletes() {
+    let moto = Moto::start();
+    moto.create_zone("example.com").await;
+    let example = include_str!("../examples/https-string-match.yaml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = manifest(dir.path(), "https.yaml", example);
+    let plan = dnsfailover_with(&moto, &[], &["plan", "-f", &file]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    // HTTPS + string matching + fast interval on a non-AWS endpoint, and
+    // HTTPS + string matching at the standard interval.
+    assert!(
+        plan.stdout.contains(
+            "create primary $6.75/month (non-AWS endpoint $0.75, HTTPS $2.00, string matching $2.00, fast interval $2.00)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("Health checks: +$11.50/month"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("list prices of 2026-12-01"),
+        "{}",
+        plan.stdout
+    );
+    let json = dnsfailover_with(&moto, &[], &["plan", "-f", &file, "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(json["cost"]["monthlyChange"], 11.5, "{json}");
+    assert_eq!(json["cost"]["prices"]["nonAwsFeature"], 2.0, "{json}");
+
+    let apply = dnsfailover_with(&moto, &[], &["apply", "-f", &file]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let plan = dnsfailover_with(&moto, &[], &["plan", "-f", &file]);
+    assert!(
+        plan.stdout.contains("Health checks: $0.00/month"),
+        "nothing to pay for when nothing changes: {}",
+        plan.stdout
+    );
+    // The standard interval replaces the primary's check: one fewer feature.
+    let slower = manifest(
+        dir.path(),
+        "https.yaml",
+        &example.replace("requestInterval: 10", "requestInterval: 30"),
+    );
+    let plan = dnsfailover_with(&moto, &[], &["plan", "-f", &slower]);
+    assert!(
+        plan.stdout.contains("Health checks: -$2.00/month"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[tokio::test]
+async fn gc_lists_and_deletes_only_the_checks_nothing_uses() {
+    use dnsfailover::route53::{Change, ChangeAction, Route53};
+    let moto = Moto::start();
+    let zone = moto.create_zone("example.com").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kept = manifest(
+        dir.path(),
+        "kept.yaml",
+        &SIDE_A.replace("manage: Primary", "manage: Both").replace(
+            "    healthCheck: {protocol: HTTP, path: /health, requestInterval: 10}\n",
+            "    healthCheck: {protocol: HTTP, path: /health, requestInterval: 10}\n  secondary:\n    addresses: [52.95.110.20]\n",
+        ),
+    );
+    let lost = manifest(
+        dir.path(),
+        "lost.yaml",
+        &SIDE_A
+            .replace("name: www, namespace: web", "name: lost, namespace: web")
+            .replace("name: www\n", "name: lost\n")
+            .replace("manage: Primary", "manage: Both")
+            .replace(
+                "    healthCheck: {protocol: HTTP, path: /health, requestInterval: 10}\n",
+                // Set identifiers of its own: moto deletes every record set
+                // of a set identifier in the zone (MOTO_GAPS).
+                "    healthCheck: {protocol: HTTP, path: /health, requestInterval: 10}\n    setIdentifier: lost-primary\n  secondary:\n    addresses: [52.95.110.20]\n    setIdentifier: lost-secondary\n",
+            ),
+    );
+    for file in [&kept, &lost] {
+        let run = dnsfailover_with(&moto, &[], &["apply", "-f", file]);
+        assert_eq!(run.code, 0, "{}", run.all());
+    }
+    // The lost record's record sets go by hand (a finalizer removed, a
+    // console click): its check is left behind, costing money.
+    let r53 = moto.route53().await;
+    let lost_records: Vec<Change> = route53::list_all_record_sets(&r53, &zone.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|r| r.name.contains("lost"))
+        .map(|record| Change {
+            action: ChangeAction::Delete,
+            record,
+        })
+        .collect();
+    r53.change_record_sets(&zone.id, &lost_records)
+        .await
+        .expect("delete by hand");
+    let checks = route53::list_all_health_checks(&r53).await.expect("checks");
+    assert_eq!(checks.len(), 2);
+
+    let refused = dnsfailover_with(&moto, &[], &["gc"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+
+    let list = dnsfailover_with(&moto, &[], &["gc", "-f", &kept, "-o", "json"]);
+    assert_eq!(list.code, 0, "{}", list.all());
+    let json: serde_json::Value = serde_json::from_str(&list.stdout).expect("JSON");
+    let unused = json["unused"].as_array().expect("a list");
+    assert_eq!(unused.len(), 1, "{json}");
+    assert_eq!(unused[0]["resource"], "web/lost", "{json}");
+    assert_eq!(json["monthly"], 2.75, "{json}");
+    let lost_id = unused[0]["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        route53::list_all_health_checks(&r53)
+            .await
+            .expect("checks")
+            .len(),
+        2,
+        "listing deletes nothing"
+    );
+    // With the lost manifest still given, its check belongs to a record.
+    let both = dnsfailover_with(&moto, &[], &["gc", "-f", &kept, "-f", &lost]);
+    assert!(
+        both.stdout.contains("No unused health checks"),
+        "{}",
+        both.all()
+    );
+
+    let delete = dnsfailover_with(&moto, &[], &["gc", "-f", &kept, "--delete"]);
+    assert_eq!(delete.code, 0, "{}", delete.all());
+    assert!(
+        delete.stdout.contains(&format!("deleted {lost_id}")),
+        "{}",
+        delete.stdout
+    );
+    let left = route53::list_all_health_checks(&r53).await.expect("checks");
+    assert_eq!(left.len(), 1);
+    assert_ne!(left[0].id, lost_id);
+    let plan = dnsfailover_with(&moto, &[], &["plan", "--exit-code", "-f", &kept]);
+    assert_eq!(plan.code, 0, "the kept record is intact: {}", plan.all());
+}

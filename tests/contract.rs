@@ -214,7 +214,7 @@ async fn zones_are_found_by_id_and_by_exact_name(_: Kind, r53: &impl Route53, zo
         r53.list_hosted_zones_by_name("EXAMPLE.com.")
             .await
             .expect("by name"),
-        vec![zone]
+        vec![zone.clone()]
     );
     assert!(
         r53.list_hosted_zones_by_name("other.example")
@@ -227,6 +227,13 @@ async fn zones_are_found_by_id_and_by_exact_name(_: Kind, r53: &impl Route53, zo
         .await
         .expect_err("missing");
     assert_eq!(missing.kind, ErrorKind::NotFound);
+    assert_eq!(
+        route53::list_all_hosted_zones(r53)
+            .await
+            .expect("every zone of the account"),
+        vec![zone],
+        "`gc` finds every record set through the list of zones"
+    );
 }
 
 // ----- record sets -----

@@ -459,10 +459,15 @@ pub struct HealthCheckSpec {
     #[schemars(length(min = 1, max = 255))]
     pub search_string: Option<String>,
 
-    /// Regions Route 53 checks from, at least three. Defaults to all of them.
+    /// Regions Route 53 checks from: at least three, or empty (or left out)
+    /// for all of them. Listing every region means the same as none, so
+    /// either form matches a check that checks from all regions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 3, max = 64))]
-    #[x_kube(merge_strategy = kube::core::ListMerge::Set)]
+    #[schemars(length(max = 64))]
+    #[x_kube(
+        merge_strategy = kube::core::ListMerge::Set,
+        validation = Rule::new("self.size() == 0 || self.size() >= 3").message("list at least 3 regions, or none for all of them")
+    )]
     pub regions: Option<Vec<HealthCheckRegion>>,
 
     /// Report the endpoint healthy when the check fails and unhealthy when it

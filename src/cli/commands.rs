@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Common, Exit, Output, fail, render, workflow};
+use crate::core::cost;
 use crate::core::report::{self, Category, Report};
 use crate::engine::{Engine, Outcome};
 use crate::manifest;
@@ -94,6 +95,7 @@ impl Prepared {
     fn print_plan(&self, output: Output) {
         match output {
             Output::Text => {
+                let mut cost_change = 0.0;
                 for ((source, _), plan) in self.records.iter().zip(&self.plans) {
                     let warnings = self
                         .warnings
@@ -101,6 +103,9 @@ impl Prepared {
                         .map(Vec::as_slice)
                         .unwrap_or_default();
                     print!("{}", render::plan(source, plan, warnings));
+                    let priced = cost::of_plan(plan, &self.snapshot.health_checks);
+                    print!("{}", render::cost(&priced));
+                    cost_change += priced.monthly_change;
                 }
                 let changing = self.plans.iter().filter(|p| !p.is_empty()).count();
                 let conflicts = self
@@ -115,15 +120,28 @@ impl Prepared {
                     "Plan: {} FailoverRecord(s), {changing} to change, {conflicts} in conflict; {records} record change(s) and {markers} ownership marker change(s); at most {writes} Route 53 writes (record changes of one zone share batches).",
                     self.plans.len()
                 );
+                println!(
+                    "Health checks: {}/month from the checks this plan creates, changes or deletes ({}; an account's first 50 checks on AWS endpoints are free of the basic charge).",
+                    cost::change(cost_change),
+                    cost::PRICE_LIST
+                );
             }
             Output::Json => {
                 let records: Vec<_> = self
                     .records
                     .iter()
                     .zip(&self.plans)
-                    .map(|((source, record), plan)| json!({"source": source, "fqdn": record.fqdn, "zone": record.zone, "warnings": record.desired.warnings, "plan": plan, "recordChanges": plan.record_change_count(), "markerChanges": plan.marker_change_count()}))
+                    .map(|((source, record), plan)| json!({"source": source, "fqdn": record.fqdn, "zone": record.zone, "warnings": record.desired.warnings, "plan": plan, "recordChanges": plan.record_change_count(), "markerChanges": plan.marker_change_count(), "cost": cost::of_plan(plan, &self.snapshot.health_checks)}))
                     .collect();
-                println!("{}", json!({"records": records}));
+                let total: f64 = self
+                    .plans
+                    .iter()
+                    .map(|p| cost::of_plan(p, &self.snapshot.health_checks).monthly_change)
+                    .sum();
+                println!(
+                    "{}",
+                    json!({"records": records, "cost": {"monthlyChange": total, "currency": "USD", "priceList": cost::PRICE_LIST, "prices": cost::PRICES}})
+                );
             }
         }
     }

@@ -4,6 +4,7 @@
 //! Exit codes are part of the interface (see [`Exit`]).
 
 mod commands;
+mod gc;
 mod import;
 mod render;
 pub mod workflow;
@@ -101,6 +102,14 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// List the health checks this owner made that no FailoverRecord and no
+    /// record set uses any more, with what they cost; `--delete` removes them.
+    Gc {
+        #[command(flatten)]
+        args: gc::GcArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
 }
 
 /// Options shared by the commands that talk to Route 53.
@@ -193,6 +202,10 @@ async fn run(cli: Cli) -> Exit {
             let r53 = common.aws.connect().await;
             let engine = Engine::new(r53, common.aws.owner_id.clone());
             commands::delete(&common, &engine, wait_timeout).await
+        }
+        Command::Gc { args, aws } => {
+            let engine = Engine::new(aws.connect().await, aws.owner_id.clone());
+            gc::gc(&args, &engine).await
         }
         Command::Import { args, aws } => {
             let engine = Engine::new(aws.connect().await, aws.owner_id.clone());

@@ -154,6 +154,27 @@ pub fn plan(source: &str, plan: &RecordPlan, warnings: &[String]) -> String {
     out
 }
 
+/// The monthly cost of the checks a plan creates, changes or deletes.
+pub fn cost(priced: &crate::core::cost::PlanCost) -> String {
+    use crate::core::cost;
+    let mut out = String::new();
+    if priced.items.is_empty() {
+        return out;
+    }
+    let items: Vec<String> = priced
+        .items
+        .iter()
+        .map(|i| format!("{} {} {}", i.action, i.role, i.cost.describe()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  $ health checks {}/month: {}",
+        cost::change(priced.monthly_change),
+        items.join("; ")
+    );
+    out
+}
+
 pub fn outcome(owner: &str, outcome: &Outcome) -> String {
     match outcome {
         Outcome::Unchanged => format!("{owner}: unchanged"),

@@ -76,7 +76,7 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
     }
 }
 
-fn owner_of(owner_id: &str, object: &Value) -> Owner {
+pub(crate) fn owner_of(owner_id: &str, object: &Value) -> Owner {
     let meta = object.get("metadata");
     let name = meta
         .and_then(|m| m.get("name"))

@@ -22,6 +22,7 @@ use serde::Serialize;
 )]
 pub enum Operation {
     GetHostedZone,
+    ListHostedZones,
     ListHostedZonesByName,
     ListResourceRecordSets,
     ChangeResourceRecordSets,

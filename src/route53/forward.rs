@@ -24,6 +24,18 @@ macro_rules! forward_route53 {
                 .await
             }
 
+            async fn list_hosted_zones_page(
+                &self,
+                marker: Option<&str>,
+            ) -> $crate::route53::Result<
+                $crate::route53::Page<$crate::route53::Zone, String>,
+            > {
+                self.call($crate::route53::Operation::ListHostedZones, || {
+                    self.inner.list_hosted_zones_page(marker)
+                })
+                .await
+            }
+
             async fn list_hosted_zones_by_name(
                 &self,
                 name: &str,

@@ -54,6 +54,12 @@ pub const TAGS_PER_REQUEST: usize = 10;
 pub trait Route53: Send + Sync {
     fn get_hosted_zone(&self, id: &str) -> impl Future<Output = Result<Zone>> + Send;
 
+    /// One page of the account's hosted zones, from `marker`.
+    fn list_hosted_zones_page(
+        &self,
+        marker: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Zone, String>>> + Send;
+
     /// Zones named exactly `name` (normalised), public and private.
     fn list_hosted_zones_by_name(
         &self,
@@ -139,6 +145,27 @@ pub async fn list_all_record_sets<R: Route53>(r53: &R, zone_id: &str) -> Result<
                         "listing of zone {zone_id} did not advance past {}",
                         next.name
                     ),
+                ));
+            }
+            None => return Ok(all),
+        }
+    }
+}
+
+/// Every hosted zone of the account, page after page.
+pub async fn list_all_hosted_zones<R: Route53>(r53: &R) -> Result<Vec<Zone>> {
+    let mut all = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = r53.list_hosted_zones_page(marker.as_deref()).await?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) if Some(&next) != marker.as_ref() => marker = Some(next),
+            Some(next) => {
+                return Err(Route53Error::new(
+                    Operation::ListHostedZones,
+                    ErrorKind::Other,
+                    format!("hosted zone listing did not advance past marker {next}"),
                 ));
             }
             None => return Ok(all),

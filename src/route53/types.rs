@@ -424,13 +424,19 @@ pub const HEALTH_CHECK_REGIONS: [&str; 8] = [
     "us-west-2",
 ];
 
-/// Sorted regions, or none when they are all of Route 53's regions: listing
-/// all of them and listing none mean the same check, and Route 53 answers
-/// with the full list for a check created with none.
+/// Sorted regions, or none when they hold every one of Route 53's regions:
+/// listing all of them and listing none mean the same check, and Route 53
+/// answers with the full list for a check created with none. "Every one"
+/// rather than "exactly these": a region Route 53 adds later, answered for
+/// a check created with none, must not make that check differ from a spec
+/// that asks for all.
 pub fn normalize_regions(mut regions: Vec<String>) -> Vec<String> {
     regions.sort();
     regions.dedup();
-    if regions.iter().map(String::as_str).eq(HEALTH_CHECK_REGIONS) {
+    if HEALTH_CHECK_REGIONS
+        .iter()
+        .all(|r| regions.iter().any(|have| have == r))
+    {
         Vec::new()
     } else {
         regions
@@ -461,7 +467,14 @@ mod tests {
             .rev()
             .map(|r| r.to_string())
             .collect();
-        assert!(normalize_regions(all).is_empty());
+        assert!(normalize_regions(all.clone()).is_empty());
+        let mut more = all;
+        more.push("ap-south-1".into());
+        assert!(
+            normalize_regions(more).is_empty(),
+            "a region Route 53 adds later still means all"
+        );
+        assert!(normalize_regions(Vec::new()).is_empty());
         assert_eq!(
             normalize_regions(vec![
                 "us-west-2".into(),

@@ -597,8 +597,12 @@ fn types_enums_patterns_and_lists_are_checked() {
     rejected(
         &check(json!({"regions": ["us-east-1", "eu-west-1"]})),
         &format!("{HC}.regions"),
-        "at least 3 items",
+        "at least 3 regions, or none",
     );
+    accepted(&check(json!({"regions": []})));
+    accepted(&check(
+        json!({"regions": ["us-east-1", "eu-west-1", "ap-southeast-1"]}),
+    ));
     rejected(
         &check(json!({"regions": ["us-east-1", "eu-west-1", "eu-west-1"]})),
         &format!("{HC}.regions"),

@@ -117,6 +117,27 @@ impl Route53 for AwsRoute53 {
         })
     }
 
+    async fn list_hosted_zones_page(&self, marker: Option<&str>) -> Result<Page<Zone, String>> {
+        let op = Operation::ListHostedZones;
+        let out = self
+            .client
+            .list_hosted_zones()
+            .set_marker(marker.map(str::to_string))
+            .max_items(100)
+            .send()
+            .await
+            .map_err(|e| error(op, e))?;
+        let next = if out.is_truncated() {
+            out.next_marker().map(str::to_string)
+        } else {
+            None
+        };
+        Ok(Page {
+            items: out.hosted_zones().iter().map(zone_from).collect(),
+            next,
+        })
+    }
+
     async fn list_hosted_zones_by_name(&self, name: &str) -> Result<Vec<Zone>> {
         let op = Operation::ListHostedZonesByName;
         let wanted = names::normalize(name);

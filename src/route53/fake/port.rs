@@ -31,6 +31,22 @@ impl Route53 for FakeRoute53 {
         })
     }
 
+    async fn list_hosted_zones_page(&self, marker: Option<&str>) -> Result<Page<Zone, String>> {
+        self.call(Operation::ListHostedZones, |state| {
+            // Route 53 pages by zone id here; one page of up to 100.
+            let mut zones: Vec<Zone> = state
+                .zones
+                .values()
+                .map(|z| z.zone.clone())
+                .filter(|z| marker.is_none_or(|m| z.id.as_str() >= m))
+                .collect();
+            zones.sort_by(|a, b| a.id.cmp(&b.id));
+            let next = zones.get(100).map(|z| z.id.clone());
+            zones.truncate(100);
+            Ok(Page { items: zones, next })
+        })
+    }
+
     async fn list_hosted_zones_by_name(&self, name: &str) -> Result<Vec<Zone>> {
         let name = names::normalize(name);
         self.call(Operation::ListHostedZonesByName, |state| {
