@@ -16,8 +16,12 @@ mod world;
 
 #[path = "cluster/crd.rs"]
 mod crd;
+#[path = "cluster/gc.rs"]
+mod gc;
 #[path = "cluster/helm.rs"]
 mod helm;
+#[path = "cluster/import.rs"]
+mod import;
 #[path = "cluster/leader.rs"]
 mod leader;
 #[path = "cluster/rbac.rs"]

@@ -218,3 +218,37 @@ async fn two_clusters_claiming_one_side_both_say_so_and_nothing_is_overwritten()
     assert_eq!(a.side(FQDN, Failover::Primary).await, Some(primary));
     assert!(a.side(FQDN, Failover::Secondary).await.is_some());
 }
+
+#[test]
+fn the_apiserver_refuses_a_side_described_where_another_installation_manages_it() {
+    let plane = crate::support::control_plane::control_plane();
+    let ns = plane.namespace("manage", &[]);
+    let refused = |yaml: &str| {
+        let out = plane.kubectl_with(
+            &["apply", "-n", &ns, "--dry-run=server", "-f", "-"],
+            Some(yaml),
+        );
+        assert!(!out.status.success(), "accepted: {yaml}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let primary = side_yaml(
+        "www",
+        "Primary",
+        "primary",
+        "52.94.236.10",
+        "{protocol: HTTP, requestInterval: 10}",
+    );
+    let both_sides = format!("{primary}  secondary:\n    addresses: [52.95.110.20]\n");
+    let message = refused(&both_sides);
+    assert!(
+        message.contains("the secondary side belongs to another installation"),
+        "{message}"
+    );
+    let message = refused(&primary.replace("manage: Primary", "manage: Secondary"));
+    assert!(
+        message.contains("secondary is required unless manage is Primary"),
+        "{message}"
+    );
+    let message = refused(&primary.replace("manage: Primary", "manage: Neither"));
+    assert!(message.contains("Unsupported value"), "{message}");
+}
