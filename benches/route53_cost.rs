@@ -168,6 +168,7 @@ impl Calls {
 fn short(op: Operation) -> &'static str {
     match op {
         Operation::GetHostedZone => "GetZone",
+        Operation::ListHostedZones => "ListZones",
         Operation::ListHostedZonesByName => "ZonesByName",
         Operation::ListResourceRecordSets => "ListRRS",
         Operation::ChangeResourceRecordSets => "ChangeRRS",

@@ -4,13 +4,16 @@
 //! Both `dnsfailover run` and the standalone commands flatten [`AwsArgs`]
 //! into their options, so a flag means the same everywhere.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::route53::aws::{AwsRoute53, AwsSettings};
+use crate::api::HostedZoneRef;
+use crate::route53::aws::{AssumeRole, AwsRoute53, AwsSettings};
 use crate::route53::resilient::Resilient;
-use crate::route53::{Backoff, RateBudget};
+use crate::route53::routed::Routed;
+use crate::route53::{Backoff, RateBudget, bare_zone_id, names};
 
 /// How to reach Route 53 and how much of its budget to use.
 #[derive(Debug, Args, Clone)]
@@ -42,29 +45,124 @@ pub struct AwsArgs {
     /// Attempts per request when Route 53 throttles, times out or fails (5xx).
     #[arg(long, env = "DNSFAILOVER_MAX_ATTEMPTS", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+
+    /// A role to assume for a hosted zone in another account, as
+    /// ZONE=ROLE_ARN with the zone's id or name (repeatable, or
+    /// comma-separated). A FailoverRecord's `hostedZone.roleArn` comes first.
+    #[arg(long = "zone-role", env = "DNSFAILOVER_ZONE_ROLES", value_delimiter = ',', value_parser = parse_zone_role)]
+    pub zone_roles: Vec<ZoneRole>,
+
+    /// STS endpoint for assuming those roles, such as an emulator
+    /// (AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL are honoured too).
+    #[arg(long, env = "DNSFAILOVER_STS_ENDPOINT")]
+    pub sts_endpoint: Option<String>,
+
+    /// Session name of the assumed roles, as CloudTrail shows it.
+    #[arg(
+        long,
+        env = "DNSFAILOVER_ROLE_SESSION_NAME",
+        default_value = "dnsfailover"
+    )]
+    pub role_session_name: String,
+
+    /// `sts:ExternalId` to assume the roles with, when their trust policy
+    /// asks for one.
+    #[arg(long, env = "DNSFAILOVER_ROLE_EXTERNAL_ID")]
+    pub role_external_id: Option<String>,
+}
+
+/// A hosted zone (by id or name) and the role that reaches it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneRole {
+    pub zone: String,
+    pub role_arn: String,
+}
+
+fn parse_zone_role(s: &str) -> Result<ZoneRole, String> {
+    let (zone, role) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: use ZONE=ROLE_ARN"))?;
+    let (zone, role) = (zone.trim(), role.trim());
+    if zone.is_empty() || crate::route53::routed::account_of(role).is_none() {
+        return Err(format!(
+            "{s:?}: use ZONE=ROLE_ARN with a zone id or name and a role ARN such as arn:aws:iam::123456789012:role/dns"
+        ));
+    }
+    Ok(ZoneRole {
+        zone: zone.trim_start_matches("/hostedzone/").to_string(),
+        role_arn: role.to_string(),
+    })
 }
 
 impl AwsArgs {
     /// The AWS SDK adapter behind the rate limiter and retries.
     pub async fn connect(&self) -> Resilient<AwsRoute53> {
-        let aws = AwsRoute53::connect(&AwsSettings {
+        Resilient::new(self.adapter(None).await, self.budget(), self.backoff())
+    }
+
+    /// Route 53 in every account a hosted zone may need: one client per
+    /// role, made on first use (caching its credentials), one budget per
+    /// account, requests sent where they belong ([`Routed`]).
+    pub fn routed(&self) -> Routed<AwsRoute53> {
+        let args = Arc::new(self.clone());
+        Routed::new(
+            self.budget(),
+            self.backoff(),
+            self.zone_roles
+                .iter()
+                .map(|z| (z.zone.clone(), z.role_arn.clone())),
+            Arc::new(move |role| {
+                let args = args.clone();
+                Box::pin(async move { args.adapter(role).await })
+            }),
+        )
+    }
+
+    /// The role to assume for a hosted zone: its own `roleArn`, else the
+    /// one `--zone-role` gives its id or name, else none.
+    pub fn role_for(&self, zone: &HostedZoneRef) -> Option<String> {
+        if let Some(role) = &zone.role_arn {
+            return Some(role.clone());
+        }
+        let id = zone.id.as_deref().map(bare_zone_id);
+        let name = zone.name.as_deref().map(names::normalize);
+        self.zone_roles
+            .iter()
+            .find(|z| {
+                Some(&z.zone) == id.as_ref()
+                    || name.as_deref() == Some(names::normalize(&z.zone).as_str())
+            })
+            .map(|z| z.role_arn.clone())
+    }
+
+    async fn adapter(&self, role: Option<String>) -> AwsRoute53 {
+        AwsRoute53::connect(&AwsSettings {
             endpoint: self.route53_endpoint.clone(),
             region: self.region.clone(),
             request_timeout: None,
             credentials: None,
+            assume_role: role.map(|role_arn| AssumeRole {
+                role_arn,
+                session_name: self.role_session_name.clone(),
+                external_id: self.role_external_id.clone(),
+                sts_endpoint: self.sts_endpoint.clone(),
+            }),
         })
-        .await;
-        Resilient::new(
-            aws,
-            RateBudget {
-                requests_per_second: self.rate_limit,
-                burst: self.rate_burst,
-            },
-            Backoff {
-                max_attempts: self.max_attempts,
-                ..Backoff::default()
-            },
-        )
+        .await
+    }
+
+    fn budget(&self) -> RateBudget {
+        RateBudget {
+            requests_per_second: self.rate_limit,
+            burst: self.rate_burst,
+        }
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            max_attempts: self.max_attempts,
+            ..Backoff::default()
+        }
     }
 }
 
@@ -127,6 +225,53 @@ pub fn init_logging(format: LogFormat, default_level: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_takes_the_role_its_spec_names_else_the_one_mapped_to_its_id_or_name() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            aws: AwsArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "dnsfailover",
+            "--zone-role",
+            "example.com=arn:aws:iam::111111111111:role/dns",
+            "--zone-role",
+            "/hostedzone/Z0123=arn:aws:iam::222222222222:role/dns",
+        ])
+        .expect("parses");
+        let zone = |json: serde_json::Value| -> HostedZoneRef {
+            serde_json::from_value(json).expect("a zone")
+        };
+        assert_eq!(
+            cli.aws
+                .role_for(&zone(serde_json::json!({"name": "Example.com."})))
+                .as_deref(),
+            Some("arn:aws:iam::111111111111:role/dns")
+        );
+        assert_eq!(
+            cli.aws
+                .role_for(&zone(serde_json::json!({"id": "Z0123"})))
+                .as_deref(),
+            Some("arn:aws:iam::222222222222:role/dns")
+        );
+        assert_eq!(
+            cli.aws
+                .role_for(&zone(serde_json::json!({"name": "example.com", "roleArn": "arn:aws:iam::333333333333:role/x"})))
+                .as_deref(),
+            Some("arn:aws:iam::333333333333:role/x")
+        );
+        assert_eq!(
+            cli.aws
+                .role_for(&zone(serde_json::json!({"name": "other.example"}))),
+            None
+        );
+        assert!(
+            Cli::try_parse_from(["dnsfailover", "--zone-role", "example.com=not-a-role"]).is_err()
+        );
+    }
 
     #[test]
     fn durations_with_units_or_plain_seconds() {

@@ -832,3 +832,45 @@ fn the_schema_rejects_bad_values_by_name() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn zones_in_other_accounts_become_zone_roles_and_bad_roles_are_refused() {
+    let docs = render(
+        None,
+        Some(json!({"aws": {
+            "zoneRoles": {
+                "example.com": "arn:aws:iam::111111111111:role/dns",
+                "Z0123456789ABC": "arn:aws:iam::222222222222:role/dns"
+            },
+            "stsEndpoint": "https://sts.eu-west-1.amazonaws.com",
+            "roleExternalId": "dnsfailover-prod"
+        }})),
+    );
+    let rendered = args(&docs);
+    for expected in [
+        "--zone-role=Z0123456789ABC=arn:aws:iam::222222222222:role/dns",
+        "--zone-role=example.com=arn:aws:iam::111111111111:role/dns",
+        "--sts-endpoint=https://sts.eu-west-1.amazonaws.com",
+        "--role-external-id=dnsfailover-prod",
+    ] {
+        assert!(
+            rendered.iter().any(|a| a == expected),
+            "{expected} in {rendered:?}"
+        );
+    }
+    assert!(
+        !args(&render_default())
+            .iter()
+            .any(|a| a.starts_with("--zone-role") || a.starts_with("--sts-endpoint")),
+        "none by default"
+    );
+    let chart = chart_dir().display().to_string();
+    let bad = json!({"aws": {"zoneRoles": {"example.com": "arn:aws:iam::1111:user/dns"}}});
+    let out = chart_py(&["validate", &chart, &bad.to_string()]);
+    assert!(!out.status.success(), "a user ARN passed the schema");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("zoneRoles"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

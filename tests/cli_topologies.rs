@@ -238,7 +238,7 @@ async fn an_imported_pair_is_taken_over_with_zero_record_changes_and_its_check()
     let checks = route53::list_all_health_checks(&r53).await.expect("checks");
     assert_eq!(checks.len(), 1);
     assert_eq!(checks[0].id, check_id, "the same check, reused");
-    let tags = route53::list_all_health_check_tags(&r53, &[check_id.clone()])
+    let tags = route53::list_all_health_check_tags(&r53, std::slice::from_ref(&check_id))
         .await
         .expect("tags");
     assert_eq!(
@@ -521,4 +521,126 @@ async fn gc_lists_and_deletes_only_the_checks_nothing_uses() {
     assert_ne!(left[0].id, lost_id);
     let plan = dnsfailover_with(&moto, &[], &["plan", "--exit-code", "-f", &kept]);
     assert_eq!(plan.code, 0, "the kept record is intact: {}", plan.all());
+}
+
+const ACCOUNT_A: &str = "arn:aws:iam::111111111111:role/dns";
+const ACCOUNT_B: &str = "arn:aws:iam::222222222222:role/dns";
+
+/// Route 53 of another account in the emulator, through its role (moto
+/// emulates STS AssumeRole, and keeps each account's resources apart).
+async fn as_role(moto: &Moto, role: &str) -> dnsfailover::route53::aws::AwsRoute53 {
+    use dnsfailover::route53::aws::{AssumeRole, AwsRoute53, AwsSettings};
+    AwsRoute53::connect(&AwsSettings {
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        request_timeout: Some(std::time::Duration::from_secs(30)),
+        credentials: Some(aws_sdk_route53::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )),
+        assume_role: Some(AssumeRole {
+            role_arn: role.into(),
+            session_name: "tests".into(),
+            external_id: None,
+            sts_endpoint: Some(moto.endpoint.clone()),
+        }),
+    })
+    .await
+}
+
+fn in_zone(zone: &str, role: Option<&str>) -> String {
+    let role = role.map_or(String::new(), |r| format!(", roleArn: \"{r}\""));
+    format!(
+        r#"apiVersion: dnsfailover.io/v1alpha1
+kind: FailoverRecord
+metadata: {{name: www-{zone}, namespace: web}}
+spec:
+  hostedZone: {{name: {zone}{role}}}
+  name: www
+  primary:
+    addresses: [52.94.236.10]
+    healthCheck: {{protocol: HTTP, requestInterval: 10}}
+  secondary:
+    addresses: [52.95.110.20]
+"#
+    )
+}
+
+#[tokio::test]
+async fn zones_in_two_other_accounts_are_reached_through_their_roles() {
+    use dnsfailover::route53::Route53;
+    let moto = Moto::start();
+    let account_a = as_role(&moto, ACCOUNT_A).await;
+    let account_b = as_role(&moto, ACCOUNT_B).await;
+    let own = moto.route53().await;
+    let zone = |r53: dnsfailover::route53::aws::AwsRoute53, name: &'static str| async move {
+        let out = r53
+            .client()
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(name)
+            .send()
+            .await
+            .expect("a zone");
+        out.hosted_zone()
+            .expect("zone")
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    };
+    let zone_a = zone(account_a.clone(), "a.example").await;
+    let zone_b = zone(account_b.clone(), "b.example").await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    // a.example names its role; b.example's comes from the zone map.
+    let a = manifest(dir.path(), "a.yaml", &in_zone("a.example", Some(ACCOUNT_A)));
+    let b = manifest(dir.path(), "b.yaml", &in_zone("b.example", None));
+    let env = [
+        ("DNSFAILOVER_STS_ENDPOINT", moto.endpoint.as_str()),
+        ("DNSFAILOVER_ZONE_ROLES", &format!("b.example={ACCOUNT_B}")),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, *v)).collect();
+    let apply = dnsfailover_with(&moto, &env, &["apply", "-f", &a, "-f", &b]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+
+    for (r53, zone_id) in [(&account_a, &zone_a), (&account_b, &zone_b)] {
+        let records = route53::list_all_record_sets(r53, zone_id)
+            .await
+            .expect("list");
+        assert_eq!(
+            records.iter().filter(|r| r.failover.is_some()).count(),
+            2,
+            "the pair is in its zone's account: {records:?}"
+        );
+        let checks = route53::list_all_health_checks(r53).await.expect("checks");
+        assert_eq!(checks.len(), 1, "its check is in that account too");
+        assert!(r53.get_hosted_zone(zone_id).await.is_ok());
+    }
+    assert!(
+        route53::list_all_health_checks(&own)
+            .await
+            .expect("checks")
+            .is_empty(),
+        "nothing in the process's own account"
+    );
+
+    let plan = dnsfailover_with(&moto, &env, &["plan", "--exit-code", "-f", &a, "-f", &b]);
+    assert_eq!(plan.code, 0, "converged in both accounts: {}", plan.all());
+    let status = dnsfailover_with(&moto, &env, &["status", "-f", &a, "-f", &b]);
+    assert_eq!(status.code, 0, "{}", status.all());
+    let delete = dnsfailover_with(&moto, &env, &["delete", "-f", &a, "-f", &b]);
+    assert_eq!(delete.code, 0, "{}", delete.all());
+    for r53 in [&account_a, &account_b] {
+        assert!(
+            route53::list_all_health_checks(r53)
+                .await
+                .expect("checks")
+                .is_empty()
+        );
+    }
+
+    // Without the role, the zone is not there: the account's own credentials
+    // do not see it.
+    let without = dnsfailover_with(&moto, &[], &["plan", "-f", &b]);
+    assert_ne!(without.code, 0, "{}", without.all());
+    assert!(without.stderr.contains("b.example"), "{}", without.stderr);
 }

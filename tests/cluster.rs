@@ -14,6 +14,8 @@ mod support;
 #[path = "cluster/world.rs"]
 mod world;
 
+#[path = "cluster/accounts.rs"]
+mod accounts;
 #[path = "cluster/crd.rs"]
 mod crd;
 #[path = "cluster/gc.rs"]

@@ -240,6 +240,20 @@ pub struct HostedZoneRef {
     /// Omit it when only one zone has the name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private: Option<bool>,
+
+    /// An IAM role to assume for this zone, such as
+    /// `arn:aws:iam::123456789012:role/dns` in a central DNS account (whose
+    /// trust policy lets the controller's own role assume it). The zone and
+    /// its health checks live in that role's account, which has its own
+    /// Route 53 request budget. Without it, the installation's zone-to-role
+    /// map (`--zone-role`, the chart's `aws.zoneRoles`) decides, else the
+    /// controller's own credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 20, max = 2048),
+        regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")
+    )]
+    pub role_arn: Option<String>,
 }
 
 /// Which sides of the failover pair a FailoverRecord manages.

@@ -12,10 +12,9 @@ use crate::core::cost;
 use crate::core::report::{self, Category, Report};
 use crate::engine::{Engine, Outcome};
 use crate::manifest;
-use crate::route53::Route53;
-use crate::route53::resilient::Resilient;
+use crate::route53::{Counted, Route53};
 
-fn report_calls<R: Route53>(common: &Common, r53: &Resilient<R>) {
+fn report_calls(common: &Common, r53: &impl Counted) {
     if common.output == Output::Text {
         eprint!(
             "{}",
@@ -166,9 +165,9 @@ pub(super) async fn plan<R: Route53>(common: &Common, engine: &Engine<R>, exit_c
     }
 }
 
-pub(super) async fn apply<R: Route53>(
+pub(super) async fn apply<R: Route53 + Counted>(
     common: &Common,
-    engine: &Engine<Resilient<R>>,
+    engine: &Engine<R>,
     wait: bool,
     wait_timeout: Duration,
 ) -> Exit {
@@ -229,7 +228,7 @@ pub(super) async fn apply<R: Route53>(
 }
 
 /// The Route 53 requests made, for the JSON output.
-fn calls_json<R: Route53>(r53: &Resilient<R>) -> serde_json::Value {
+fn calls_json(r53: &impl Counted) -> serde_json::Value {
     let stats = r53.stats();
     let by_operation: BTreeMap<&str, _> = stats
         .snapshot()
@@ -245,9 +244,9 @@ fn calls_json<R: Route53>(r53: &Resilient<R>) -> serde_json::Value {
 }
 
 /// Print what happened to each plan and the requests made; return the exit code.
-fn finish<R: Route53>(
+fn finish(
     common: &Common,
-    r53: &Resilient<R>,
+    r53: &impl Counted,
     plans: &[(&str, &crate::core::plan::RecordPlan)],
     outcomes: &[Outcome],
 ) -> Exit {
@@ -311,9 +310,9 @@ fn finish<R: Route53>(
     }
 }
 
-pub(super) async fn delete<R: Route53>(
+pub(super) async fn delete<R: Route53 + Counted>(
     common: &Common,
-    engine: &Engine<Resilient<R>>,
+    engine: &Engine<R>,
     wait_timeout: Duration,
 ) -> Exit {
     let documents = match manifest::load(&common.files) {

@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Exit, Output, fail};
-use crate::api::FailoverRecord;
+use crate::api::{FailoverRecord, HostedZoneRef};
 use crate::core::cost;
 use crate::core::gc::{self, Garbage};
 use crate::core::ownership::{Owner, TAG_OWNER};
@@ -52,14 +52,16 @@ pub(super) async fn gc<R: Route53>(args: &GcArgs, engine: &Engine<R>) -> Exit {
         return Exit::Usage;
     }
     let owner_id = engine.owner_id();
-    let mut live: Vec<Owner> = Vec::new();
+    let mut live: Vec<(Owner, Option<HostedZoneRef>)> = Vec::new();
     if !args.files.is_empty() {
         match manifest::load(&args.files) {
-            Ok(documents) => live.extend(
-                documents
-                    .iter()
-                    .map(|d| super::workflow::owner_of(owner_id, &d.object)),
-            ),
+            Ok(documents) => live.extend(documents.iter().map(|d| {
+                let zone = d
+                    .object
+                    .pointer("/spec/hostedZone")
+                    .and_then(|z| serde_json::from_value(z.clone()).ok());
+                (super::workflow::owner_of(owner_id, &d.object), zone)
+            })),
             Err(e) => {
                 eprintln!("error: {e}");
                 return Exit::Invalid;
@@ -76,6 +78,15 @@ pub(super) async fn gc<R: Route53>(args: &GcArgs, engine: &Engine<R>) -> Exit {
             }
         }
     }
+    // Every account a FailoverRecord's zone is in is searched too.
+    for (owner, zone) in &live {
+        if let Some(zone) = zone
+            && let Ok(selector) = crate::core::validate::zone_selector_of(zone)
+        {
+            engine.route(owner, &selector, zone.role_arn.as_deref());
+        }
+    }
+    let live: Vec<Owner> = live.into_iter().map(|(owner, _)| owner).collect();
 
     let found = match find(engine, &live).await {
         Ok(found) => found,
@@ -146,7 +157,10 @@ async fn find<R: Route53>(
     Ok(gc::garbage(owner_id, &checks, &tags, &referenced, live))
 }
 
-async fn from_cluster(owner_id: &str, namespaces: &[String]) -> Result<Vec<Owner>, kube::Error> {
+async fn from_cluster(
+    owner_id: &str,
+    namespaces: &[String],
+) -> Result<Vec<(Owner, Option<HostedZoneRef>)>, kube::Error> {
     let client = kube::Client::try_default().await?;
     let apis: Vec<kube::Api<FailoverRecord>> = if namespaces.is_empty() {
         vec![kube::Api::all(client)]
@@ -159,10 +173,13 @@ async fn from_cluster(owner_id: &str, namespaces: &[String]) -> Result<Vec<Owner
     let mut owners = Vec::new();
     for api in apis {
         for record in api.list(&Default::default()).await? {
-            owners.push(Owner::new(
-                owner_id,
-                record.metadata.namespace.unwrap_or_default(),
-                record.metadata.name.unwrap_or_default(),
+            owners.push((
+                Owner::new(
+                    owner_id,
+                    record.metadata.namespace.unwrap_or_default(),
+                    record.metadata.name.unwrap_or_default(),
+                ),
+                Some(record.spec.hosted_zone),
             ));
         }
     }

@@ -13,6 +13,7 @@ use crate::core::import::{self, ImportRequest};
 use crate::core::validate;
 use crate::engine::Engine;
 use crate::route53::{self, Route53, RrType, names};
+use crate::settings::AwsArgs;
 
 /// Options of `dnsfailover import`.
 #[derive(Debug, Args)]
@@ -44,6 +45,11 @@ pub(super) struct ImportArgs {
     /// name below the zone.
     #[arg(long)]
     object_name: Option<String>,
+
+    /// The role that reaches the zone in another account; written into
+    /// `hostedZone.roleArn` of the printed FailoverRecord.
+    #[arg(long)]
+    role_arn: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -64,8 +70,16 @@ enum ImportManage {
     Secondary,
 }
 
-pub(super) async fn import<R: Route53>(args: &ImportArgs, engine: &Engine<R>) -> Exit {
-    let zone_ref = zone_ref(&args.zone);
+pub(super) async fn import(args: &ImportArgs, aws: &AwsArgs) -> Exit {
+    let mut zone_ref = zone_ref(&args.zone);
+    zone_ref.role_arn = args.role_arn.clone();
+    let engine = Engine::new(aws.routed(), aws.owner_id.clone());
+    engine.route53().route(&crate::route53::Route {
+        zone: args.zone.clone(),
+        resource_prefix: String::new(),
+        role: aws.role_for(&zone_ref),
+    });
+    let engine = &engine;
     let selector = match validate::zone_selector_of(&zone_ref) {
         Ok(selector) => selector,
         Err(e) => return refused(&format!("--zone: {e}")),
@@ -173,12 +187,14 @@ fn zone_ref(zone: &str) -> HostedZoneRef {
             id: Some(bare.to_string()),
             name: None,
             private: None,
+            role_arn: None,
         }
     } else {
         HostedZoneRef {
             id: None,
             name: Some(zone.trim_end_matches('.').to_string()),
             private: None,
+            role_arn: None,
         }
     }
 }

@@ -178,7 +178,7 @@ async fn run(cli: Cli) -> Exit {
             Err(e) => fail(&format!("cannot render the CRD: {e}")),
         },
         Command::Plan { common, exit_code } => {
-            let r53 = common.aws.connect().await;
+            let r53 = common.aws.routed();
             commands::plan(
                 &common,
                 &Engine::new(r53, common.aws.owner_id.clone()),
@@ -191,7 +191,7 @@ async fn run(cli: Cli) -> Exit {
             wait,
             wait_timeout,
         } => {
-            let r53 = common.aws.connect().await;
+            let r53 = common.aws.routed();
             let engine = Engine::new(r53, common.aws.owner_id.clone());
             commands::apply(&common, &engine, wait, wait_timeout).await
         }
@@ -199,20 +199,17 @@ async fn run(cli: Cli) -> Exit {
             common,
             wait_timeout,
         } => {
-            let r53 = common.aws.connect().await;
+            let r53 = common.aws.routed();
             let engine = Engine::new(r53, common.aws.owner_id.clone());
             commands::delete(&common, &engine, wait_timeout).await
         }
         Command::Gc { args, aws } => {
-            let engine = Engine::new(aws.connect().await, aws.owner_id.clone());
+            let engine = Engine::new(aws.routed(), aws.owner_id.clone());
             gc::gc(&args, &engine).await
         }
-        Command::Import { args, aws } => {
-            let engine = Engine::new(aws.connect().await, aws.owner_id.clone());
-            import::import(&args, &engine).await
-        }
+        Command::Import { args, aws } => import::import(&args, &aws).await,
         Command::Status { common } => {
-            let r53 = common.aws.connect().await;
+            let r53 = common.aws.routed();
             commands::status(&common, &Engine::new(r53, common.aws.owner_id.clone())).await
         }
     }

@@ -97,6 +97,10 @@ pub struct Placed {
 
 /// Resolve each distinct zone once and place every record in it.
 pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) -> Placed {
+    for a in &admitted {
+        let desired = &a.desired;
+        engine.route(&desired.owner, &desired.zone, desired.zone_role.as_deref());
+    }
     let zones = engine
         .resolve_zones(admitted.iter().map(|a| &a.desired.zone))
         .await;
@@ -170,6 +174,8 @@ pub struct DeleteTarget {
     pub source: String,
     pub owner: Owner,
     pub zone: ZoneSelector,
+    /// The role its zone needs, when the manifest names one.
+    pub role: Option<String>,
     pub retain: bool,
 }
 
@@ -183,14 +189,15 @@ pub fn delete_targets(
         let object = &document.object;
         let owner = owner_of(owner_id, object);
         let spec = object.get("spec");
-        let zone = spec
+        let zone_ref = spec
             .and_then(|s| s.get("hostedZone"))
             .ok_or_else(|| InvalidSpec::single("spec.hostedZone", "required"))
             .and_then(|z| {
                 serde_json::from_value::<HostedZoneRef>(z.clone())
                     .map_err(|e| InvalidSpec::single("spec.hostedZone", e.to_string()))
-            })
-            .and_then(|z| validate::zone_selector_of(&z));
+            });
+        let role = zone_ref.as_ref().ok().and_then(|z| z.role_arn.clone());
+        let zone = zone_ref.and_then(|z| validate::zone_selector_of(&z));
         let retain = spec
             .and_then(|s| s.get("deletionPolicy"))
             .and_then(|p| serde_json::from_value::<DeletionPolicy>(p.clone()).ok())
@@ -205,6 +212,7 @@ pub fn delete_targets(
                 source: document.to_string(),
                 owner,
                 zone,
+                role,
                 retain,
             }),
             Err(e) => rejected.push(Rejected {
@@ -227,6 +235,9 @@ pub async fn plan_deletes<R: Route53>(
     engine: &Engine<R>,
     targets: &[DeleteTarget],
 ) -> Result<Vec<Option<RecordPlan>>, ReconcileError> {
+    for target in targets {
+        engine.route(&target.owner, &target.zone, target.role.as_deref());
+    }
     let zones = engine.resolve_zones(targets.iter().map(|t| &t.zone)).await;
     let mut zone_ids = BTreeSet::new();
     for zone in zones.values() {

@@ -51,6 +51,14 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
 ) -> Result<Planned, ReconcileError> {
     let spec = targets::spec_with_targets(obj, ctx).await?;
     let desired = validate::desired_from_spec(owner_of(obj, ctx), &spec)?;
+    if ctx
+        .engine
+        .route(&desired.owner, &desired.zone, desired.zone_role.as_deref())
+    {
+        // A zone in an account not served before: the cached health checks
+        // were listed without that account's.
+        ctx.observer.invalidate_checks().await;
+    }
     let zone = ctx.observer.zone(&ctx.engine, &desired.zone).await?;
     let placed = desired
         .place(zone)

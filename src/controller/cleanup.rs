@@ -98,6 +98,13 @@ async fn remove_from_route53<R: Route53 + 'static>(
         .into_iter()
         .collect();
     if let Ok(selector) = validate::zone_selector_of(&obj.spec.hosted_zone) {
+        if ctx.engine.route(
+            &owner_of(obj, ctx),
+            &selector,
+            obj.spec.hosted_zone.role_arn.as_deref(),
+        ) {
+            ctx.observer.invalidate_checks().await;
+        }
         match ctx.observer.zone(&ctx.engine, &selector).await {
             Ok(zone) if !zones.contains(&zone.id) => zones.push(zone.id),
             Ok(_) => {}

@@ -196,10 +196,10 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         Gate::open()
     };
     let metrics_hook = metrics.clone();
+    // Every account a hosted zone may be in, each with its own budget.
     let r53 = args
         .aws
-        .connect()
-        .await
+        .routed()
         .with_observer(Arc::new(move |op, result, waited| {
             metrics_hook.route53_request(op, result, waited)
         }));

@@ -14,6 +14,16 @@ pub enum ZoneSelector {
     Name { name: String, private: Option<bool> },
 }
 
+impl ZoneSelector {
+    /// The zone's id or name, as the request routing knows it.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Id(id) => id,
+            Self::Name { name, .. } => name,
+        }
+    }
+}
+
 impl std::fmt::Display for ZoneSelector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -85,6 +95,8 @@ pub struct DesiredSide {
 pub struct DesiredRecord {
     pub owner: Owner,
     pub zone: ZoneSelector,
+    /// The role to assume for the zone, when the spec names one.
+    pub zone_role: Option<String>,
     pub name: RecordName,
     pub rr_type: RrType,
     pub ttl: i64,

@@ -122,6 +122,7 @@ pub fn desired_from_spec(
             Ok(DesiredRecord {
                 owner,
                 zone,
+                zone_role: spec.hosted_zone.role_arn.clone(),
                 name,
                 rr_type,
                 ttl: spec.ttl,

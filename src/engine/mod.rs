@@ -168,6 +168,18 @@ impl<R: Route53> Engine<R> {
         &self.owner_id
     }
 
+    /// Say where a FailoverRecord's requests go (its zone's account), before
+    /// anything of it is resolved or planned: a port over several accounts
+    /// needs it, the others ignore it.
+    /// True when that adds an account: what was listed before lacks it.
+    pub fn route(&self, owner: &Owner, zone: &ZoneSelector, role: Option<&str>) -> bool {
+        self.r53.route(&route53::Route {
+            zone: zone.key().to_string(),
+            resource_prefix: owner.reference_prefix(),
+            role: role.map(str::to_string),
+        })
+    }
+
     /// Find the zone a spec selects.
     pub async fn resolve_zone(&self, selector: &ZoneSelector) -> Result<Zone, ReconcileError> {
         match selector {

@@ -14,6 +14,10 @@
 macro_rules! forward_route53 {
     ($wrapper:ident) => {
         impl<R: $crate::route53::Route53> $crate::route53::Route53 for $wrapper<R> {
+            fn route(&self, route: &$crate::route53::Route) -> bool {
+                self.inner.route(route)
+            }
+
             async fn get_hosted_zone(
                 &self,
                 id: &str,

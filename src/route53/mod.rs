@@ -19,6 +19,7 @@ pub(crate) use forward::forward_route53;
 mod limiter;
 pub mod names;
 pub mod resilient;
+pub mod routed;
 mod stats;
 mod types;
 
@@ -50,8 +51,33 @@ pub struct Page<T, C> {
 /// Most resource ids ListTagsForResources accepts in one request.
 pub const TAGS_PER_REQUEST: usize = 10;
 
+/// Where a FailoverRecord's requests go, for a port that serves several AWS
+/// accounts ([`routed::Routed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Its hosted zone, by id or by name.
+    pub zone: String,
+    /// The caller-reference prefix of its health checks.
+    pub resource_prefix: String,
+    /// The role its spec names (`hostedZone.roleArn`), if any.
+    pub role: Option<String>,
+}
+
+/// Ports that count their requests.
+pub trait Counted {
+    fn stats(&self) -> &CallStats;
+}
+
 /// One Route 53 request per method.
 pub trait Route53: Send + Sync {
+    /// Learn where a FailoverRecord's requests go, before they are made.
+    /// Only a port over several accounts needs to; the others ignore it.
+    /// True when the route adds an account the port did not serve before:
+    /// listings of the account's checks made earlier are missing its own.
+    fn route(&self, _route: &Route) -> bool {
+        false
+    }
+
     fn get_hosted_zone(&self, id: &str) -> impl Future<Output = Result<Zone>> + Send;
 
     /// One page of the account's hosted zones, from `marker`.

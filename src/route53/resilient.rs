@@ -36,11 +36,27 @@ pub type Observer = Arc<dyn Fn(Operation, Result<(), ErrorKind>, Duration) + Sen
 
 impl<R: Route53> Resilient<R> {
     pub fn new(inner: R, budget: RateBudget, backoff: Backoff) -> Self {
+        Self::sharing(
+            inner,
+            Arc::new(RateLimiter::new(budget)),
+            backoff,
+            CallStats::default(),
+        )
+    }
+
+    /// Behind a rate limiter shared with other ports (those of one AWS
+    /// account, which Route 53 throttles together), counting into `stats`.
+    pub(crate) fn sharing(
+        inner: R,
+        limiter: Arc<RateLimiter>,
+        backoff: Backoff,
+        stats: CallStats,
+    ) -> Self {
         Self {
             inner,
-            limiter: Arc::new(RateLimiter::new(budget)),
+            limiter,
             backoff,
-            stats: CallStats::default(),
+            stats,
             observer: None,
         }
     }
@@ -108,6 +124,12 @@ impl BackoffBuilder for Retries {
 
     fn build(self) -> Self::Backoff {
         self.0.delays().take(self.1)
+    }
+}
+
+impl<R> super::Counted for Resilient<R> {
+    fn stats(&self) -> &CallStats {
+        &self.stats
     }
 }
 

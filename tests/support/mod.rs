@@ -117,6 +117,7 @@ impl Moto {
             credentials: Some(aws_sdk_route53::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             )),
+            assume_role: None,
         })
         .await
     }

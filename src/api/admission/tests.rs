@@ -223,6 +223,22 @@ fn rules_about_one_side_hold_when_only_that_side_is_described() {
 }
 
 #[test]
+fn a_zone_role_is_an_iam_role_arn() {
+    accepted(&with(&[(
+        "/spec/hostedZone/roleArn",
+        Some(json!("arn:aws:iam::111111111111:role/dns")),
+    )]));
+    rejected(
+        &with(&[(
+            "/spec/hostedZone/roleArn",
+            Some(json!("arn:aws:iam::111111111111:user/dns")),
+        )]),
+        "spec.hostedZone.roleArn",
+        "does not match the pattern",
+    );
+}
+
+#[test]
 fn rule_primary_needs_a_health_check_unless_alias_evaluates_target_health() {
     let alias =
         json!({"dnsName": "lb-1.us-east-1.elb.amazonaws.com", "hostedZoneId": "Z35SXDOTRQ7X7K"});

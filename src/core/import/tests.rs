@@ -30,6 +30,7 @@ fn request(manage: Manage) -> ImportRequest<'static> {
             id: None,
             name: Some("example.com".into()),
             private: None,
+            role_arn: None,
         },
         zone_name: "example.com.",
         name: "www".into(),

@@ -50,6 +50,20 @@ pub struct AwsSettings {
     pub request_timeout: Option<Duration>,
     /// Fixed credentials instead of the standard chain; for emulators.
     pub credentials: Option<aws_sdk_route53::config::Credentials>,
+    /// A role to assume (in another account) with those credentials.
+    pub assume_role: Option<AssumeRole>,
+}
+
+/// A role to assume for Route 53, usually in the account of the hosted zone.
+#[derive(Clone, Debug)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: String,
+    /// The `sts:ExternalId` the role's trust policy asks for, if any.
+    pub external_id: Option<String>,
+    /// STS endpoint override, such as an emulator; `AWS_ENDPOINT_URL_STS`
+    /// and `AWS_ENDPOINT_URL` work too.
+    pub sts_endpoint: Option<String>,
 }
 
 /// The port over the AWS SDK.
@@ -90,6 +104,22 @@ impl AwsRoute53 {
         let mut config = aws_sdk_route53::config::Builder::from(&shared);
         if let Some(endpoint) = &settings.endpoint {
             config = config.endpoint_url(endpoint.clone());
+        }
+        if let Some(role) = &settings.assume_role {
+            // The process's own credentials (IRSA, environment, ...) sign
+            // the AssumeRole call; the client's identity cache keeps the
+            // role's credentials until shortly before they expire.
+            let mut sts = shared.to_builder();
+            if let Some(endpoint) = &role.sts_endpoint {
+                sts = sts.endpoint_url(endpoint.clone());
+            }
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.role_arn)
+                .session_name(&role.session_name)
+                .configure(&sts.build());
+            if let Some(id) = &role.external_id {
+                provider = provider.external_id(id);
+            }
+            config = config.credentials_provider(provider.build().await);
         }
         Self {
             client: Client::from_conf(config.build()),

@@ -156,6 +156,14 @@ impl FakeRoute53 {
     // ----- Test controls (not part of the port) -----
 
     /// Create a hosted zone; returns it.
+    /// Another AWS account: ids (of zones, checks, changes) from `first`
+    /// on, as Route 53's ids are unique across accounts.
+    pub fn account(first: u64) -> Self {
+        let fake = Self::new();
+        fake.lock().next_id = first;
+        fake
+    }
+
     pub fn create_zone(&self, name: &str, private: bool) -> Zone {
         let mut state = self.lock();
         let id = format!("Z{:08}FAKE", state.next_id);
