@@ -151,7 +151,7 @@ async fn remove_once<R: Route53 + 'static>(
     let mut checks: Option<RecordPlan> = None;
     for zone in &zones {
         let plan = plan_removal(&owner, *zone, ctx).await?;
-        removal.kept.extend(plan.kept_checks.iter().cloned());
+        removal.kept.extend(plan.kept_checks.iter().map(|k| k.id.clone()));
         checks = Some(match checks {
             None => plan.only_check_deletes(),
             Some(mut so_far) => {

@@ -160,6 +160,12 @@ fn zone_selector(spec: &FailoverRecordSpec, errors: &mut Errors) -> Option<ZoneS
     }
 }
 
+/// The record name of a spec, or `None` when it is not one; for deletion,
+/// which reads manifests leniently.
+pub fn record_name_of(name: &str) -> Option<RecordName> {
+    record_name(name, &mut Errors(Vec::new()))
+}
+
 fn record_name(name: &str, errors: &mut Errors) -> Option<RecordName> {
     let name = name.trim();
     if name.is_empty() {

@@ -17,7 +17,7 @@ pub use execute::{Batches, Executor, Job, NoUpkeep, Outcome, Pack, Settle, Upkee
 use crate::backoff::Schedule;
 use crate::core::desired::{PlacedRecord, ZoneSelector};
 use crate::core::health::{self, HealthSummary};
-use crate::core::ownership::Owner;
+use crate::core::ownership::{self, Owner};
 use crate::core::plan::batch::{self, BatchLimits};
 use crate::core::plan::{Conflict, Observed, ZoneRecords};
 use crate::core::report::{Category, Problem};
@@ -33,10 +33,8 @@ pub enum ReconcileError {
     InvalidSpec(#[from] crate::api::InvalidSpec),
     #[error("{selector} not found in this AWS account")]
     ZoneNotFound { selector: ZoneSelector },
-    #[error(
-        "{count} hosted zones are named {name}; set hostedZone.private, or select the zone by id"
-    )]
-    ZoneAmbiguous { name: String, count: usize },
+    #[error("{}", describe_ambiguous(.name, .zones))]
+    ZoneAmbiguous { name: String, zones: Vec<Zone> },
     #[error("spec.name: {0}")]
     NameOutsideZone(String),
     #[error("{}", describe_conflicts(.0))]
@@ -54,6 +52,29 @@ pub enum ReconcileError {
         "waiting for Route 53 change {change_id} to be INSYNC before deleting the health checks the removed record sets used"
     )]
     AwaitingChange { change_id: String },
+}
+
+/// Which zones share the name, and the hint that tells them apart: private
+/// only helps when exactly one of them is of the kind asked for.
+fn describe_ambiguous(name: &str, zones: &[Zone]) -> String {
+    let kind = |z: &Zone| if z.private { "private" } else { "public" };
+    let listed: Vec<String> = zones
+        .iter()
+        .map(|z| format!("{} ({})", z.id, kind(z)))
+        .collect();
+    let private = zones.iter().filter(|z| z.private).count();
+    let hint = if private == 1 && zones.len() - private == 1 {
+        "set hostedZone.private (true or false) to choose one, or select the zone by id (hostedZone.id)"
+    } else if private == 1 || zones.len() - private == 1 {
+        "select the zone by id (hostedZone.id); hostedZone.private can pick out the only zone of its kind"
+    } else {
+        "select the zone by id (hostedZone.id)"
+    };
+    format!(
+        "{} hosted zones are named {name}: {}; {hint}",
+        zones.len(),
+        listed.join(", ")
+    )
 }
 
 fn describe_conflicts(conflicts: &[Conflict]) -> String {
@@ -120,10 +141,17 @@ impl ReconcileError {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub zones: BTreeMap<String, ZoneRecords>,
-    /// Health checks whose caller reference carries this owner id.
+    /// Health checks of the FailoverRecords observed (all of this owner id's
+    /// for [`Engine::observe`]), with their tags.
     pub health_checks: Vec<HealthCheck>,
     pub tags: BTreeMap<String, Tags>,
+    /// This owner id's other health checks, whose tags were not read.
+    pub other_checks: Vec<HealthCheck>,
+    /// Zones that exist but could not be read, with why.
+    pub unreadable: Vec<String>,
 }
+
+static NO_RECORDS: std::sync::LazyLock<ZoneRecords> = std::sync::LazyLock::new(ZoneRecords::default);
 
 impl Snapshot {
     /// The planner's view of one zone.
@@ -133,6 +161,30 @@ impl Snapshot {
             health_checks: &self.health_checks,
             tags: &self.tags,
         })
+    }
+
+    /// The planner's view of one zone; a zone not read holds nothing.
+    pub fn observed_or_empty(&self, zone_id: &str) -> Observed<'_> {
+        self.observed(zone_id).unwrap_or(Observed {
+            records: &NO_RECORDS,
+            health_checks: &self.health_checks,
+            tags: &self.tags,
+        })
+    }
+
+    /// Every zone read, for rules that look across zones.
+    pub fn all_zones(&self) -> Vec<(&str, &ZoneRecords)> {
+        self.zones.iter().map(|(id, z)| (id.as_str(), z)).collect()
+    }
+
+    /// Zones the tags of the checks read name, that were not read yet.
+    pub fn tagged_zones(&self) -> BTreeSet<String> {
+        self.tags
+            .values()
+            .filter_map(ownership::zone_of)
+            .filter(|zone| !self.zones.contains_key(*zone))
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -193,7 +245,7 @@ impl<R: Route53> Engine<R> {
                     }),
                     many => Err(ReconcileError::ZoneAmbiguous {
                         name: name.clone(),
-                        count: many.len(),
+                        zones: many.to_vec(),
                     }),
                 }
             }
@@ -216,24 +268,90 @@ impl<R: Route53> Engine<R> {
     /// Read the zones' record sets (one listing each) and this owner's health
     /// checks with their tags.
     pub async fn observe(&self, zone_ids: &BTreeSet<String>) -> Result<Snapshot, Route53Error> {
+        self.observe_for(zone_ids, None).await
+    }
+
+    /// [`Self::observe`], reading the tags only of the health checks that
+    /// `resources` own (all of this owner id's for `None`): a run's cost must
+    /// not grow with the checks of FailoverRecords it is not about. The
+    /// others are kept, untagged, in [`Snapshot::other_checks`].
+    pub async fn observe_for(
+        &self,
+        zone_ids: &BTreeSet<String>,
+        resources: Option<&[Owner]>,
+    ) -> Result<Snapshot, Route53Error> {
         let mut zones = BTreeMap::new();
         for zone_id in zone_ids {
             let records = route53::list_all_record_sets(&self.r53, zone_id).await?;
             zones.insert(zone_id.clone(), ZoneRecords::new(records));
         }
         let prefix = Owner::owner_id_prefix(&self.owner_id);
-        let health_checks: Vec<HealthCheck> = route53::list_all_health_checks(&self.r53)
-            .await?
-            .into_iter()
-            .filter(|c| c.caller_reference.starts_with(&prefix))
-            .collect();
+        let wanted: Option<BTreeSet<String>> =
+            resources.map(|owners| owners.iter().map(Owner::reference_prefix).collect());
+        let (health_checks, other_checks): (Vec<HealthCheck>, Vec<HealthCheck>) =
+            route53::list_all_health_checks(&self.r53)
+                .await?
+                .into_iter()
+                .filter(|c| c.caller_reference.starts_with(&prefix))
+                .partition(|c| match &wanted {
+                    None => true,
+                    Some(wanted) => Owner::resource_part(&c.caller_reference)
+                        .is_some_and(|part| wanted.contains(part)),
+                });
         let ids: Vec<String> = health_checks.iter().map(|c| c.id.clone()).collect();
         let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
         Ok(Snapshot {
             zones,
             health_checks,
             tags,
+            other_checks,
+            unreadable: Vec::new(),
         })
+    }
+
+    /// Read more zones into `snapshot`. A zone that no longer exists holds
+    /// nothing; one that cannot be read is listed in `unreadable`.
+    pub async fn observe_zones(
+        &self,
+        snapshot: &mut Snapshot,
+        zone_ids: &BTreeSet<String>,
+    ) -> Result<(), Route53Error> {
+        for zone_id in zone_ids {
+            if snapshot.zones.contains_key(zone_id) {
+                continue;
+            }
+            match route53::list_all_record_sets(&self.r53, zone_id).await {
+                Ok(records) => {
+                    snapshot
+                        .zones
+                        .insert(zone_id.clone(), ZoneRecords::new(records));
+                }
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    snapshot.zones.insert(zone_id.clone(), ZoneRecords::default());
+                }
+                Err(e) if e.kind == ErrorKind::AccessDenied => {
+                    snapshot.unreadable.push(format!("{zone_id} ({})", e.message));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Before a health check is deleted: read every zone this owner id has
+    /// record sets in (their checks' hosted-zone tags say which), so that a
+    /// record set there that uses the check keeps it. Costs the tags of the
+    /// owner's other checks and a listing per zone, only in runs that delete.
+    pub async fn observe_owner_zones(&self, snapshot: &mut Snapshot) -> Result<(), Route53Error> {
+        let ids: Vec<String> = snapshot.other_checks.iter().map(|c| c.id.clone()).collect();
+        let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
+        let zones: BTreeSet<String> = tags
+            .values()
+            .chain(snapshot.tags.values())
+            .filter_map(ownership::zone_of)
+            .map(str::to_string)
+            .collect();
+        self.observe_zones(snapshot, &zones).await
     }
 
     /// Step 2: submit record change groups of one zone, packed into as few
@@ -364,6 +482,36 @@ pub fn serving<'a>(
             (role, (record_set, check))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(id: &str, private: bool) -> Zone {
+        Zone {
+            id: id.into(),
+            name: "example.com.".into(),
+            private,
+        }
+    }
+
+    #[test]
+    fn an_ambiguous_zone_hint_fits_the_zones_found() {
+        let message = |zones: Vec<Zone>| {
+            ReconcileError::ZoneAmbiguous {
+                name: "example.com.".into(),
+                zones,
+            }
+            .to_string()
+        };
+        let both_public = message(vec![zone("Z1", false), zone("Z2", false)]);
+        assert!(!both_public.contains("private"), "{both_public}");
+        assert!(both_public.contains("Z1 (public), Z2 (public)"), "{both_public}");
+        assert!(both_public.contains("select the zone by id"), "{both_public}");
+        let mixed = message(vec![zone("Z1", false), zone("Z2", true)]);
+        assert!(mixed.contains("set hostedZone.private"), "{mixed}");
+    }
 }
 
 /// A change batch in one line for the logs: `CREATE www.example.com. A primary, ...`.
