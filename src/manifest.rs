@@ -197,7 +197,11 @@ fn locate_duplicate(text: &str, message: &str) -> Option<String> {
         }
         let bare = content.trim_start_matches("- ");
         if leading == indent || (number + 1 == line) {
-            for candidate in [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")] {
+            for candidate in [
+                format!("{key}:"),
+                format!("\"{key}\":"),
+                format!("'{key}':"),
+            ] {
                 if bare.starts_with(&candidate) {
                     found.push(number + 1);
                 }
@@ -308,7 +312,10 @@ mod tests {
         let deep = "[".repeat(200_000);
         let started = std::time::Instant::now();
         let err = parse("deep.yaml", &deep).expect_err("too deep");
-        assert!(err.to_string().contains("nested more than 64 levels"), "{err}");
+        assert!(
+            err.to_string().contains("nested more than 64 levels"),
+            "{err}"
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         let err = parse("deep.yaml", &format!("a: {}", "{x: ".repeat(65))).expect_err("too deep");
         assert!(err.to_string().contains("line 1"), "{err}");
@@ -316,18 +323,36 @@ mod tests {
         let fine: String = (0..40)
             .map(|i| format!("p{i}: /a[1]\nq{i}: '[[[[['\nr{i}: \"{{{{{{{{\"  # [[[[[\n"))
             .collect();
-        assert!(parse("ok.yaml", &fine).is_ok(), "{:?}", parse("ok.yaml", &fine));
+        assert!(
+            parse("ok.yaml", &fine).is_ok(),
+            "{:?}",
+            parse("ok.yaml", &fine)
+        );
 
-        let err = read_bounded("/dev/zero", std::io::repeat(0)).err().expect("too large");
+        let err = read_bounded("/dev/zero", std::io::repeat(0))
+            .err()
+            .expect("too large");
         assert!(matches!(err, Bounded::Other(ManifestError::TooLarge(_))));
     }
 
     #[test]
     fn merge_keys_apply_and_duplicate_keys_point_at_the_duplicate() {
-        let docs = parse("m.yaml", "base: &b\n  x: 1\n  y: 2\nderived:\n  <<: *b\n  y: 3\n").expect("merges");
-        assert_eq!(docs[0].object["derived"], serde_json::json!({"x": 1, "y": 3}));
-        let err = parse("d.yaml", "spec:\n  name: a\n  ttl: 60\n  name: b\n").expect_err("duplicate");
-        assert!(err.to_string().contains("duplicate key \"name\" at line 4 (first at line 2)"), "{err}");
+        let docs = parse(
+            "m.yaml",
+            "base: &b\n  x: 1\n  y: 2\nderived:\n  <<: *b\n  y: 3\n",
+        )
+        .expect("merges");
+        assert_eq!(
+            docs[0].object["derived"],
+            serde_json::json!({"x": 1, "y": 3})
+        );
+        let err =
+            parse("d.yaml", "spec:\n  name: a\n  ttl: 60\n  name: b\n").expect_err("duplicate");
+        assert!(
+            err.to_string()
+                .contains("duplicate key \"name\" at line 4 (first at line 2)"),
+            "{err}"
+        );
     }
 
     #[test]

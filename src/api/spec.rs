@@ -143,8 +143,7 @@ fn default_ttl() -> i64 {
 /// escaped dot, which would need escaping twice).
 const DNS_LABEL: &str = "[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?";
 /// Dot-separated labels.
-const DNS_NAME: &str =
-    "[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?([.][A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?)*";
+const DNS_NAME: &str = "[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?([.][A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?)*";
 /// What [`DNS_NAME`] allows, in words, for messages (no regular expression
 /// reaches a person). No single quotes: it goes inside a CEL string.
 const DNS_NAME_WORDS: &str = "labels are letters, digits, hyphens and underscores (no hyphen at either end), at most 63 characters each, separated by dots; use punycode (xn--...) for international names";

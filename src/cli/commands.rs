@@ -133,7 +133,10 @@ pub(super) async fn plan<R: Route53>(common: &Common, engine: &Engine<R>, exit_c
             "record sets at these names belong to someone else; apply would write nothing for them",
         ))
     } else if exit_code && prepared.plans.iter().any(|p| !p.is_empty()) {
-        Some(Failure::new(Exit::PlanNotEmpty, "Route 53 does not match the manifests"))
+        Some(Failure::new(
+            Exit::PlanNotEmpty,
+            "Route 53 does not match the manifests",
+        ))
     } else {
         None
     };
@@ -154,8 +157,9 @@ pub(super) async fn apply<R: Route53>(
     let prepared = match prepare(common, engine).await {
         Ok(p) => p,
         Err(failure) => {
+            let exit = failed(common, failure);
             report_calls(common, engine.route53());
-            return failed(common, failure);
+            return exit;
         }
     };
     if common.output == Output::Text {
@@ -255,7 +259,9 @@ fn print_outcomes<R: Route53>(
     for ((_, plan), outcome) in plans.iter().zip(outcomes) {
         println!("{}", render::outcome(&plan.owner.to_string(), outcome));
         for kept in &plan.kept_checks {
-            println!("  kept health check {kept}: a record set this FailoverRecord does not own still uses it");
+            println!(
+                "  kept health check {kept}: a record set this FailoverRecord does not own still uses it"
+            );
         }
     }
     report_calls(common, r53);
@@ -308,12 +314,16 @@ fn summarize(outcomes: &[Outcome]) -> Option<Failure> {
     } else if conflicts > 0 {
         Some(Failure::new(
             Exit::Conflict,
-            format!("{conflicts} FailoverRecords are in conflict with record sets dnsfailover does not own; nothing was written for them"),
+            format!(
+                "{conflicts} FailoverRecords are in conflict with record sets dnsfailover does not own; nothing was written for them"
+            ),
         ))
     } else if waiting > 0 {
         Some(Failure::new(
             Exit::Failed,
-            format!("{waiting} FailoverRecords keep a health check the record sets used until Route 53 reports their change INSYNC; run again to delete it"),
+            format!(
+                "{waiting} FailoverRecords keep a health check the record sets used until Route 53 reports their change INSYNC; run again to delete it"
+            ),
         ))
     } else {
         None
@@ -349,8 +359,9 @@ pub(super) async fn delete<R: Route53>(
     let deletions = match removal::plan_deletes(engine, &targets).await {
         Ok(p) => p,
         Err(e) => {
+            let exit = failed(common, Failure::new(Exit::of_error(&e), e.to_string()));
             report_calls(common, engine.route53());
-            return failed(common, Failure::new(Exit::of_error(&e), e.to_string()));
+            return exit;
         }
     };
     let mut to_apply: Vec<(&str, &[RecordPlan], &RecordPlan)> = Vec::new();
@@ -383,8 +394,10 @@ pub(super) async fn delete<R: Route53>(
         .flat_map(|(_, first, plan)| first.iter().chain([*plan]).cloned())
         .collect();
     progress.expect(&all);
-    let runs: Vec<(&[RecordPlan], &RecordPlan)> =
-        to_apply.iter().map(|(_, first, plan)| (*first, *plan)).collect();
+    let runs: Vec<(&[RecordPlan], &RecordPlan)> = to_apply
+        .iter()
+        .map(|(_, first, plan)| (*first, *plan))
+        .collect();
     let outcomes = removal::execute_deletions(engine, &runs, wait_timeout).await;
     progress.finish();
     let labelled: Vec<(&str, &RecordPlan)> = to_apply.iter().map(|(s, _, p)| (*s, *p)).collect();
@@ -418,7 +431,11 @@ pub(super) async fn delete<R: Route53>(
     failure.map_or(Exit::Ok, |f| f.exit)
 }
 
-pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>, exit_code: bool) -> Exit {
+pub(super) async fn status<R: Route53>(
+    common: &Common,
+    engine: &Engine<R>,
+    exit_code: bool,
+) -> Exit {
     let prepared = match prepare(common, engine).await {
         Ok(p) => p,
         Err(failure) => return failed(common, failure),
@@ -488,7 +505,10 @@ pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>, exit
     } else if exit_code && not_ready > 0 {
         Some(Failure::new(
             Exit::PlanNotEmpty,
-            format!("{not_ready} of {} FailoverRecords are not Ready", statuses.len()),
+            format!(
+                "{not_ready} of {} FailoverRecords are not Ready",
+                statuses.len()
+            ),
         ))
     } else {
         None

@@ -142,7 +142,10 @@ mod tests {
             &["x", "-ojson"],
             &["x", "--output=json"],
         ] {
-            assert!(json_requested(args.iter().map(|s| s.to_string())), "{args:?}");
+            assert!(
+                json_requested(args.iter().map(|s| s.to_string())),
+                "{args:?}"
+            );
         }
         assert!(!json_requested(
             ["x", "-o", "text", "json"].iter().map(|s| s.to_string())
@@ -157,7 +160,11 @@ mod tests {
         stats.record(Operation::ChangeResourceRecordSets, Ok(()));
         let failure = interrupted(Signal::Interrupt, &stats);
         assert_eq!(failure.exit, Exit::Interrupted);
-        assert!(failure.message.contains("2 health checks created"), "{}", failure.message);
+        assert!(
+            failure.message.contains("2 health checks created"),
+            "{}",
+            failure.message
+        );
         assert!(failure.message.contains("1 change batches written"));
         assert!(failure.message.contains("again is safe"));
         assert_eq!(interrupted(Signal::Terminate, &stats).exit as i32, 143);

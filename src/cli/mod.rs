@@ -79,7 +79,11 @@ impl Exit {
             Exit::Failed => 3,
             _ => 4,
         };
-        if rank(other) > rank(self) { other } else { self }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -114,7 +118,9 @@ enum Command {
     },
     /// Make Route 53 match the manifests: health checks, then record sets,
     /// then (once that change is INSYNC) the health checks no longer used.
-    #[command(override_usage = "dnsfailover apply -f FILE|DIR|- [--wait [--wait-timeout 5m]] [OPTIONS]")]
+    #[command(
+        override_usage = "dnsfailover apply -f FILE|DIR|- [--wait [--wait-timeout 5m]] [OPTIONS]"
+    )]
     Apply {
         #[command(flatten)]
         common: Common,
@@ -254,9 +260,7 @@ async fn run(cli: Cli) -> Exit {
             Standalone::Delete { wait_timeout } => {
                 commands::delete(&common, &engine, &progress, wait_timeout).await
             }
-            Standalone::Status { exit_code } => {
-                commands::status(&common, &engine, exit_code).await
-            }
+            Standalone::Status { exit_code } => commands::status(&common, &engine, exit_code).await,
         }
     };
     let exit = tokio::select! {

@@ -135,15 +135,24 @@ fn describe(stats: &CallStats, totals: Totals, budget: RateBudget, elapsed: Dura
         totals.create
     );
     if totals.delete > 0 {
-        line.push_str(&format!(", {deleted}/{} health checks deleted", totals.delete));
+        line.push_str(&format!(
+            ", {deleted}/{} health checks deleted",
+            totals.delete
+        ));
     }
     let waiting = stats.waiting_now();
     if !waiting.is_empty() {
         let names: Vec<&str> = waiting.iter().map(|op| op.as_str()).collect();
-        line.push_str(&format!("; waiting for the rate limit ({})", names.join(", ")));
+        line.push_str(&format!(
+            "; waiting for the rate limit ({})",
+            names.join(", ")
+        ));
     }
     if let Some(left) = time_left(totals, created, writes, budget) {
-        line.push_str(&format!("; about {} left", humantime::format_duration(left)));
+        line.push_str(&format!(
+            "; about {} left",
+            humantime::format_duration(left)
+        ));
     }
     line.push_str(&format!(" ({}s so far)", elapsed.as_secs()));
     line
@@ -177,9 +186,20 @@ mod tests {
             delete: 0,
             writes: 601,
         };
-        let line = describe(&stats, totals, RateBudget::default(), Duration::from_secs(12));
-        assert!(line.starts_with("3/300 health checks created, 0 change batches written"), "{line}");
-        assert!(line.contains("waiting for the rate limit (CreateHealthCheck)"), "{line}");
+        let line = describe(
+            &stats,
+            totals,
+            RateBudget::default(),
+            Duration::from_secs(12),
+        );
+        assert!(
+            line.starts_with("3/300 health checks created, 0 change batches written"),
+            "{line}"
+        );
+        assert!(
+            line.contains("waiting for the rate limit (CreateHealthCheck)"),
+            "{line}"
+        );
         // 297 creates at 0.25/s.
         assert!(line.contains("about 19m 48s left"), "{line}");
     }

@@ -183,7 +183,10 @@ fn deletion(target: &DeleteTarget, zone: Option<&Zone>, snapshot: &Snapshot) -> 
     let first = with_markers
         .iter()
         .filter(|id| **id != main)
-        .map(|id| plan::plan_delete(&target.owner, id, snapshot.observed_or_empty(id)).without_check_deletes())
+        .map(|id| {
+            plan::plan_delete(&target.owner, id, snapshot.observed_or_empty(id))
+                .without_check_deletes()
+        })
         .collect();
     let plan = plan::plan_delete(&target.owner, main, snapshot.observed_or_empty(main));
     Deletion::Plan { first, plan }
@@ -199,7 +202,10 @@ fn not_ours(target: &DeleteTarget, zone: Option<&Zone>, snapshot: &Snapshot) -> 
     if records.is_empty() {
         return None;
     }
-    let keys: Vec<String> = records.iter().map(|r| RecordKey::to_string(&r.key())).collect();
+    let keys: Vec<String> = records
+        .iter()
+        .map(|r| RecordKey::to_string(&r.key()))
+        .collect();
     Some(format!(
         "found {} in hosted zone {}, but no ownership marker of {} claims them ({} is missing or names someone else), so dnsfailover did not create them or no longer knows it did; they are left untouched. Delete them by hand, or apply with spec.adoptExisting: true and then delete",
         keys.join(", "),

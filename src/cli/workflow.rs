@@ -64,7 +64,10 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
                 if let Some(first) = seen.insert(desired.owner.clone(), document.source.clone()) {
                     rejected.push(Rejected::invalid(
                         document.to_string(),
-                        format!("FailoverRecord {} is also defined in {first}", desired.owner),
+                        format!(
+                            "FailoverRecord {} is also defined in {first}",
+                            desired.owner
+                        ),
                     ));
                     continue;
                 }
@@ -73,7 +76,9 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
                     desired,
                 });
             }
-            Err(invalid) => rejected.push(Rejected::invalid(document.to_string(), invalid.to_string())),
+            Err(invalid) => {
+                rejected.push(Rejected::invalid(document.to_string(), invalid.to_string()))
+            }
         }
     }
     if rejected.is_empty() {

@@ -180,7 +180,9 @@ pub fn health_check_tags(
 
 /// The hosted zone a check's tags say its record sets are in.
 pub fn zone_of(tags: &Tags) -> Option<&str> {
-    tags.get(TAG_ZONE).map(String::as_str).filter(|z| !z.is_empty())
+    tags.get(TAG_ZONE)
+        .map(String::as_str)
+        .filter(|z| !z.is_empty())
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -423,6 +425,9 @@ mod tests {
         assert_eq!(tags[TAG_ROLE], "primary");
         assert_eq!(zone_of(&tags), Some("Z1"));
         let reference = caller_reference(&owner, Failover::Primary, &config(), 0);
-        assert_eq!(Owner::resource_part(&reference), Some(owner.reference_prefix().as_str()));
+        assert_eq!(
+            Owner::resource_part(&reference),
+            Some(owner.reference_prefix().as_str())
+        );
     }
 }

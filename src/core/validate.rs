@@ -314,7 +314,10 @@ fn values(
                 if let Some(problem) = names::dns_name_problem(&host) {
                     errors.add(
                         format!("{field}[{i}]"),
-                        format!("{address:?} is not a valid host name for type CNAME: {problem} ({})", names::DNS_NAME_RULES),
+                        format!(
+                            "{address:?} is not a valid host name for type CNAME: {problem} ({})",
+                            names::DNS_NAME_RULES
+                        ),
                     );
                     return None;
                 }

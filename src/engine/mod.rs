@@ -151,7 +151,8 @@ pub struct Snapshot {
     pub unreadable: Vec<String>,
 }
 
-static NO_RECORDS: std::sync::LazyLock<ZoneRecords> = std::sync::LazyLock::new(ZoneRecords::default);
+static NO_RECORDS: std::sync::LazyLock<ZoneRecords> =
+    std::sync::LazyLock::new(ZoneRecords::default);
 
 impl Snapshot {
     /// The planner's view of one zone.
@@ -327,10 +328,14 @@ impl<R: Route53> Engine<R> {
                         .insert(zone_id.clone(), ZoneRecords::new(records));
                 }
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    snapshot.zones.insert(zone_id.clone(), ZoneRecords::default());
+                    snapshot
+                        .zones
+                        .insert(zone_id.clone(), ZoneRecords::default());
                 }
                 Err(e) if e.kind == ErrorKind::AccessDenied => {
-                    snapshot.unreadable.push(format!("{zone_id} ({})", e.message));
+                    snapshot
+                        .unreadable
+                        .push(format!("{zone_id} ({})", e.message));
                 }
                 Err(e) => return Err(e),
             }
@@ -507,8 +512,14 @@ mod tests {
         };
         let both_public = message(vec![zone("Z1", false), zone("Z2", false)]);
         assert!(!both_public.contains("private"), "{both_public}");
-        assert!(both_public.contains("Z1 (public), Z2 (public)"), "{both_public}");
-        assert!(both_public.contains("select the zone by id"), "{both_public}");
+        assert!(
+            both_public.contains("Z1 (public), Z2 (public)"),
+            "{both_public}"
+        );
+        assert!(
+            both_public.contains("select the zone by id"),
+            "{both_public}"
+        );
         let mixed = message(vec![zone("Z1", false), zone("Z2", true)]);
         assert!(mixed.contains("set hostedZone.private"), "{mixed}");
     }

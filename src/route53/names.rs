@@ -97,10 +97,25 @@ mod tests {
 
     #[test]
     fn dns_names_are_checked_label_by_label() {
-        for good in ["lb-1.us-east-1.elb.amazonaws.com", "d111.cloudfront.net.", "_dmarc.example.com", "xn--bcher-kva.example"] {
+        for good in [
+            "lb-1.us-east-1.elb.amazonaws.com",
+            "d111.cloudfront.net.",
+            "_dmarc.example.com",
+            "xn--bcher-kva.example",
+        ] {
             assert_eq!(dns_name_problem(good), None, "{good}");
         }
-        for bad in ["not a host!!", "has space!.example.net", "a..b", ".a", "-a.b", "a-.b", "bücher.example", "", "*.example.com"] {
+        for bad in [
+            "not a host!!",
+            "has space!.example.net",
+            "a..b",
+            ".a",
+            "-a.b",
+            "a-.b",
+            "bücher.example",
+            "",
+            "*.example.com",
+        ] {
             assert!(dns_name_problem(bad).is_some(), "{bad}");
         }
         assert!(dns_name_problem(&format!("{}.com", "a".repeat(64))).is_some());

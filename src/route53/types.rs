@@ -467,9 +467,17 @@ mod tests {
     #[test]
     fn an_ipv6_endpoint_is_bracketed_before_its_port() {
         let mut config = HealthCheckConfig::http("2001:db8::a", 10);
-        assert!(config.summary().starts_with("HTTP [2001:db8::a]:80/ "), "{}", config.summary());
+        assert!(
+            config.summary().starts_with("HTTP [2001:db8::a]:80/ "),
+            "{}",
+            config.summary()
+        );
         config.ip_address = Some("192.0.2.1".into());
-        assert!(config.summary().starts_with("HTTP 192.0.2.1:80/ "), "{}", config.summary());
+        assert!(
+            config.summary().starts_with("HTTP 192.0.2.1:80/ "),
+            "{}",
+            config.summary()
+        );
     }
 
     #[test]

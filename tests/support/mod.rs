@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod cli;
 pub mod cluster;
 pub mod control_plane;
 

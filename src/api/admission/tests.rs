@@ -657,7 +657,10 @@ fn every_cel_rule_compiles_and_has_a_message() {
 #[test]
 fn rule_host_names_are_dns_names_naming_field_and_value() {
     let alias = |name: &str| json!({"alias": {"dnsName": name, "hostedZoneId": "Z35SXDOTRQ7X7K"}});
-    accepted(&with(&[("/spec/secondary", Some(alias("lb-1.us-east-1.elb.amazonaws.com.")))]));
+    accepted(&with(&[(
+        "/spec/secondary",
+        Some(alias("lb-1.us-east-1.elb.amazonaws.com.")),
+    )]));
     rejected(
         &with(&[("/spec/secondary", Some(alias("has space!.example.net")))]),
         "spec.secondary.alias.dnsName",
@@ -669,7 +672,9 @@ fn rule_host_names_are_dns_names_naming_field_and_value() {
         &format!("{HC}.fqdn"),
         "healthCheck.fqdn not a host!! is not a valid DNS name",
     );
-    accepted(&check(json!({"ipAddress": "52.94.236.10", "hostName": "www.example.com"})));
+    accepted(&check(
+        json!({"ipAddress": "52.94.236.10", "hostName": "www.example.com"}),
+    ));
     rejected(
         &check(json!({"ipAddress": "52.94.236.10", "hostName": "bücher.example"})),
         &format!("{HC}.hostName"),
@@ -702,7 +707,8 @@ fn rule_cname_values_are_host_names() {
 #[test]
 fn rule_cloudfront_alias_cannot_evaluate_target_health() {
     let cloudfront = |evaluate: Value| {
-        let mut alias = json!({"dnsName": "d111111abcdef8.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"});
+        let mut alias =
+            json!({"dnsName": "d111111abcdef8.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"});
         if !evaluate.is_null() {
             alias["evaluateTargetHealth"] = evaluate;
         }
@@ -720,7 +726,10 @@ fn rule_cloudfront_alias_cannot_evaluate_target_health() {
 
 #[test]
 fn rule_zone_ids_are_described_in_words() {
-    accepted(&with(&[("/spec/hostedZone", Some(json!({"id": "/hostedzone/Z0123456789ABC"})))]));
+    accepted(&with(&[(
+        "/spec/hostedZone",
+        Some(json!({"id": "/hostedzone/Z0123456789ABC"})),
+    )]));
     rejected(
         &with(&[("/spec/hostedZone", Some(json!({"id": "z-lower"})))]),
         "spec.hostedZone.id",

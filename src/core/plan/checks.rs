@@ -180,6 +180,15 @@ pub fn keep_checks_in_use(
     unreadable: &[String],
 ) {
     let (dropped, added) = reference_changes(plans);
+    let removed: Vec<(String, crate::route53::RecordKey)> = plans
+        .iter()
+        .flat_map(|p| {
+            p.changes
+                .iter()
+                .filter(|c| c.action == ChangeAction::Delete)
+                .map(|c| (p.zone_id.clone(), c.record.key()))
+        })
+        .collect();
     for plan in plans.iter_mut() {
         let kept = &mut plan.kept_checks;
         plan.delete_checks.retain(|check| {
@@ -192,6 +201,7 @@ pub fn keep_checks_in_use(
                     .flat_map(|(zone_id, z)| {
                         z.referring_to(id)
                             .into_iter()
+                            .filter(|r| !removed.contains(&(zone_id.to_string(), r.key())))
                             .map(move |r| format!("{} in hosted zone {zone_id}", r.key()))
                     })
                     .collect();
@@ -219,9 +229,7 @@ pub fn keep_checks_in_use(
 }
 
 /// For each health check, how many references the plans drop and add.
-fn reference_changes(
-    plans: &[RecordPlan],
-) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+fn reference_changes(plans: &[RecordPlan]) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
     let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
     let mut added: BTreeMap<String, usize> = BTreeMap::new();
     for change in plans.iter().flat_map(|p| &p.changes) {

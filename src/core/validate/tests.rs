@@ -204,7 +204,11 @@ fn an_alias_to_the_record_itself_is_a_warning() {
         .place(zone())
         .expect("placed");
     assert!(
-        placed.desired.warnings.iter().any(|w| w.contains("own name")),
+        placed
+            .desired
+            .warnings
+            .iter()
+            .any(|w| w.contains("own name")),
         "{:?}",
         placed.desired.warnings
     );
