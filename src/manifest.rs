@@ -192,7 +192,8 @@ fn locate_duplicate(text: &str, message: &str) -> Option<String> {
     for (number, text_line) in text.lines().enumerate().skip(line.saturating_sub(1)) {
         let leading = text_line.len() - text_line.trim_start().len();
         let content = text_line.trim_start();
-        if found.len() > 0 && leading < indent && !content.is_empty() && !content.starts_with('#') {
+        if !found.is_empty() && leading < indent && !content.is_empty() && !content.starts_with('#')
+        {
             break;
         }
         let bare = content.trim_start_matches("- ");
@@ -329,9 +330,7 @@ mod tests {
             parse("ok.yaml", &fine)
         );
 
-        let err = read_bounded("/dev/zero", std::io::repeat(0))
-            .err()
-            .expect("too large");
+        let err = read_bounded("/dev/zero", std::io::repeat(0)).expect_err("too large");
         assert!(matches!(err, Bounded::Other(ManifestError::TooLarge(_))));
     }
 

@@ -4,6 +4,9 @@
 //! the person reading the manifest. Validation that the API server can enforce
 //! lives here too, as schema constraints and CEL rules; `crate::core::validate` only
 //! adds what needs knowledge the schema cannot have (the hosted zone's name).
+//!
+//! Long because it is the whole v1alpha1 spec: every field with its
+//! `kubectl explain` text and the CEL rules that hold it, in one place.
 
 // Each `printcolumn(...)` repeats `type_ = "string"`; clippy reads the
 // derive's attribute list as duplicated attributes.

@@ -1,6 +1,9 @@
 //! The standalone commands over manifests: `plan`, `apply`, `delete` and
 //! `status`, each admitting every manifest before any Route 53 call, and
 //! printing what happened as text or JSON (one document, errors included).
+//!
+//! Long because it holds the four commands, each with its text and its JSON
+//! output side by side.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -370,7 +373,7 @@ pub(super) async fn delete<R: Route53>(
         match deletion {
             removal::Deletion::Plan { first, plan } => {
                 if common.output == Output::Text {
-                    for plan in first.iter().chain([plan]) {
+                    for plan in first.iter().chain([&**plan]) {
                         print!("{}", render::plan(&target.source, plan, &[]));
                     }
                 }

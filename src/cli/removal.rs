@@ -90,7 +90,7 @@ pub enum Deletion {
     /// sets of the main zone and the health checks.
     Plan {
         first: Vec<RecordPlan>,
-        plan: RecordPlan,
+        plan: Box<RecordPlan>,
     },
     /// `deletionPolicy: Retain`.
     Retained,
@@ -140,7 +140,7 @@ pub async fn plan_deletes<R: Route53>(
             sizes.push(match d {
                 Deletion::Plan { first, plan } => {
                     plans.extend(first.iter().cloned());
-                    plans.push(plan.clone());
+                    plans.push((**plan).clone());
                     Some(first.len())
                 }
                 _ => None,
@@ -152,7 +152,7 @@ pub async fn plan_deletes<R: Route53>(
             if let (Deletion::Plan { first, plan }, Some(size)) = (d, size) {
                 *first = guarded.by_ref().take(size).collect();
                 if let Some(main) = guarded.next() {
-                    *plan = main;
+                    **plan = main;
                 }
             }
         }
@@ -189,7 +189,10 @@ fn deletion(target: &DeleteTarget, zone: Option<&Zone>, snapshot: &Snapshot) -> 
         })
         .collect();
     let plan = plan::plan_delete(&target.owner, main, snapshot.observed_or_empty(main));
-    Deletion::Plan { first, plan }
+    Deletion::Plan {
+        first,
+        plan: Box::new(plan),
+    }
 }
 
 /// Record sets at the target's name and type that are not this

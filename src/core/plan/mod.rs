@@ -14,6 +14,9 @@
 //! Route 53 itself refuses any race with a concurrent writer. Updates are a
 //! DELETE of the exact observed record and a CREATE in the same batch: they fail
 //! instead of overwriting a record someone changed since it was read.
+//!
+//! Long because it holds the plan's whole vocabulary (every step a plan can
+//! hold) next to the two functions that make plans.
 
 pub mod batch;
 mod checks;
