@@ -102,7 +102,7 @@ script-lint: venv ## shellcheck the shell scripts (the e2e suite included), hado
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
 
 bench: venv ## Route 53 cost, convergence and footprint figures (BENCHMARKS.md); writes target/bench-report.md
-	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost | tee target/bench-report.md
+	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost --bench cli_cost | tee target/bench-report.md
 
 soak: venv ## Long fault-injection and property runs (minutes)
 	DNSFAILOVER_PROPTEST_CASES=20000 DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --profile bench --test soak --test fuzz --lib -- --include-ignored --nocapture
