@@ -71,7 +71,7 @@ async fn world(owned: usize) -> FakeRoute53 {
     }
     let (ops, _) = apply(&fake).await;
     assert!(
-        ops.get(&Operation::CreateHealthCheck).is_some(),
+        ops.contains_key(&Operation::CreateHealthCheck),
         "first apply creates"
     );
     fake

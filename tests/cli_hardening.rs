@@ -157,17 +157,7 @@ async fn delete_keeps_a_check_a_record_in_another_zone_uses_and_says_which_and_w
         .into_iter()
         .find_map(|r| r.health_check_id)
         .expect("www's check");
-    let theirs = RecordSet {
-        name: "legacy.example.net.".into(),
-        rr_type: RrType::A,
-        set_identifier: Some("legacy".into()),
-        failover: Some(Failover::Primary),
-        ttl: Some(60),
-        values: vec!["203.0.113.9".into()],
-        alias: None,
-        health_check_id: Some(used.clone()),
-        other_routing: None,
-    };
+    let theirs = support::record_using("legacy.example.net.", "legacy", &used);
     r53.change_record_sets(
         &zone_b.id,
         &[Change {

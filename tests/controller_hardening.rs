@@ -7,7 +7,7 @@ mod support;
 
 use support::cluster::{Harness, SPEC};
 
-use dnsfailover::route53::{Failover, RecordSet, RrType};
+use dnsfailover::route53::RrType;
 
 #[tokio::test]
 async fn a_cname_at_the_name_of_another_failover_record_is_a_cname_clash() {
@@ -55,18 +55,8 @@ async fn a_deletion_keeps_a_check_a_record_in_another_zone_of_this_owner_uses() 
         .primary
         .and_then(|p| p.health_check_id)
         .expect("examplefailover's check");
-    let theirs = RecordSet {
-        name: "legacy.example.net.".into(),
-        rr_type: RrType::A,
-        set_identifier: Some("legacy".into()),
-        failover: Some(Failover::Primary),
-        ttl: Some(60),
-        values: vec!["203.0.113.7".into()],
-        alias: None,
-        health_check_id: Some(check.clone()),
-        other_routing: None,
-    };
-    h.fake.put_record(&other.id, theirs.clone());
+    let theirs = support::record_using("legacy.example.net.", "legacy", &check);
+    h.fake.put_record(&other.id, theirs);
     h.ctx.observer().invalidate_all().await;
 
     h.delete("examplefailover");

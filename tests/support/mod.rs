@@ -159,6 +159,25 @@ impl Drop for Moto {
     }
 }
 
+/// A PRIMARY failover record set someone else made, using health check `check`.
+pub fn record_using(
+    name: &str,
+    set_identifier: &str,
+    check: &str,
+) -> dnsfailover::route53::RecordSet {
+    dnsfailover::route53::RecordSet {
+        name: name.into(),
+        rr_type: dnsfailover::route53::RrType::A,
+        set_identifier: Some(set_identifier.into()),
+        failover: Some(dnsfailover::route53::Failover::Primary),
+        ttl: Some(60),
+        values: vec!["203.0.113.9".into()],
+        alias: None,
+        health_check_id: Some(check.into()),
+        other_routing: None,
+    }
+}
+
 /// A FailoverRecord spec for tests, in YAML.
 pub fn spec(yaml: &str) -> dnsfailover::api::FailoverRecordSpec {
     serde_yaml::from_str(yaml).expect("test spec parses")
