@@ -29,7 +29,7 @@ MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv test soak bench fmt fmt-check lint script-lint deny msrv crd crd-check chart-check demo demo-cli image e2e \
+.PHONY: help venv test soak bench bench-cluster fmt fmt-check lint script-lint deny msrv crd crd-check chart-check demo demo-cli image e2e \
 	cluster-bins cluster-up cluster-down
 
 help: ## List the targets
@@ -103,6 +103,10 @@ script-lint: venv ## shellcheck the shell scripts (the e2e suite included), hado
 
 bench: venv ## Route 53 cost, convergence and footprint figures (BENCHMARKS.md); writes target/bench-report.md
 	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost --bench cli_cost | tee target/bench-report.md
+
+bench-cluster: venv cluster-bins ## The controller process at 100 and 1,000 records on the local control plane (BENCHMARKS.md); DNSFAILOVER_BENCH_RECORDS=100,1000,10000 for more
+	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" DNSFAILOVER_CLUSTER_BINS="$$(scripts/cluster-bins.sh --path)" \
+		$(CARGO) bench --bench cluster_scale | tee target/bench-cluster-report.md
 
 soak: venv ## Long fault-injection and property runs (minutes)
 	DNSFAILOVER_PROPTEST_CASES=20000 DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) test --profile bench --test soak --test fuzz --lib -- --include-ignored --nocapture

@@ -482,6 +482,10 @@ class Cluster:
         return stopped
 
     def down(self, quiet: bool = False) -> None:
+        # A second Ctrl-C (or the terminal's, reaching this process too) must
+        # not leave half the control plane running: finish the teardown.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         state = self.load()
         if state:
             stopped = self.stop(state)

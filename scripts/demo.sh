@@ -23,8 +23,16 @@ SYSTEM=dnsfailover-system
 
 header() { printf '\n\033[1m==== %s ====\033[0m\n\n' "$*"; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
-# Print a command as a user would type it, then run it.
-run() { printf '$ %s\n' "$*"; "$@"; }
+# Print a command as a user would type it (quoting what the shell would
+# need quoted), then run it.
+run() {
+    local shown="" arg
+    for arg in "$@"; do
+        if [[ $arg =~ [^A-Za-z0-9_./=:,@+-] ]]; then shown+=" '$arg'"; else shown+=" $arg"; fi
+    done
+    printf '$%s\n' "$shown"
+    "$@"
+}
 
 [[ -x "$VENV/bin/python" ]] || die "$VENV is missing; run 'make demo' (it creates it)"
 [[ -x "$BIN" ]] || die "$BIN is missing; run 'make demo' (it builds it)"
@@ -32,7 +40,9 @@ bins=$(scripts/cluster-bins.sh --path) || die "the control plane is not built; r
 
 cleanup() {
     local status=$?
-    trap - EXIT INT TERM
+    # Ignore further Ctrl-C: the teardown must finish.
+    trap '' INT TERM
+    trap - EXIT
     header "Stopping everything the demo started"
     "$VENV/bin/python" scripts/cluster.py down --dir "$CLUSTER" || true
     rm -rf "$STATE"
@@ -62,7 +72,7 @@ printf '    --set aws.route53Endpoint=%s --set aws.credentialsSecret.name=route5
 "$VENV/bin/python" scripts/chart.py install charts/dnsfailover dnsfailover \
     --kubeconfig "$KUBECONFIG" --namespace "$SYSTEM" \
     --set-json "{\"aws\": {\"route53Endpoint\": \"$AWS_ENDPOINT_URL\", \"credentialsSecret\": {\"name\": \"route53-credentials\"}}}" \
-    | "$VENV/bin/python" -c 'import json, sys; r = json.load(sys.stdin); print(f"release {r[\"name\"]} revision {r[\"version\"]}: {r[\"info\"][\"status\"]}")'
+    | "$VENV/bin/python" -c 'import json, sys; r = json.load(sys.stdin); print("release %s, revision %s: %s" % (r["name"], r["revision"], r["status"]))'
 run kubectl -n "$SYSTEM" get deployment,serviceaccount,role -l app.kubernetes.io/instance=dnsfailover
 
 header "Running the controller as the Deployment's pod would (no kubelet here)"
@@ -77,6 +87,9 @@ run kubectl create namespace "$NS"
 run cat examples/examplefailover.yaml
 run kubectl apply -f examples/examplefailover.yaml
 run kubectl -n "$NS" wait --for=condition=Ready failoverrecord/examplefailover --timeout=120s
+# Ready means Route 53 holds the records; the active side follows once the
+# health check's status has been read.
+run kubectl -n "$NS" wait --for=jsonpath='{.status.active}'=Primary failoverrecord/examplefailover --timeout=120s
 run kubectl -n "$NS" get failoverrecords -o wide
 
 header "What happened, as events"
@@ -92,8 +105,7 @@ run kubectl -n "$NS" patch failoverrecord examplefailover --type merge \
 run kubectl -n "$NS" wait --for=jsonpath='{.status.active}'=Secondary \
     failoverrecord/examplefailover --timeout=120s
 run kubectl -n "$NS" get failoverrecords
-run kubectl -n "$NS" get events --field-selector reason=FailoverToSecondary \
-    -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
+run kubectl -n "$NS" describe failoverrecord examplefailover
 
 header "Deleting it: records first, then the health check, then the finalizer"
 run kubectl -n "$NS" delete failoverrecord examplefailover --timeout=120s

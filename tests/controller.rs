@@ -64,7 +64,7 @@ async fn create_adds_the_finalizer_first_then_writes_route53_and_status() {
     assert_eq!(
         h.api.take_lines(),
         vec![
-            format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
+            // One Event for the first write (Created), then the status.
             format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
             format!("PATCH {}/status", path("examplefailover")),
         ]

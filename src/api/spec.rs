@@ -91,7 +91,7 @@ use super::status::FailoverRecordStatus;
     // both sides are compared with and without the trailing dot. A zone given
     // by id is only known to the controller, which checks it there.
     validation = Rule::new("!has(self.hostedZone.name) || !self.name.contains('.') || [self.name.lowerAscii(), self.name.lowerAscii() + '.'].exists(n, [self.hostedZone.name.lowerAscii(), self.hostedZone.name.lowerAscii() + '.'].exists(z, n == z || n.endsWith('.' + z)))")
-        .message(Message::Expression("'name ' + self.name + ' is not inside hostedZone.name ' + self.hostedZone.name + ': use a name relative to the zone (such as www) or a fully qualified name that ends in ' + self.hostedZone.name".into()))
+        .message(kube::core::Message::Expression("'name ' + self.name + ' is not inside hostedZone.name ' + self.hostedZone.name + ': use a name relative to the zone (such as www) or a fully qualified name that ends in ' + self.hostedZone.name".into()))
         .field_path(".name")
 )]
 #[serde(rename_all = "camelCase")]

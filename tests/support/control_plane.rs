@@ -516,6 +516,11 @@ impl ControllerProcess {
         self.child.wait().expect("wait for the controller")
     }
 
+    /// The controller's pid (the script exec'd into it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

@@ -638,7 +638,7 @@ fn every_cel_rule_compiles_and_has_a_message() {
     for (path, rule) in &rules {
         assert!(
             ["message", "messageExpression"].iter().any(|key| rule
-                .get(key)
+                .get(*key)
                 .and_then(Value::as_str)
                 .is_some_and(|m| !m.is_empty())),
             "{path}: rule without a message: {rule}"

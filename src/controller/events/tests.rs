@@ -134,7 +134,7 @@ fn events_follow_what_was_written_and_what_changed_in_the_status() {
             ready(primary),
             Some((&[Does::CreateCheck, Does::WriteRecords], false)),
             None,
-            vec![(Normal, "HealthCheckCreated"), (Normal, "RecordsCreated")],
+            vec![(Normal, "Created")],
         ),
         (
             "first apply after a failed one",
