@@ -142,6 +142,9 @@ fn default_ttl() -> i64 {
     60
 }
 
+/// Most addresses one side may list (the schema's maxItems).
+const MAX_ADDRESSES: usize = 100;
+
 /// One DNS label, as a CEL regular expression (RE2; `[.]` rather than an
 /// escaped dot, which would need escaping twice).
 const DNS_LABEL: &str = "[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?";
@@ -167,11 +170,15 @@ fn addresses_match_type(side: &str) -> Rule {
     let wrong = format!(
         "self.{side}.addresses.filter(a, !isIP(a) || ip(a).family() != (self.type == 'A' ? 4 : 6))[0]"
     );
+    // The index is looked up in a literal list of its digits: the
+    // apiserver estimates `string(int)` as unbounded and refuses the CRD.
+    let digits: Vec<String> = (0..MAX_ADDRESSES).map(|i| format!("'{i}'")).collect();
+    let digits = digits.join(",");
     Rule::new(format!(
         "!has(self.{side}.addresses) || (self.type == 'A' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 4)) || (self.type == 'AAAA' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 6)) || self.type == 'CNAME'"
     ))
     .message(Message::Expression(format!(
-        "'{side}.addresses[' + string(self.{side}.addresses.indexOf({wrong})) + '] ' + {wrong} + ' is not an ' + (self.type == 'A' ? 'IPv4 address: type A takes IPv4 addresses' : 'IPv6 address: type AAAA takes IPv6 addresses')"
+        "'{side}.addresses[' + [{digits}][self.{side}.addresses.indexOf({wrong})] + '] ' + {wrong} + ' is not an ' + (self.type == 'A' ? 'IPv4 address: type A takes IPv4 addresses' : 'IPv6 address: type AAAA takes IPv6 addresses')"
     )))
     .field_path(format!(".{side}.addresses"))
 }
@@ -279,7 +286,7 @@ pub struct Target {
     /// The values of the record set: IP addresses for `A`/`AAAA`, one host name
     /// for `CNAME`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 100), inner(length(min = 1, max = 253)))]
+    #[schemars(length(min = 1, max = MAX_ADDRESSES), inner(length(min = 1, max = 253)))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Set)]
     pub addresses: Option<Vec<String>>,
 
