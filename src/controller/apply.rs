@@ -10,7 +10,9 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{debug, info};
 
-use super::context::Context;
+use sha2::{Digest, Sha256};
+
+use super::context::{Context, Fingerprint};
 use super::effects::{self, insync};
 use super::entry::{Error, ensure_leader, resync};
 use super::events::{self, Applied, Reconciled};
@@ -152,7 +154,9 @@ async fn converge<R: Route53 + 'static>(
     }
     // Serialising plain data cannot fail; an empty fingerprint only makes a
     // drift look like a spec change in the event's wording.
-    let fingerprint = serde_json::to_string(&(&placed.fqdn, &placed.desired)).unwrap_or_default();
+    let fingerprint: Fingerprint =
+        Sha256::digest(serde_json::to_vec(&(&placed.fqdn, &placed.desired)).unwrap_or_default())
+            .into();
     let before = ctx.recall(&key);
     let mut applied = None;
     if !plan.is_empty() {
