@@ -698,7 +698,10 @@ def main() -> int:
     cluster = Cluster(args.dir.resolve())
     try:
         if args.command == "up":
-            if not args.hold:
+            running = cluster.load()
+            if running and cluster.ready(running) and not args.hold:
+                say(f"==> Already running in {cluster.dir}")
+            elif not args.hold:
                 say(f"==> Starting the local control plane in {cluster.dir}")
             state = cluster.up(detach=not args.hold)
             if args.hold:

@@ -81,7 +81,7 @@ async fn the_seed_example_through_kubectl_create_edit_drill_and_delete() {
     let reasons = w.event_reasons("examplefailover");
     assert!(
         reasons.iter().any(|r| r == "Created"),
-        "Created in {reasons:?}"
+        "a Created event in {reasons:?}"
     );
 
     // An edit reaches Route 53 and observedGeneration.
