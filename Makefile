@@ -103,7 +103,7 @@ script-lint: venv ## shellcheck the shell scripts (the e2e suite included), hado
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
 
 bench: venv ## Route 53 cost, convergence and footprint figures (BENCHMARKS.md); writes target/bench-report.md
-	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost | tee target/bench-report.md
+	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost --bench cli_cost | tee target/bench-report.md
 
 bench-cluster: venv cluster-bins ## The controller process at 100 and 1,000 records on the local control plane (BENCHMARKS.md); DNSFAILOVER_BENCH_RECORDS=100,1000,10000 for more
 	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" DNSFAILOVER_CLUSTER_BINS="$$(scripts/cluster-bins.sh --path)" \

@@ -7,7 +7,7 @@ mod support;
 
 use dnsfailover::route53::{self, Failover};
 use support::Moto;
-use support::command::{dnsfailover_with, manifest};
+use support::cli::{dnsfailover_with, manifest, requests};
 
 const SIDE_A: &str = r#"apiVersion: dnsfailover.io/v1alpha1
 kind: FailoverRecord
@@ -222,14 +222,8 @@ async fn an_imported_pair_is_taken_over_with_zero_record_changes_and_its_check()
 
     let apply = dnsfailover_with(&moto, &[], &["apply", "-f", &file]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    assert_eq!(
-        support::command::requests(&apply.stderr, "CreateHealthCheck"),
-        0
-    );
-    assert_eq!(
-        support::command::requests(&apply.stderr, "ChangeResourceRecordSets"),
-        1
-    );
+    assert_eq!(requests(&apply.stderr, "CreateHealthCheck"), 0);
+    assert_eq!(requests(&apply.stderr, "ChangeResourceRecordSets"), 1);
     assert_eq!(
         answering().await,
         before,
@@ -366,7 +360,7 @@ async fn checker_regions_never_show_a_permanent_diff() {
         let apply = dnsfailover_with(&moto, &[], &["apply", "-f", &file]);
         assert_eq!(apply.code, 0, "{step}: {}", apply.all());
         assert_eq!(
-            support::command::requests(&apply.stderr, "CreateHealthCheck"),
+            requests(&apply.stderr, "CreateHealthCheck"),
             u64::from(step == "three regions"),
             "{step}: regions are changed in place: {}",
             apply.all()

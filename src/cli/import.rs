@@ -86,7 +86,10 @@ pub(super) async fn import(args: &ImportArgs, aws: &AwsArgs) -> Exit {
     };
     let zone = match engine.resolve_zone(&selector).await {
         Ok(zone) => zone,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::of_error(&e);
+        }
     };
     let Some(fqdn) = fqdn_in(&args.name, &zone.name) else {
         return refused(&format!(

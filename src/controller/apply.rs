@@ -71,7 +71,10 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
         .view(&ctx.engine, Some(&placed.zone.id))
         .await?;
     ctx.readiness.credentials_ok.store(true, Ordering::Relaxed);
-    let plan = view.with(|observed| plan::plan_apply(&placed, observed));
+    let mut plan = view.with(|observed| plan::plan_apply(&placed, observed));
+    ctx.observer
+        .keep_checks_in_use(&ctx.engine, std::slice::from_mut(&mut plan))
+        .await?;
     Ok(Planned { placed, plan })
 }
 

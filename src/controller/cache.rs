@@ -252,6 +252,51 @@ impl Observer {
         Ok(value)
     }
 
+    /// Before health checks are deleted: keep those a record set uses in any
+    /// zone this owner has record sets in (its checks' hosted-zone tags say
+    /// which; each listed at most once per period, like any zone), not only
+    /// in the plan's own zone.
+    pub async fn keep_checks_in_use<R: Route53>(
+        &self,
+        engine: &Engine<R>,
+        plans: &mut [RecordPlan],
+    ) -> Result<(), Route53Error> {
+        if plans.iter().all(|p| p.delete_checks.is_empty()) {
+            return Ok(());
+        }
+        let checks = self.checks(engine).await?;
+        let mut zone_ids: Vec<String> = checks
+            .read()
+            .tags
+            .values()
+            .filter_map(crate::core::ownership::zone_of)
+            .map(str::to_string)
+            .chain(plans.iter().map(|p| p.zone_id.clone()))
+            .filter(|z| !z.is_empty())
+            .collect();
+        zone_ids.sort();
+        zone_ids.dedup();
+        let mut zones = Vec::new();
+        let mut unreadable = Vec::new();
+        for zone_id in zone_ids {
+            match self.records(engine, &zone_id).await {
+                Ok(records) => zones.push((zone_id, records)),
+                Err(e) if e.kind == crate::route53::ErrorKind::NotFound => {}
+                Err(e) if e.kind == crate::route53::ErrorKind::AccessDenied => {
+                    unreadable.push(format!("{zone_id} ({})", e.message));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let guards: Vec<_> = zones
+            .iter()
+            .map(|(id, z)| (id.as_str(), z.read()))
+            .collect();
+        let views: Vec<(&str, &ZoneRecords)> = guards.iter().map(|(id, g)| (*id, &**g)).collect();
+        crate::core::plan::keep_checks_in_use(plans, &views, &unreadable);
+        Ok(())
+    }
+
     /// Apply a change batch Route 53 accepted to the cached zone.
     pub async fn changes_applied(&self, zone_id: &str, changes: &[Change]) {
         let slot = self.zone_slot(zone_id);

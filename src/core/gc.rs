@@ -114,13 +114,25 @@ mod tests {
         for id in ["live-used", "live-unused"] {
             tags.insert(
                 id.to_string(),
-                health_check_tags(&live, "www.example.com.", &RrType::A, Failover::Primary),
+                health_check_tags(
+                    &live,
+                    "Z1",
+                    "www.example.com.",
+                    &RrType::A,
+                    Failover::Primary,
+                ),
             );
         }
         for id in ["gone-used", "gone-unused", "taken-over"] {
             tags.insert(
                 id.to_string(),
-                health_check_tags(&gone, "old.example.com.", &RrType::A, Failover::Primary),
+                health_check_tags(
+                    &gone,
+                    "Z1",
+                    "old.example.com.",
+                    &RrType::A,
+                    Failover::Primary,
+                ),
             );
         }
         let referenced: BTreeSet<String> = ["live-used", "gone-used"]

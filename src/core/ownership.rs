@@ -13,7 +13,10 @@
 //!   stores atomically with the check: `df1-<owner>-<resource>-<role>-<config>`
 //!   (hashes). It is deterministic, so a retried CreateHealthCheck returns the
 //!   check a lost response already created, and a restarted process finds it by
-//!   prefix. Tags (`Name`, owner, resource, role) are for people and audits.
+//!   prefix. Tags (`Name`, owner, resource, role) are for people and audits;
+//!   the hosted-zone tag also says where the check's record sets are, so a
+//!   run finds what a FailoverRecord left in another zone (after its
+//!   `hostedZone` changed) without reading every zone of the account.
 
 use std::fmt;
 
@@ -38,6 +41,7 @@ pub const TAG_NAME: &str = "Name";
 pub const TAG_OWNER: &str = "dnsfailover.io/owner";
 pub const TAG_RESOURCE: &str = "dnsfailover.io/resource";
 pub const TAG_ROLE: &str = "dnsfailover.io/role";
+pub const TAG_ZONE: &str = "dnsfailover.io/hosted-zone";
 
 /// Who owns a set of Route 53 objects: an owner id (one per controller
 /// installation or CLI user, so that several can share a zone) and the
@@ -80,6 +84,14 @@ impl Owner {
             Self::owner_id_prefix(&self.owner_id),
             short_hash(&self.resource(), 16)
         )
+    }
+
+    /// The part of a caller reference that names owner id and resource (what
+    /// [`Self::reference_prefix`] gives), to look checks up by resource.
+    pub fn resource_part(caller_reference: &str) -> Option<&str> {
+        let mut dashes = caller_reference.match_indices('-').map(|(i, _)| i);
+        let third = dashes.nth(2)?;
+        Some(&caller_reference[..=third])
     }
 
     /// The role of a health check if this resource created it.
@@ -147,8 +159,15 @@ pub fn caller_reference(
     reference
 }
 
-/// Tags for a health check, so that people (and audits) can tell what it is.
-pub fn health_check_tags(owner: &Owner, fqdn: &str, rr_type: &RrType, role: Failover) -> Tags {
+/// Tags for a health check, so that people (and audits) can tell what it is,
+/// and runs can tell which hosted zone holds the records that use it.
+pub fn health_check_tags(
+    owner: &Owner,
+    zone_id: &str,
+    fqdn: &str,
+    rr_type: &RrType,
+    role: Failover,
+) -> Tags {
     let mut tags = Tags::new();
     let name = format!("{} {rr_type} {role}", fqdn.trim_end_matches('.'));
     tags.insert(TAG_NAME.into(), truncate(&name, MAX_TAG_VALUE));
@@ -158,7 +177,15 @@ pub fn health_check_tags(owner: &Owner, fqdn: &str, rr_type: &RrType, role: Fail
         truncate(&owner.resource(), MAX_TAG_VALUE),
     );
     tags.insert(TAG_ROLE.into(), role.as_str().into());
+    tags.insert(TAG_ZONE.into(), truncate(zone_id, MAX_TAG_VALUE));
     tags
+}
+
+/// The hosted zone a check's tags say its record sets are in.
+pub fn zone_of(tags: &Tags) -> Option<&str> {
+    tags.get(TAG_ZONE)
+        .map(String::as_str)
+        .filter(|z| !z.is_empty())
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -219,6 +246,7 @@ mod tests {
         let owner = Owner::new("prod", "web", "examplefailover");
         let tags = health_check_tags(
             &owner,
+            "Z1",
             "examplefailover.example.com.",
             &RrType::A,
             Failover::Primary,
@@ -227,5 +255,11 @@ mod tests {
         assert_eq!(tags[TAG_RESOURCE], "web/examplefailover");
         assert_eq!(tags[TAG_OWNER], "prod");
         assert_eq!(tags[TAG_ROLE], "primary");
+        assert_eq!(zone_of(&tags), Some("Z1"));
+        let reference = caller_reference(&owner, Failover::Primary, &config(), 0);
+        assert_eq!(
+            Owner::resource_part(&reference),
+            Some(owner.reference_prefix().as_str())
+        );
     }
 }

@@ -322,8 +322,8 @@ impl HealthCheckConfig {
     /// Human summary, such as `HTTP 192.0.2.10:80/index.html every 10s, 3 failures`.
     pub fn summary(&self) -> String {
         let endpoint = match (&self.ip_address, &self.fqdn) {
-            (Some(ip), Some(host)) => format!("{ip} (Host: {host})"),
-            (Some(ip), None) => ip.clone(),
+            (Some(ip), Some(host)) => format!("{} (Host: {host})", bracketed(ip)),
+            (Some(ip), None) => bracketed(ip),
             (None, Some(host)) => host.clone(),
             (None, None) => "?".to_string(),
         };
@@ -345,6 +345,16 @@ impl HealthCheckConfig {
             s.push_str(", disabled");
         }
         s
+    }
+}
+
+/// An IPv6 address in brackets, so that a port can follow it unambiguously
+/// (`[2001:db8::a]:80`, as in URLs); anything else as it is.
+fn bracketed(ip: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
     }
 }
 
@@ -459,6 +469,22 @@ pub struct HealthObservation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_endpoint_is_bracketed_before_its_port() {
+        let mut config = HealthCheckConfig::http("2001:db8::a", 10);
+        assert!(
+            config.summary().starts_with("HTTP [2001:db8::a]:80/ "),
+            "{}",
+            config.summary()
+        );
+        config.ip_address = Some("192.0.2.1".into());
+        assert!(
+            config.summary().starts_with("HTTP 192.0.2.1:80/ "),
+            "{}",
+            config.summary()
+        );
+    }
 
     #[test]
     fn all_regions_mean_the_default() {

@@ -50,7 +50,13 @@ async fn gc_lists_and_deletes_the_check_no_failover_record_uses() {
     w.r53()
         .change_health_check_tags(
             &orphan.id,
-            &health_check_tags(&gone, "gone.example.com.", &RrType::A, Failover::Primary),
+            &health_check_tags(
+                &gone,
+                &w.zone.id,
+                "gone.example.com.",
+                &RrType::A,
+                Failover::Primary,
+            ),
             &[],
         )
         .await

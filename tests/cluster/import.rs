@@ -109,9 +109,10 @@ async fn an_imported_pair_is_taken_over_by_the_controller_with_no_record_change(
         1.0,
         "one batch: the ownership marker"
     );
-    let tags = dnsfailover::route53::list_all_health_check_tags(w.r53(), std::slice::from_ref(&check.id))
-        .await
-        .expect("tags");
+    let tags =
+        dnsfailover::route53::list_all_health_check_tags(w.r53(), std::slice::from_ref(&check.id))
+            .await
+            .expect("tags");
     assert_eq!(
         tags.get(&check.id)
             .and_then(|t| t.get("dnsfailover.io/resource"))

@@ -64,7 +64,7 @@ pub(super) fn ownership_of<'a>(
     let group = zone.at(fqdn, rr_type);
     let marker_name = ownership::marker_name(fqdn, rr_type);
 
-    cname_clash(record, zone)?;
+    cname_clashes(record, zone)?;
 
     let marker = match zone.at(&marker_name, &RrType::TXT) {
         [] => None,
@@ -372,14 +372,13 @@ fn not_owned(coordinated: bool, keys: Vec<RecordKey>) -> Conflict {
 
 /// Record sets of another type at this name that this FailoverRecord does
 /// not own block a CNAME (and a CNAME blocks everything else).
-fn cname_clash(record: &PlacedRecord, zone: &ZoneRecords) -> Result<(), Vec<Conflict>> {
+fn cname_clashes(record: &PlacedRecord, zone: &ZoneRecords) -> Result<(), Vec<Conflict>> {
     let owner = &record.desired.owner;
     let fqdn = record.fqdn.as_str();
     let rr_type = &record.desired.rr_type;
     let clash: Vec<RecordKey> = zone
         .at_name(fqdn)
-        .filter(|r| &r.rr_type != rr_type)
-        .filter(|r| *rr_type == RrType::CNAME || r.rr_type == RrType::CNAME)
+        .filter(|r| cname_clash(&r.rr_type, rr_type))
         .filter(|r| {
             !zone.markers_of(owner).iter().any(|m| {
                 m.name == r.name
@@ -454,6 +453,13 @@ fn type_mismatch(
         }
     }
     None
+}
+
+/// Route 53's rule: a CNAME shares its name with no record set of another
+/// type. One rule for record sets found in a zone and for FailoverRecords
+/// applied together.
+pub fn cname_clash(a: &RrType, b: &RrType) -> bool {
+    a != b && (*a == RrType::CNAME || *b == RrType::CNAME)
 }
 
 pub(super) fn describe_keys(keys: &[RecordKey]) -> String {

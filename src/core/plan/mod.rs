@@ -14,10 +14,14 @@
 //! Route 53 itself refuses any race with a concurrent writer. Updates are a
 //! DELETE of the exact observed record and a CREATE in the same batch: they fail
 //! instead of overwriting a record someone changed since it was read.
+//!
+//! Long because it holds the plan's whole vocabulary (every step a plan can
+//! hold) next to the two functions that make plans.
 
 pub mod batch;
 mod checks;
 mod claims;
+pub use claims::cname_clash;
 mod zone;
 
 use std::collections::BTreeMap;
@@ -27,6 +31,7 @@ use serde::Serialize;
 
 pub use zone::{FoundMarker, ZoneRecords, marker_entries};
 
+pub use checks::keep_checks_in_use;
 use checks::{keep_referenced_checks, plan_side_check};
 use claims::{Side, ownership_of};
 
@@ -142,6 +147,21 @@ pub struct DeleteCheck {
     pub reason: DeleteReason,
 }
 
+/// A health check this owner no longer needs but leaves in Route 53.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptCheck {
+    pub id: String,
+    /// Why, for people: which record sets still use it, and where.
+    pub reason: String,
+}
+
+impl std::fmt::Display for KeptCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.id, self.reason)
+    }
+}
+
 /// Why the planner will not touch a record set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ConflictKind {
@@ -162,6 +182,9 @@ pub enum ConflictKind {
     /// manages, or its side disagrees (TTL, type, set identifier). Not a
     /// conflict that stops the plan: see [`RecordPlan::disputes`].
     Disputed,
+    /// The FailoverRecord's record sets are in another hosted zone than the
+    /// one its spec names now.
+    ZoneChanged,
 }
 
 impl ConflictKind {
@@ -174,6 +197,7 @@ impl ConflictKind {
             Self::ForeignRecord => "ForeignRecord",
             Self::Unadoptable => "Unadoptable",
             Self::Disputed => "Disputed",
+            Self::ZoneChanged => "ZoneChanged",
         }
     }
 }
@@ -208,7 +232,7 @@ pub struct RecordPlan {
     /// Checks this owner no longer needs but leaves in Route 53, because a
     /// record set it does not own refers to them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kept_checks: Vec<String>,
+    pub kept_checks: Vec<KeptCheck>,
     /// Present: nothing else was planned, because writing would touch record
     /// sets this tool does not own.
     pub conflicts: Vec<Conflict>,
@@ -562,6 +586,7 @@ fn retag_taken_over(
                 role: *role,
                 add: ownership::health_check_tags(
                     &record.desired.owner,
+                    &record.zone.id,
                     &record.fqdn,
                     &record.desired.rr_type,
                     *role,
