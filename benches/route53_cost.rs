@@ -557,7 +557,7 @@ async fn footprint_table(sizes: &[usize]) {
             .await
             .expect("list");
         let snapshot = ZoneRecords::new(listed);
-        let checks = fake.health_checks();
+        let checks = plan::CheckSet::new(fake.health_checks());
         let tags = Default::default();
         let placed: Vec<PlacedRecord> = (0..records)
             .map(|i| {

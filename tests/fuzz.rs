@@ -92,7 +92,7 @@ fn run_pipeline(object: &Value) {
     let records = plan::ZoneRecords::default();
     let observed = plan::Observed {
         records: &records,
-        health_checks: &[],
+        health_checks: &plan::CheckSet::default(),
         tags: &Default::default(),
     };
     let planned = plan::plan_apply(&placed, observed);

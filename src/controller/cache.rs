@@ -18,7 +18,7 @@ use tracing::debug;
 
 use crate::core::desired::ZoneSelector;
 use crate::core::ownership::Owner;
-use crate::core::plan::{Observed, RecordPlan, ZoneRecords};
+use crate::core::plan::{CheckSet, Observed, RecordPlan, ZoneRecords};
 use crate::engine::{Engine, ReconcileError};
 use crate::route53::{
     self, Change, ChangeState, Failover, HealthCheck, Route53, Route53Error, Tags, Zone,
@@ -43,7 +43,7 @@ type ChangeSlot = Arc<tokio::sync::Mutex<Option<(ChangeState, Instant)>>>;
 /// This owner's health checks and their tags.
 #[derive(Clone, Debug, Default)]
 pub struct Checks {
-    pub checks: Vec<HealthCheck>,
+    pub checks: CheckSet,
     pub tags: BTreeMap<String, Tags>,
 }
 
@@ -243,7 +243,10 @@ impl Observer {
             }
         }
         let tags = self.tags.lock().clone();
-        let value = Arc::new(RwLock::new(Checks { checks, tags }));
+        let value = Arc::new(RwLock::new(Checks {
+            checks: CheckSet::new(checks),
+            tags,
+        }));
         *entry = Some(Fresh {
             value: value.clone(),
             at: Instant::now(),
@@ -272,13 +275,12 @@ impl Observer {
         let mut view = fresh.value.write();
         for create in &plan.create_checks {
             if let Some(check) = created.get(&create.role) {
-                view.checks.retain(|c| c.id != check.id);
-                view.checks.push(check.clone());
+                view.checks.upsert(check.clone());
                 view.tags.insert(check.id.clone(), create.tags.clone());
             }
         }
         for update in &plan.update_checks {
-            if let Some(check) = view.checks.iter_mut().find(|c| c.id == update.id) {
+            if let Some(check) = view.checks.get_mut(&update.id) {
                 check.config = update.update.config.clone();
                 check.version += 1;
             }
@@ -289,7 +291,7 @@ impl Observer {
                 .or_default()
                 .extend(retag.add.clone());
         }
-        view.checks.retain(|c| !deleted.contains(&c.id));
+        view.checks.remove(deleted);
         view.tags.retain(|id, _| !deleted.contains(id));
         let mut known = self.tags.lock();
         known.clone_from(&view.tags);

@@ -17,7 +17,7 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::route53::{Failover, HealthCheck, HealthCheckConfig, RecordSet, RrType, Tags};
+use crate::route53::{Failover, HealthCheckConfig, RecordSet, RrType, Tags};
 
 /// Marker value `heritage` and tag namespace.
 pub const HERITAGE: &str = "dnsfailover";
@@ -83,16 +83,15 @@ impl Owner {
     pub fn role_of_check(&self, caller_reference: &str) -> Option<Failover> {
         role_after_prefix(caller_reference, &self.reference_prefix())
     }
+}
 
-    /// This resource's health checks among `checks`, with their roles. The
-    /// prefix is hashed once, not once per check.
-    pub fn checks_of<'a>(&self, checks: &'a [HealthCheck]) -> Vec<(&'a HealthCheck, Failover)> {
-        let prefix = self.reference_prefix();
-        checks
-            .iter()
-            .filter_map(|c| role_after_prefix(&c.caller_reference, &prefix).map(|role| (c, role)))
-            .collect()
-    }
+/// The part of a caller reference that names the FailoverRecord
+/// (`df1-<owner>-<resource>-`), the key [`crate::core::plan::CheckSet`]
+/// indexes checks by.
+pub fn resource_prefix(caller_reference: &str) -> Option<&str> {
+    let mut dashes = caller_reference.match_indices('-').map(|(i, _)| i);
+    let end = dashes.nth(2)?;
+    caller_reference.get(..=end)
 }
 
 impl fmt::Display for Owner {
@@ -101,7 +100,7 @@ impl fmt::Display for Owner {
     }
 }
 
-fn role_after_prefix(caller_reference: &str, prefix: &str) -> Option<Failover> {
+pub(crate) fn role_after_prefix(caller_reference: &str, prefix: &str) -> Option<Failover> {
     let rest = caller_reference.strip_prefix(prefix)?;
     match rest.split('-').next()? {
         "p" => Some(Failover::Primary),

@@ -19,7 +19,7 @@ use crate::core::desired::{PlacedRecord, ZoneSelector};
 use crate::core::health::{self, HealthSummary};
 use crate::core::ownership::Owner;
 use crate::core::plan::batch::{self, BatchLimits};
-use crate::core::plan::{Conflict, Observed, ZoneRecords};
+use crate::core::plan::{CheckSet, Conflict, Observed, ZoneRecords};
 use crate::core::report::{Category, Problem};
 use crate::route53::{
     self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet, Route53,
@@ -121,7 +121,7 @@ impl ReconcileError {
 pub struct Snapshot {
     pub zones: BTreeMap<String, ZoneRecords>,
     /// Health checks whose caller reference carries this owner id.
-    pub health_checks: Vec<HealthCheck>,
+    pub health_checks: CheckSet,
     pub tags: BTreeMap<String, Tags>,
 }
 
@@ -231,7 +231,7 @@ impl<R: Route53> Engine<R> {
         let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
         Ok(Snapshot {
             zones,
-            health_checks,
+            health_checks: CheckSet::new(health_checks),
             tags,
         })
     }
@@ -360,7 +360,7 @@ pub fn serving<'a>(
             });
             let check = record_set
                 .and_then(|r| r.health_check_id.as_deref())
-                .and_then(|id| observed.health_checks.iter().find(|c| c.id == id));
+                .and_then(|id| observed.health_checks.get(id));
             (role, (record_set, check))
         })
         .collect()

@@ -17,6 +17,7 @@
 
 pub mod batch;
 mod checks;
+mod checkset;
 mod claims;
 mod zone;
 
@@ -25,6 +26,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub use checkset::CheckSet;
 pub use zone::{FoundMarker, ZoneRecords};
 
 use checks::{keep_referenced_checks, plan_side_check};
@@ -43,7 +45,7 @@ use crate::route53::{
 pub struct Observed<'a> {
     pub records: &'a ZoneRecords,
     /// Health checks of this owner id (any resource); others are ignored.
-    pub health_checks: &'a [HealthCheck],
+    pub health_checks: &'a CheckSet,
     /// Tags of those health checks, where they were read.
     pub tags: &'a BTreeMap<String, Tags>,
 }
@@ -296,7 +298,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     };
 
     // Health checks first: the records below refer to them.
-    let owned_checks: Vec<(&HealthCheck, Failover)> = owner.checks_of(observed.health_checks);
+    let owned_checks: Vec<(&HealthCheck, Failover)> = observed.health_checks.of(owner);
     let mut check_refs: BTreeMap<Failover, Option<CheckRef>> = BTreeMap::new();
     for side in record.desired.sides() {
         let serving = ours_here
@@ -404,8 +406,9 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
     }
     deletes.sort_by_key(|c| c.record.key());
     plan.changes = deletes;
-    plan.delete_checks = owner
-        .checks_of(observed.health_checks)
+    plan.delete_checks = observed
+        .health_checks
+        .of(owner)
         .into_iter()
         .map(|(c, role)| DeleteCheck {
             id: c.id.clone(),

@@ -49,18 +49,20 @@ struct Held {
 impl Held {
     fn plan(&self, record: &PlacedRecord) -> RecordPlan {
         let zone = ZoneRecords::new(self.records.clone());
-        plan_apply(record, self.observed(&zone))
+        let checks = CheckSet::new(self.checks.clone());
+        plan_apply(record, self.observed(&zone, &checks))
     }
 
     fn plan_delete(&self, owner: &Owner) -> RecordPlan {
         let zone = ZoneRecords::new(self.records.clone());
-        plan_delete(owner, "Z1", self.observed(&zone))
+        let checks = CheckSet::new(self.checks.clone());
+        plan_delete(owner, "Z1", self.observed(&zone, &checks))
     }
 
-    fn observed<'a>(&'a self, zone: &'a ZoneRecords) -> Observed<'a> {
+    fn observed<'a>(&'a self, zone: &'a ZoneRecords, checks: &'a CheckSet) -> Observed<'a> {
         Observed {
             records: zone,
-            health_checks: &self.checks,
+            health_checks: checks,
             tags: &self.tags,
         }
     }
