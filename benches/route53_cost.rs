@@ -202,6 +202,7 @@ fn minimum(records: usize, zones: usize) -> u64 {
                     id: "Z".into(),
                     name: format!("{}.", zone_name(z)),
                     private: false,
+                    name_servers: Vec::new(),
                 })
                 .expect("placed");
             for side in placed.desired.sides() {
@@ -565,6 +566,7 @@ async fn footprint_table(sizes: &[usize]) {
                     id: fake_zone_id(&fake),
                     name: format!("{}.", zone_name(0)),
                     private: false,
+                    name_servers: Vec::new(),
                 };
                 desired_from_spec(
                     Owner::new("bench", NAMESPACE, format!("app-{i:05}")),

@@ -85,6 +85,7 @@ fn run_pipeline(object: &Value) {
         id: "Z1".into(),
         name: "example.com.".into(),
         private: false,
+        name_servers: Vec::new(),
     };
     let Ok(placed) = desired.place(zone) else {
         return;

@@ -10,7 +10,10 @@ pub use spec::{
     AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
     HealthCheckSpec, HostedZoneRef, LocalRef, Protocol, RecordType, Target,
 };
-pub use status::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
+pub use status::{
+    ActiveObservation, ActiveSide, ChangeStatus, FailoverRecordStatus, Health, ObservationSource,
+    TargetStatus,
+};
 
 use kube::CustomResourceExt;
 

@@ -28,9 +28,15 @@ pub struct FailoverRecordStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary: Option<TargetStatus>,
 
-    /// Which side Route 53 answers with, derived from the health checks.
+    /// Which side DNS answers with: what the zone's name servers answered
+    /// (see `activeObservation`), or, without an answer, what Route 53's
+    /// health checks imply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<ActiveSide>,
+
+    /// How and since when `active` has been observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_observation: Option<ActiveObservation>,
 
     /// When `active` last changed between Primary and Secondary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +95,28 @@ pub enum ActiveSide {
     Primary,
     Secondary,
     Unknown,
+}
+
+/// How `active` was learnt.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveObservation {
+    /// `DNSAnswer`: the zone's name servers (or, for a private zone, the
+    /// configured resolver) answered with this side's values.
+    /// `HealthChecks`: derived from Route 53's health-check status, read in
+    /// turn within the GetHealthCheckStatus budget (the DNS watch is off, or
+    /// no answer could be had or told apart).
+    pub source: ObservationSource,
+    /// When `active` was first observed with its current value by this
+    /// source; answers that agree later do not move it.
+    pub time: Time,
+}
+
+/// Where `active` comes from.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObservationSource {
+    DNSAnswer,
+    HealthChecks,
 }
 
 /// A Route 53 change batch and its propagation.

@@ -380,6 +380,7 @@ pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> E
             remaining: Some(plan.clone()),
             error: None,
             change: None,
+            dns: None,
         };
         statuses.push((
             source.clone(),

@@ -15,7 +15,7 @@ use super::effects::{self, insync};
 use super::entry::{Error, ensure_leader, resync};
 use super::events::{self, Applied, Reconciled};
 use super::leader::Terms;
-use super::metrics::{HealthLabels, Metrics, SideLabels};
+use super::metrics::{HealthLabels, Metrics};
 use super::patch::{now, patch_status};
 use super::targets;
 use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus, Health};
@@ -80,6 +80,7 @@ pub(super) async fn apply<R: Route53 + 'static>(
     term: &Terms,
 ) -> Result<Action, Error> {
     let before = obj.status.as_ref();
+    let (namespace, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
     match converge(obj, ctx).await {
         Ok(done) => {
             let notes = events::choose(Reconciled {
@@ -91,7 +92,7 @@ pub(super) async fn apply<R: Route53 + 'static>(
                 }),
                 left_zone: done.left_zone.as_deref(),
             });
-            count_transitions(&ctx.metrics, before, &done.status);
+            count_transitions(&ctx.metrics, (&namespace, &name), before, &done.status);
             events::publish(obj, ctx, &notes).await;
             patch_status(obj, ctx, done.status).await?;
             Ok(done.action)
@@ -110,7 +111,7 @@ pub(super) async fn apply<R: Route53 + 'static>(
                 applied: None,
                 left_zone: None,
             });
-            count_transitions(&ctx.metrics, before, &status);
+            count_transitions(&ctx.metrics, (&namespace, &name), before, &status);
             events::publish(obj, ctx, &notes).await;
             patch_status(obj, ctx, status).await?;
             if error.needs_spec_change() {
@@ -204,6 +205,9 @@ async fn converge<R: Route53 + 'static>(
         let serving = engine::serving(&placed, observed);
         let used: Vec<_> = serving.values().filter_map(|(_, check)| *check).collect();
         ctx.health.watch(&key, &used);
+        if let Some(dns) = &ctx.dns {
+            dns.watch(&key, &placed, used.iter().map(|c| c.id.clone()).collect());
+        }
         let mut sides = BTreeMap::new();
         for (role, (record_set, check)) in &serving {
             if record_set.is_some() {
@@ -228,6 +232,7 @@ async fn converge<R: Route53 + 'static>(
         remaining: None,
         error: None,
         change: change.clone(),
+        dns: ctx.dns.as_ref().and_then(|dns| dns.seen(&key)),
     };
     let status = report::build(&report, previous, now());
     let pending = change.is_some_and(|c| c.status == ChangeState::Pending);
@@ -289,6 +294,7 @@ pub(super) async fn dry_run<R: Route53 + 'static>(
 /// Health transitions and failovers, for the metrics (labels from fixed sets).
 fn count_transitions(
     metrics: &Metrics,
+    (namespace, name): (&str, &str),
     before: Option<&FailoverRecordStatus>,
     after: &FailoverRecordStatus,
 ) {
@@ -320,12 +326,12 @@ fn count_transitions(
             debug!(side, ?old, ?health, "health changed");
         }
     }
-    let to = match (before.and_then(|s| s.active), after.active) {
-        (Some(ActiveSide::Primary), Some(ActiveSide::Secondary)) => Some("secondary"),
-        (Some(ActiveSide::Secondary), Some(ActiveSide::Primary)) => Some("primary"),
-        _ => None,
-    };
-    if let Some(to) = to {
-        metrics.failovers.get_or_create(&SideLabels { to }).inc();
+    match (before.and_then(|s| s.active), after.active) {
+        (Some(ActiveSide::Primary), Some(to @ ActiveSide::Secondary))
+        | (Some(ActiveSide::Secondary), Some(to @ ActiveSide::Primary)) => {
+            metrics.failed_over(namespace, name, to);
+        }
+        _ => {}
     }
+    metrics.record_status(namespace, name, after);
 }

@@ -16,6 +16,7 @@ use kube::runtime::reflector::ObjectRef;
 use parking_lot::{Mutex, MutexGuard};
 
 use super::cache::Observer;
+use super::dnswatch::DnsWatch;
 use super::leader::{Gate, Terms};
 use super::metrics::Metrics;
 use super::poller::HealthMonitor;
@@ -110,6 +111,8 @@ pub struct Context<R> {
     pub(super) observer: Observer,
     pub(super) writer: BatchWriter<R>,
     pub(super) health: Arc<HealthMonitor>,
+    /// The DNS answer watch; `None` with `--dns-watch=false`.
+    pub(super) dns: Option<Arc<DnsWatch>>,
     pub(super) recorder: Recorder,
     pub(super) metrics: Arc<Metrics>,
     pub(super) gate: Gate,
@@ -128,6 +131,7 @@ pub struct ContextBuilder<R> {
     client: Client,
     engine: Arc<Engine<R>>,
     health: Option<Arc<HealthMonitor>>,
+    dns: Option<Arc<DnsWatch>>,
     recorder: Option<Recorder>,
     metrics: Option<Arc<Metrics>>,
     gate: Option<Gate>,
@@ -140,6 +144,12 @@ impl<R: Route53 + 'static> ContextBuilder<R> {
     /// The poller whose read-outs status shows (default: one check every 2 s).
     pub fn health(mut self, health: Arc<HealthMonitor>) -> Self {
         self.health = Some(health);
+        self
+    }
+
+    /// The DNS answer watch whose observations status shows (default: none).
+    pub fn dns(mut self, dns: Arc<DnsWatch>) -> Self {
+        self.dns = Some(dns);
         self
     }
 
@@ -195,6 +205,7 @@ impl<R: Route53 + 'static> ContextBuilder<R> {
             health: self
                 .health
                 .unwrap_or_else(|| Arc::new(HealthMonitor::new(Duration::from_secs(2)))),
+            dns: self.dns,
             metrics: self.metrics.unwrap_or_default(),
             readiness: self.readiness.unwrap_or_default(),
             client: self.client,
@@ -213,6 +224,7 @@ impl<R: Route53 + 'static> Context<R> {
             client,
             engine,
             health: None,
+            dns: None,
             recorder: None,
             metrics: None,
             gate: None,
@@ -251,6 +263,10 @@ impl<R: Route53 + 'static> Context<R> {
 
     pub fn health(&self) -> &HealthMonitor {
         &self.health
+    }
+
+    pub fn dns(&self) -> Option<&Arc<DnsWatch>> {
+        self.dns.as_ref()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -311,6 +327,9 @@ impl<R: Route53 + 'static> Context<R> {
         if terms.new_term() {
             self.observer.invalidate_all().await;
             self.memory().clear();
+            if let Some(dns) = &self.dns {
+                dns.reset();
+            }
         }
     }
 }

@@ -179,6 +179,7 @@ mod tests {
             id: "Z1".into(),
             name: "example.com.".into(),
             private: false,
+            name_servers: Vec::new(),
         };
         desired_from_spec(Owner::new("test", "default", "web"), &s)
             .map_err(|e| e.to_string())?

@@ -6,8 +6,10 @@
 //!   written into Route 53 (markers, caller references, tags);
 //! - [`plan`]: desired × observed → the ordered changes;
 //! - [`health`]: Route 53's health read-outs → which side DNS answers with;
+//! - [`answer`]: a DNS answer → the side it stands for;
 //! - [`report`]: what a reconcile found → `.status` and its conditions.
 
+pub mod answer;
 pub mod desired;
 pub mod health;
 pub mod ownership;

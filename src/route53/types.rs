@@ -18,6 +18,11 @@ pub struct Zone {
     /// Normalised name with the trailing dot.
     pub name: String,
     pub private: bool,
+    /// The zone's authoritative name servers (host names, or `address:port`
+    /// in tests), as GetHostedZone returns them; empty for a private zone and
+    /// wherever the zone was found by name only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub name_servers: Vec<String>,
 }
 
 /// Strip the `/hostedzone/` prefix Route 53 puts on zone ids in some answers.

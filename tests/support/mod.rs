@@ -136,6 +136,7 @@ impl Moto {
             id: zone.id().trim_start_matches("/hostedzone/").to_string(),
             name: dnsfailover::route53::names::normalize(zone.name()),
             private: false,
+            name_servers: Vec::new(),
         }
     }
 

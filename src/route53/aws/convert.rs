@@ -25,6 +25,7 @@ pub(super) fn zone_from(zone: &sdk::HostedZone) -> Zone {
         id: bare_zone_id(zone.id()),
         name: names::normalize(zone.name()),
         private: zone.config().is_some_and(|c| c.private_zone()),
+        name_servers: Vec::new(),
     }
 }
 

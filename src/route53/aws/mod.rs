@@ -112,9 +112,14 @@ impl Route53 for AwsRoute53 {
             .send()
             .await
             .map_err(|e| error(op, e))?;
-        out.hosted_zone().map(zone_from).ok_or_else(|| {
+        let mut zone = out.hosted_zone().map(zone_from).ok_or_else(|| {
             Route53Error::new(op, ErrorKind::Other, "the answer held no hosted zone")
-        })
+        })?;
+        zone.name_servers = out
+            .delegation_set()
+            .map(|d| d.name_servers().to_vec())
+            .unwrap_or_default();
+        Ok(zone)
     }
 
     async fn list_hosted_zones_by_name(&self, name: &str) -> Result<Vec<Zone>> {

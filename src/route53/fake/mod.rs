@@ -164,6 +164,7 @@ impl FakeRoute53 {
             id: id.clone(),
             name: names::normalize(name),
             private,
+            name_servers: Vec::new(),
         };
         state.zones.insert(
             id,
@@ -173,6 +174,20 @@ impl FakeRoute53 {
             },
         );
         zone
+    }
+
+    /// The name servers GetHostedZone reports for a zone (Route 53 assigns
+    /// four; tests point them at a DNS server of their own).
+    pub fn set_name_servers(&self, zone_id: &str, name_servers: Vec<String>) {
+        if let Some(zone) = self.lock().zones.get_mut(zone_id) {
+            zone.zone.name_servers = name_servers;
+        }
+    }
+
+    /// What the checkers report for a check now, without counting a call
+    /// (for a test DNS server that answers the way Route 53's name servers do).
+    pub fn observations(&self, check_id: &str) -> Vec<HealthObservation> {
+        self.lock().health.get(check_id).cloned().unwrap_or_default()
     }
 
     /// Put a record set in place directly, as another tool or a person would.

@@ -38,7 +38,11 @@ impl Route53 for FakeRoute53 {
                 .zones
                 .values()
                 .filter(|z| z.zone.name == name)
-                .map(|z| z.zone.clone())
+                // Route 53 lists zones without their delegation sets.
+                .map(|z| Zone {
+                    name_servers: Vec::new(),
+                    ..z.zone.clone()
+                })
                 .collect())
         })
     }
