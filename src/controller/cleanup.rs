@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use kube::{Resource, ResourceExt};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 
 use super::apply::owner_of;
 use super::context::Context;

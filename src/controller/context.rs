@@ -253,6 +253,20 @@ impl<R: Route53 + 'static> Context<R> {
             .build()
     }
 
+    /// [`Self::for_tests`] with a DNS answer watch.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn for_tests_with_dns(
+        client: Client,
+        engine: Arc<Engine<R>>,
+        gate: Gate,
+        settings: Settings,
+        dns: super::dnswatch::DnsWatchSettings,
+    ) -> Self {
+        let mut ctx = Self::for_tests(client, engine, gate, settings);
+        ctx.dns = Some(Arc::new(DnsWatch::new(dns, ctx.metrics.clone())));
+        ctx
+    }
+
     pub fn engine(&self) -> &Engine<R> {
         &self.engine
     }
@@ -267,6 +281,12 @@ impl<R: Route53 + 'static> Context<R> {
 
     pub fn dns(&self) -> Option<&Arc<DnsWatch>> {
         self.dns.as_ref()
+    }
+
+    /// The engine and the health poller, for tasks that outlive a reconcile
+    /// (the DNS answer watch).
+    pub fn shared(&self) -> (Arc<Engine<R>>, Arc<HealthMonitor>) {
+        (self.engine.clone(), self.health.clone())
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

@@ -134,8 +134,15 @@ pub struct RunArgs {
 
 fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
     s.parse::<SocketAddr>()
-        .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-        .map_err(|_| format!("{s:?}: use an IP address, optionally with a port (192.0.2.53 or 192.0.2.53:5353)"))
+        .or_else(|_| {
+            s.parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 53))
+        })
+        .map_err(|_| {
+            format!(
+                "{s:?}: use an IP address, optionally with a port (192.0.2.53 or 192.0.2.53:5353)"
+            )
+        })
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use dnsfailover::api::{FailoverRecord, FailoverRecordSpec};
 use dnsfailover::backoff::Jitter;
+use dnsfailover::controller::dnswatch::DnsWatchSettings;
 use dnsfailover::controller::leader::{Gate, Gated};
 use dnsfailover::controller::{self, Context, Settings};
 use dnsfailover::core::report::Category;
@@ -74,6 +75,28 @@ impl<R: Route53 + 'static> Harness<R> {
         let (lease, gate) = Gate::manual(true);
         let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), "test"));
         let ctx = Arc::new(Context::for_tests(client, engine, gate, settings));
+        Self {
+            api,
+            fake,
+            zone,
+            ctx,
+            lease,
+        }
+    }
+
+    /// A controller with a DNS answer watch, over `fake`.
+    pub fn with_dns(fake: FakeRoute53, zone: Zone, port: R, dns: DnsWatchSettings) -> Self {
+        let api = ApiServer::default();
+        let client = api.client();
+        let (lease, gate) = Gate::manual(true);
+        let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), "test"));
+        let ctx = Arc::new(Context::for_tests_with_dns(
+            client,
+            engine,
+            gate,
+            settings(),
+            dns,
+        ));
         Self {
             api,
             fake,

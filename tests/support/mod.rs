@@ -11,6 +11,7 @@
 pub mod apiserver;
 pub mod cluster;
 pub mod control_plane;
+pub mod dns;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -6,7 +6,8 @@
 //! with the PRIMARY's values while Route 53 counts it healthy and with the
 //! SECONDARY's after failover, and asking them costs nothing of the Route 53
 //! budget. So every managed record is queried once per period (default 30 s,
-//! jittered, the queries spread evenly over the period), the answer is mapped
+//! jittered by shortening it up to 10%, the queries spread evenly over the
+//! period, each record at the same place in every round), the answer is mapped
 //! to a side ([`crate::core::answer`]), and when it changes the record's
 //! health checks are read at once, ahead of the poller's round-robin, and the
 //! FailoverRecord is reconciled, which writes `status.active`, the Event and
@@ -411,16 +412,16 @@ impl DnsWatch {
                 gate.opened().await;
                 continue;
             }
-            let period = self
-                .settings
-                .period
-                .mul_f64(0.9 + 0.2 * fastrand::f64());
+            // Jittered by shortening only, so that no record waits longer
+            // than one period between two queries; rounds of many
+            // installations (and of restarts) do not line up.
+            let period = self.settings.period.mul_f64(0.9 + 0.1 * fastrand::f64());
             let started = Instant::now();
             let keys = self.keys();
             let spacing = period / u32::try_from(keys.len().max(1)).unwrap_or(u32::MAX);
             for (i, key) in keys.into_iter().enumerate() {
                 let slot = spacing * u32::try_from(i).unwrap_or(u32::MAX);
-                tokio::time::sleep_until(started + slot + spacing.mul_f64(fastrand::f64())).await;
+                tokio::time::sleep_until(started + slot).await;
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {
                     return;
                 };

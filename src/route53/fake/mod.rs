@@ -187,7 +187,11 @@ impl FakeRoute53 {
     /// What the checkers report for a check now, without counting a call
     /// (for a test DNS server that answers the way Route 53's name servers do).
     pub fn observations(&self, check_id: &str) -> Vec<HealthObservation> {
-        self.lock().health.get(check_id).cloned().unwrap_or_default()
+        self.lock()
+            .health
+            .get(check_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Put a record set in place directly, as another tool or a person would.
@@ -202,6 +206,10 @@ impl FakeRoute53 {
     pub fn remove_record(&self, zone_id: &str, key: &RecordKey) -> Option<RecordSet> {
         let mut state = self.lock();
         state.zones.get_mut(zone_id)?.records.remove(&sort_key(key))
+    }
+
+    pub fn zone_ids(&self) -> Vec<String> {
+        self.lock().zones.keys().cloned().collect()
     }
 
     pub fn records(&self, zone_id: &str) -> Vec<RecordSet> {
