@@ -597,6 +597,135 @@ async fn footprint_table(sizes: &[usize]) {
     }
 }
 
+/// The DNS answer watch at scale: the watch's real loop and DNS client over
+/// UDP against the test DNS server (answering from the in-memory Route 53),
+/// in real time, with the health poller running beside it at its usual rate.
+async fn dns_watch_table(sizes: &[usize], period: Duration) {
+    use dnsfailover::controller::dnswatch::{DnsWatch, DnsWatchSettings};
+    use dnsfailover::controller::metrics::Metrics;
+    use kube::runtime::reflector::ObjectRef;
+    println!("\n### Seeing a failover: the DNS answer watch\n");
+    println!(
+        "| records | watch period | DNS queries per second | flip → reconcile that writes `status.active` | flip → the primary's check read (GetHealthCheckStatus) | GetHealthCheckStatus per minute | without the watch: worst case at 0.5/s |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for &records in sizes {
+        let (controller, fake, _) = converge_fake(
+            records,
+            1,
+            RateBudget {
+                requests_per_second: 1e9,
+                burst: 1e9,
+            },
+        )
+        .await;
+        let server = support::dns::DnsServer::start(fake.clone()).await;
+        let watch = Arc::new(DnsWatch::new(
+            DnsWatchSettings {
+                period,
+                servers: vec![server.address],
+                timeout: Duration::from_secs(2),
+                ..DnsWatchSettings::default()
+            },
+            Arc::new(Metrics::default()),
+        ));
+        let rate = 0.5;
+        let health = Arc::new(HealthMonitor::new(Duration::from_secs_f64(1.0 / rate)));
+        let zone = Zone {
+            id: fake_zone_id(&fake),
+            name: format!("{}.", zone_name(0)),
+            private: false,
+            name_servers: Vec::new(),
+        };
+        let listed = dnsfailover::route53::list_all_record_sets(&fake, &zone.id)
+            .await
+            .expect("list");
+        let checks = plan::CheckSet::new(fake.health_checks());
+        let snapshot = ZoneRecords::new(listed);
+        let mut primary_checks = BTreeMap::new();
+        for i in 0..records {
+            let name = format!("app-{i:05}");
+            let placed = desired_from_spec(
+                Owner::new("bench", NAMESPACE, name.clone()),
+                &spec(i, &zone_name(0)),
+            )
+            .expect("valid")
+            .place(zone.clone())
+            .expect("placed");
+            let observed = Observed {
+                records: &snapshot,
+                health_checks: &checks,
+                tags: &Default::default(),
+            };
+            let serving = dnsfailover::engine::serving(&placed, observed);
+            let used: Vec<_> = serving.values().filter_map(|(_, c)| *c).collect();
+            let key = ObjectRef::<FailoverRecord>::new(&name).within(NAMESPACE);
+            health.watch(&key, &used);
+            watch.watch(&key, &placed, used.iter().map(|c| c.id.clone()).collect());
+            if let Some(check) = used.first() {
+                primary_checks.insert(name, check.id.clone());
+            }
+        }
+        let (asked, mut asks) = tokio::sync::mpsc::channel(records * 2 + 16);
+        let (read, mut reads) = tokio::sync::mpsc::channel(records * 2 + 16);
+        let engine = Arc::new(Engine::new(fake.clone(), "bench"));
+        let watching = tokio::spawn(
+            watch
+                .clone()
+                .run(engine, Gate::open(), health.clone(), asked),
+        );
+        let polling = {
+            let health = health.clone();
+            let fake = fake.clone();
+            tokio::spawn(async move { health.run(&fake, Gate::open(), read).await })
+        };
+        // The first round: every record's answer is seen once.
+        let started = Instant::now();
+        let queries_before = server.queries();
+        for _ in 0..records {
+            asks.recv().await.expect("a first answer");
+        }
+        let round = started.elapsed();
+        let per_second = (server.queries() - queries_before) as f64 / round.as_secs_f64();
+        // Flip one record in the middle of the order, mid-round.
+        let target = format!("app-{:05}", records / 2);
+        let check = primary_checks[&target].clone();
+        while reads.try_recv().is_ok() {}
+        fake.clear_calls();
+        tokio::time::sleep(period / 3).await;
+        let flipped = Instant::now();
+        fake.set_health(&check, 0, 16);
+        let seen = loop {
+            let key = asks.recv().await.expect("the watch goes on");
+            if key.name == target {
+                break flipped.elapsed();
+            }
+        };
+        let health_read = loop {
+            let key = reads.recv().await.expect("the poller goes on");
+            if key.name == target {
+                break flipped.elapsed();
+            }
+        };
+        let polled = fake
+            .calls()
+            .iter()
+            .filter(|op| **op == Operation::GetHealthCheckStatus)
+            .count() as f64;
+        let per_minute = polled / flipped.elapsed().as_secs_f64() * 60.0;
+        watching.abort();
+        polling.abort();
+        println!(
+            "| {records} | {} | {per_second:.1} | {} | {} | {per_minute:.1} | {} |",
+            secs(period),
+            secs(seen),
+            secs(health_read),
+            secs(Duration::from_secs_f64(records as f64 / rate))
+        );
+        drop(controller);
+    }
+}
+
 fn fake_zone_id(fake: &FakeRoute53) -> String {
     futures::executor::block_on(fake.list_hosted_zones_by_name(&zone_name(0)))
         .ok()
@@ -620,6 +749,7 @@ fn main() {
             cost_tables(&[(10, 1), (20, 2)]).await;
             health_table(20, 0.5).await;
         });
+        real_time().block_on(dns_watch_table(&[20], Duration::from_secs(1)));
         return;
     }
     println!("## Figures\n");
@@ -635,4 +765,15 @@ fn main() {
         .block_on(moto_table(&[(10, 1), (100, 1), (1000, 1), (1000, 10)]));
     paused().block_on(health_table(1000, 0.5));
     paused().block_on(footprint_table(&[1000, 10_000]));
+    real_time().block_on(dns_watch_table(
+        &[100, 1000, 10_000],
+        Duration::from_secs(30),
+    ));
+}
+
+fn real_time() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }

@@ -135,6 +135,8 @@ fn check_config(ip: &str) -> HealthCheckConfig {
         disabled: false,
         enable_sni: false,
         regions: vec![],
+        children: Vec::new(),
+        health_threshold: 0,
     }
 }
 

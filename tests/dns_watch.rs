@@ -11,10 +11,13 @@ mod support;
 
 use std::time::Duration;
 
-use dnsfailover::api::{ActiveSide, FailoverRecordStatus, ObservationSource};
+use dnsfailover::api::{ActiveSide, FailbackState, FailoverRecordStatus, ObservationSource};
 use dnsfailover::controller::dnswatch::DnsWatchSettings;
+use dnsfailover::core::answer::AnswerSide;
+use dnsfailover::core::failback::REQUEST_ANNOTATION;
 use dnsfailover::route53::Operation;
 use dnsfailover::route53::fake::FakeRoute53;
+use dnsfailover::route53::{Failover, HealthCheck, HealthCheckKind};
 use kube::runtime::reflector::ObjectRef;
 use support::cluster::{Harness, NS, SPEC};
 use support::dns::DnsServer;
@@ -364,6 +367,147 @@ async fn an_alias_answer_is_compared_with_what_its_target_resolves_to() {
         ("Unknown", "AnswerAmbiguous")
     );
     assert_eq!(source(&status), Some(ObservationSource::HealthChecks));
+}
+
+fn manual() -> String {
+    format!("{SPEC}failback: Manual\n")
+}
+
+/// The latch: the CALCULATED check the PRIMARY record uses, and its child.
+fn latch(w: &Watched) -> (HealthCheck, String) {
+    let latch =
+        w.h.fake
+            .health_checks()
+            .into_iter()
+            .find(|c| c.config.kind == HealthCheckKind::Calculated)
+            .expect("a failback latch");
+    let child = latch.config.children.first().cloned().expect("a child");
+    (latch, child)
+}
+
+fn failback_state(status: &FailoverRecordStatus) -> FailbackState {
+    status.failback.as_ref().expect("status.failback").state
+}
+
+/// Read the checks the watch asked for, then reconcile.
+async fn read_and_reconcile(w: &mut Watched) -> FailoverRecordStatus {
+    let ctx = w.h.ctx.clone();
+    ctx.health().poll_once(ctx.engine().route53()).await;
+    w.h.reconcile("examplefailover").await.expect("reconcile");
+    w.h.status("examplefailover")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_manual_failback_dns_stays_on_the_secondary_until_a_person_approves() {
+    let mut w = Watched::start(false, Ask::Server).await;
+    w.h.create("examplefailover", &manual());
+    w.h.converge("examplefailover").await;
+    let (latch_check, primary_check) = latch(&w);
+    assert!(!latch_check.config.holds());
+    assert_eq!(
+        w.h.side(Failover::Primary).health_check_id.as_deref(),
+        Some(latch_check.id.as_str()),
+        "the PRIMARY record uses the latch, never a disabled check"
+    );
+    let status = w.follow().await;
+    assert_eq!(status.active, Some(ActiveSide::Primary));
+    assert_eq!(failback_state(&status), FailbackState::Following);
+    assert_eq!(
+        status
+            .primary
+            .as_ref()
+            .and_then(|p| p.health_check_id.as_deref()),
+        Some(primary_check.as_str()),
+        "status shows the check that reads the endpoint"
+    );
+
+    // The primary fails: Route 53 fails over, the watch sees it, the
+    // primary's check is read at once, and the latch holds.
+    w.h.fake.set_health(&primary_check, 0, 16);
+    w.next_trigger().await;
+    w.h.api.take_lines();
+    let status = read_and_reconcile(&mut w).await;
+    assert_eq!(status.active, Some(ActiveSide::Secondary));
+    assert_eq!(failback_state(&status), FailbackState::Held);
+    assert!(latch(&w).0.config.holds());
+    w.h.assert_event("Warning", "FailbackHeld");
+
+    // The primary recovers: DNS stays on the secondary, status says why.
+    w.h.fake.set_health(&primary_check, 16, 16);
+    let status = read_and_reconcile(&mut w).await;
+    assert_eq!(status.active, Some(ActiveSide::Secondary));
+    let failback = status.failback.clone().expect("failback");
+    assert_eq!(failback.state, FailbackState::WaitingForApproval);
+    assert!(
+        failback
+            .message
+            .starts_with("primary healthy again, failback waiting for approval"),
+        "{}",
+        failback.message
+    );
+    w.h.assert_event("Normal", "FailbackWaitingForApproval");
+    let key = ObjectRef::from_obj(&w.h.api.record(NS, "examplefailover"));
+    let watch = w.h.ctx.dns().expect("watch").clone();
+    watch.observe(w.h.ctx.engine().route53(), &key).await;
+    assert!(
+        matches!(
+            watch.seen(&key),
+            Some(dnsfailover::core::report::DnsSeen::Answer {
+                side: AnswerSide::Secondary,
+                ..
+            })
+        ),
+        "the name servers still answer with the secondary"
+    );
+
+    // A person approves: the latch follows, the request is removed, DNS
+    // returns to the primary.
+    w.h.annotate("examplefailover", REQUEST_ANNOTATION, "failback");
+    w.h.reconcile("examplefailover").await.expect("reconcile");
+    assert!(!latch(&w).0.config.holds());
+    w.h.assert_event("Normal", "FailbackApproved");
+    let record = w.h.api.record(NS, "examplefailover");
+    assert!(
+        !record
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key(REQUEST_ANNOTATION),
+        "the handled request is removed"
+    );
+    let status = w
+        .follow_until(|s| s.active == Some(ActiveSide::Primary))
+        .await;
+    assert_eq!(failback_state(&status), FailbackState::Following);
+    w.h.assert_event("Normal", "FailbackToPrimary");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_failover_holds_the_secondary_and_an_early_approval_is_refused() {
+    let mut w = Watched::start(false, Ask::Server).await;
+    w.h.create("examplefailover", &manual());
+    w.h.converge("examplefailover").await;
+    w.follow().await;
+    let (_, primary_check) = latch(&w);
+
+    w.h.annotate("examplefailover", REQUEST_ANNOTATION, "failover");
+    w.h.reconcile("examplefailover").await.expect("reconcile");
+    assert!(latch(&w).0.config.holds());
+    w.h.assert_event("Warning", "FailoverForced");
+    let status = w
+        .follow_until(|s| s.active == Some(ActiveSide::Secondary))
+        .await;
+    assert_eq!(source(&status), Some(ObservationSource::DNSAnswer));
+
+    // The primary goes down during the maintenance; an approval now is refused.
+    w.h.fake.set_health(&primary_check, 0, 16);
+    let status = read_and_reconcile(&mut w).await;
+    assert_eq!(failback_state(&status), FailbackState::Held);
+    w.h.annotate("examplefailover", REQUEST_ANNOTATION, "failback");
+    w.h.api.take_lines();
+    w.h.reconcile("examplefailover").await.expect("reconcile");
+    assert!(latch(&w).0.config.holds(), "still held");
+    w.h.assert_event("Warning", "RequestRefused");
 }
 
 #[tokio::test]

@@ -7,12 +7,12 @@ mod status;
 
 pub use invalid::{FieldError, InvalidSpec};
 pub use spec::{
-    AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
+    AliasTarget, DeletionPolicy, Failback, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
     HealthCheckSpec, HostedZoneRef, LocalRef, Protocol, RecordType, Target,
 };
 pub use status::{
-    ActiveObservation, ActiveSide, ChangeStatus, FailoverRecordStatus, Health, ObservationSource,
-    TargetStatus,
+    ActiveObservation, ActiveSide, ChangeStatus, FailbackState, FailbackStatus,
+    FailoverRecordStatus, Health, ObservationSource, TargetStatus,
 };
 
 use kube::CustomResourceExt;

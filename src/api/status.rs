@@ -42,6 +42,10 @@ pub struct FailoverRecordStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failover_time: Option<Time>,
 
+    /// The failback latch, with `failback: Manual`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback: Option<FailbackStatus>,
+
     /// The last change batch submitted to Route 53 for these record sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<ChangeStatus>,
@@ -95,6 +99,32 @@ pub enum ActiveSide {
     Primary,
     Secondary,
     Unknown,
+}
+
+/// Where manual failback stands.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FailbackStatus {
+    /// `Following`: DNS follows the primary's health. `Held`: DNS is held
+    /// on the secondary while the primary is not healthy. `WaitingForApproval`:
+    /// the primary is healthy again (or a failover was forced) and DNS stays
+    /// on the secondary until a person approves failback.
+    pub state: FailbackState,
+    /// What it means and what to do.
+    pub message: String,
+    /// Id of the latch: the CALCULATED health check the PRIMARY record uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latch_check_id: Option<String>,
+    /// When `state` last changed.
+    pub since: Time,
+}
+
+/// The states of manual failback.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailbackState {
+    Following,
+    Held,
+    WaitingForApproval,
 }
 
 /// How `active` was learnt.

@@ -14,7 +14,7 @@ use crate::manifest;
 use crate::route53::Route53;
 use crate::route53::resilient::Resilient;
 
-fn report_calls<R: Route53>(common: &Common, r53: &Resilient<R>) {
+pub(super) fn report_calls<R: Route53>(common: &Common, r53: &Resilient<R>) {
     if common.output == Output::Text {
         eprint!(
             "{}",
@@ -24,7 +24,7 @@ fn report_calls<R: Route53>(common: &Common, r53: &Resilient<R>) {
 }
 
 /// Load and admit every manifest; on any problem print them all.
-fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Exit> {
+pub(super) fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Exit> {
     let documents = manifest::load(&common.files).map_err(|e| {
         eprintln!("error: {e}");
         Exit::Invalid

@@ -1,10 +1,12 @@
 //! The `dnsfailover` command line: the standalone mode (`plan`, `apply`,
-//! `delete`, `status` over manifests, no cluster needed) and `crd`.
+//! `delete`, `status` over manifests, no cluster needed; `failover` and
+//! `failback` to steer the failback latch) and `crd`.
 //!
 //! Exit codes are part of the interface (see [`Exit`]).
 
 mod commands;
 mod render;
+mod steer;
 pub mod workflow;
 
 use std::path::PathBuf;
@@ -88,6 +90,20 @@ enum Command {
     },
     /// Show what Route 53 holds for the manifests and how healthy it is.
     Status {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Hold DNS on the secondary of FailoverRecords with `failback: Manual`
+    /// (maintenance of the primary), until `dnsfailover failback` approves
+    /// the return. Only the failback latch changes in Route 53.
+    Failover {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Approve failback of FailoverRecords with `failback: Manual` whose
+    /// primary is healthy again: DNS follows the primary's health again.
+    /// Refused while Route 53 sees the primary unhealthy.
+    Failback {
         #[command(flatten)]
         common: Common,
     },
@@ -188,7 +204,15 @@ async fn run(cli: Cli) -> Exit {
             let r53 = common.aws.connect().await;
             commands::status(&common, &Engine::new(r53, common.aws.owner_id.clone())).await
         }
+        Command::Failover { common } => steer_with(&common, steer::Steer::Failover).await,
+        Command::Failback { common } => steer_with(&common, steer::Steer::Failback).await,
     }
+}
+
+async fn steer_with(common: &Common, way: steer::Steer) -> Exit {
+    let r53 = common.aws.connect().await;
+    let engine = Engine::new(r53, common.aws.owner_id.clone());
+    steer::steer(common, &engine, way, Duration::from_secs(60)).await
 }
 
 pub(super) fn fail(message: &str) -> Exit {

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::context::Context;
 use super::effects::{self, insync};
@@ -20,12 +20,15 @@ use super::patch::{now, patch_status};
 use super::targets;
 use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus, Health};
 use crate::core::desired::PlacedRecord;
+use crate::core::failback;
 use crate::core::ownership::Owner;
 use crate::core::plan::{self, RecordPlan};
 use crate::core::report::{self, Category, Report, SideReport};
 use crate::core::validate;
 use crate::engine::{self, Job, Outcome, ReconcileError};
-use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Route53};
+use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Failover, Route53};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 
 pub(super) fn owner_of(obj: &FailoverRecord, ctx: &Context<impl Route53>) -> Owner {
     Owner::new(
@@ -35,10 +38,12 @@ pub(super) fn owner_of(obj: &FailoverRecord, ctx: &Context<impl Route53>) -> Own
     )
 }
 
-/// A FailoverRecord's plan, and where it was made.
+/// A FailoverRecord's plan, where it was made, and what was decided about
+/// its failback latch.
 pub(super) struct Planned {
     pub placed: PlacedRecord,
     pub plan: RecordPlan,
+    pub failback: failback::Decision,
 }
 
 /// Targets resolved, spec validated, zone found, Route 53 observed (from the
@@ -51,7 +56,7 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
     let spec = targets::spec_with_targets(obj, ctx).await?;
     let desired = validate::desired_from_spec(owner_of(obj, ctx), &spec)?;
     let zone = ctx.observer.zone(&ctx.engine, &desired.zone).await?;
-    let placed = desired
+    let mut placed = desired
         .place(zone)
         .map_err(ReconcileError::NameOutsideZone)?;
     if ctx.health.take_vanished() {
@@ -62,8 +67,37 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
         .view(&ctx.engine, Some(&placed.zone.id))
         .await?;
     ctx.readiness.credentials_ok.store(true, Ordering::Relaxed);
+    let request = obj
+        .annotations()
+        .get(failback::REQUEST_ANNOTATION)
+        .map(|v| failback::Request::parse(v));
+    let decision = view.with(|observed| {
+        let holding = engine::latch(&placed, observed).map(|l| l.config.holds());
+        failback::decide(
+            placed.desired.manual_failback,
+            holding,
+            primary_health(ctx, &placed, observed),
+            request.as_ref(),
+        )
+    });
+    placed.desired.latch = decision.want;
     let plan = view.with(|observed| plan::plan_apply(&placed, observed));
-    Ok(Planned { placed, plan })
+    Ok(Planned {
+        placed,
+        plan,
+        failback: decision,
+    })
+}
+
+/// The last read of the primary's own check (behind the latch, if any).
+fn primary_health(
+    ctx: &Context<impl Route53>,
+    placed: &PlacedRecord,
+    observed: plan::Observed<'_>,
+) -> Option<Health> {
+    let serving = engine::serving(placed, observed);
+    let (_, check) = serving.get(&Failover::Primary)?;
+    ctx.health.health(&(*check)?.id).map(|h| h.health)
 }
 
 /// What converging did, for the status, the Events and the next requeue.
@@ -72,6 +106,7 @@ struct Converged {
     action: Action,
     applied: Option<(RecordPlan, bool)>,
     left_zone: Option<String>,
+    failback: failback::Decision,
 }
 
 pub(super) async fn apply<R: Route53 + 'static>(
@@ -92,9 +127,14 @@ pub(super) async fn apply<R: Route53 + 'static>(
                 }),
                 left_zone: done.left_zone.as_deref(),
             });
+            let mut notes = notes;
+            notes.extend(done.failback.told.as_ref().map(events::failback));
             count_transitions(&ctx.metrics, (&namespace, &name), before, &done.status);
             events::publish(obj, ctx, &notes).await;
             patch_status(obj, ctx, done.status).await?;
+            if done.failback.consumed {
+                consume_request(obj, ctx).await?;
+            }
             Ok(done.action)
         }
         Err(error) => {
@@ -141,7 +181,11 @@ async fn converge<R: Route53 + 'static>(
     ctx: &Context<R>,
 ) -> Result<Converged, ReconcileError> {
     let key = ObjectRef::from_obj(obj);
-    let Planned { placed, plan } = plan_for(obj, ctx).await?;
+    let Planned {
+        placed,
+        plan,
+        failback: decision,
+    } = plan_for(obj, ctx).await?;
     let zone_id = placed.zone.id.clone();
     let previous = obj.status.as_ref();
     let mut change = ctx.last_change(obj);
@@ -201,6 +245,9 @@ async fn converge<R: Route53 + 'static>(
 
     // Status from what Route 53 holds now (the cache includes our writes).
     let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
+    let latch = view.with(|observed| {
+        engine::latch(&placed, observed).map(|l| (l.id.clone(), l.config.holds()))
+    });
     let sides = view.with(|observed| {
         let serving = engine::serving(&placed, observed);
         let used: Vec<_> = serving.values().filter_map(|(_, check)| *check).collect();
@@ -234,9 +281,23 @@ async fn converge<R: Route53 + 'static>(
         change: change.clone(),
         dns: ctx.dns.as_ref().and_then(|dns| dns.seen(&key)),
     };
-    let status = report::build(&report, previous, now());
+    let now = now();
+    let mut status = report::build(&report, previous, now.clone());
+    status.failback = placed.desired.manual_failback.then(|| {
+        let primary = status.primary.as_ref().and_then(|p| p.health);
+        let (id, holding) = latch.map_or((None, false), |(id, holds)| (Some(id), holds));
+        failback::status(
+            &obj.name_any(),
+            holding,
+            primary,
+            id,
+            previous.and_then(|p| p.failback.as_ref()),
+            &now,
+        )
+    });
     let pending = change.is_some_and(|c| c.status == ChangeState::Pending);
     Ok(Converged {
+        failback: decision,
         status,
         action: if pending {
             Action::requeue(ctx.settings.short_requeue)
@@ -289,6 +350,48 @@ pub(super) async fn dry_run<R: Route53 + 'static>(
         events::publish(obj, ctx, &[note]).await;
     }
     Ok(resync(ctx))
+}
+
+/// Remove a handled `dnsfailover.io/request`, unless someone changed it
+/// since it was read (the JSON patch tests the value first).
+async fn consume_request<R: Route53>(obj: &FailoverRecord, ctx: &Context<R>) -> Result<(), Error> {
+    let Some(value) = obj.annotations().get(failback::REQUEST_ANNOTATION) else {
+        return Ok(());
+    };
+    if !ctx.gate.is_open() {
+        return Ok(());
+    }
+    let path = format!(
+        "/metadata/annotations/{}",
+        failback::REQUEST_ANNOTATION
+            .replace('~', "~0")
+            .replace('/', "~1")
+    );
+    let patch: json_patch::Patch = match serde_json::from_value(serde_json::json!([
+        {"op": "test", "path": path, "value": value},
+        {"op": "remove", "path": path},
+    ])) {
+        Ok(patch) => patch,
+        Err(e) => {
+            warn!(error = %e, "cannot build the patch that removes the handled request");
+            return Ok(());
+        }
+    };
+    let api: Api<FailoverRecord> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    match api
+        .patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Changed since: the new request is handled by the next reconcile.
+        Err(kube::Error::Api(e)) if e.code == 422 || e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Health transitions and failovers, for the metrics (labels from fixed sets).

@@ -297,6 +297,16 @@ impl Observer {
         known.clone_from(&view.tags);
     }
 
+    /// A check Route 53 now holds as `check` (the failback latch, created or
+    /// updated). Its tags are the plan's; they are read back at the next
+    /// refresh.
+    pub async fn check_written(&self, check: &HealthCheck) {
+        let entry = self.checks.lock().await;
+        if let Some(fresh) = entry.as_ref() {
+            fresh.value.write().checks.upsert(check.clone());
+        }
+    }
+
     /// Forget the zone: the next reconcile lists it again.
     pub async fn invalidate_zone(&self, zone_id: &str) {
         *self.zone_slot(zone_id).lock().await = None;

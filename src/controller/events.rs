@@ -11,7 +11,10 @@ use tracing::warn;
 
 use super::cleanup::Removal;
 use super::context::Context;
-use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus, ObservationSource};
+use crate::api::{
+    ActiveSide, FailbackState, FailoverRecord, FailoverRecordStatus, ObservationSource,
+};
+use crate::core::failback;
 use crate::core::plan::{DeleteReason, RecordPlan};
 use crate::core::report::{self, Category, ConditionStatus, ConditionType, DnsReason};
 use crate::route53::Route53;
@@ -48,6 +51,16 @@ pub enum Reason {
     ResolverUnreachable,
     /// Answers fit a side again after one of the above.
     DNSAnswerRestored,
+    /// `failback: Manual`: the primary failed, the latch holds DNS on the secondary.
+    FailbackHeld,
+    /// A person forced DNS onto the secondary (`dnsfailover.io/request=failover`).
+    FailoverForced,
+    /// A person approved failback: DNS follows the primary's health again.
+    FailbackApproved,
+    /// The primary is healthy again; failback waits for a person.
+    FailbackWaitingForApproval,
+    /// A request that could not be carried out.
+    RequestRefused,
     CleanupDone,
     Retained,
     DryRun,
@@ -233,6 +246,21 @@ fn transitions(before: Option<&FailoverRecordStatus>, after: &FailoverRecordStat
         _ => {}
     }
     notes.extend(dns_transition(before, after));
+    let waiting = |s: Option<&FailoverRecordStatus>| {
+        s.and_then(|s| s.failback.as_ref())
+            .is_some_and(|f| f.state == FailbackState::WaitingForApproval)
+    };
+    if waiting(Some(after)) && !waiting(before) {
+        notes.push(Note::new(
+            Severity::Normal,
+            Reason::FailbackWaitingForApproval,
+            after
+                .failback
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default(),
+        ));
+    }
     notes
 }
 
@@ -290,6 +318,32 @@ fn dns_transition(
             ))
         }
         _ => None,
+    }
+}
+
+/// The Event of what was done with the failback latch, or refused.
+pub fn failback(told: &failback::Told) -> Note {
+    match told {
+        failback::Told::Held => Note::new(
+            Severity::Warning,
+            Reason::FailbackHeld,
+            "the primary is unhealthy: the failback latch holds DNS on the secondary until failback is approved",
+        ),
+        failback::Told::Forced => Note::new(
+            Severity::Warning,
+            Reason::FailoverForced,
+            "failover requested: the failback latch holds DNS on the secondary until failback is approved",
+        ),
+        failback::Told::Approved => Note::new(
+            Severity::Normal,
+            Reason::FailbackApproved,
+            "failback approved: DNS follows the primary's health again",
+        ),
+        failback::Told::Refused(why) => Note::new(
+            Severity::Warning,
+            Reason::RequestRefused,
+            format!("request not carried out: {why}"),
+        ),
     }
 }
 

@@ -7,10 +7,12 @@
 //! - [`plan`]: desired × observed → the ordered changes;
 //! - [`health`]: Route 53's health read-outs → which side DNS answers with;
 //! - [`answer`]: a DNS answer → the side it stands for;
+//! - [`failback`]: when the failback latch holds, and when it lets go;
 //! - [`report`]: what a reconcile found → `.status` and its conditions.
 
 pub mod answer;
 pub mod desired;
+pub mod failback;
 pub mod health;
 pub mod ownership;
 pub mod plan;

@@ -143,6 +143,35 @@ pub fn caller_reference(
     reference
 }
 
+/// The caller reference of the failback latch: `<resource prefix>l-<child>`.
+/// It names the child it is created with (not whether it holds: a latch is
+/// always created following and made to hold by an update), so a retried
+/// create returns the latch a lost answer already made.
+pub fn latch_reference(owner: &Owner, child: &str, attempt: u32) -> String {
+    let mut reference = format!("{}l-{}", owner.reference_prefix(), short_hash(child, 12));
+    if attempt > 0 {
+        reference.push_str(&format!("-r{attempt}"));
+    }
+    reference.truncate(MAX_CALLER_REFERENCE);
+    reference
+}
+
+/// Whether a caller reference is a latch of the resource with this prefix.
+pub(crate) fn is_latch_after_prefix(caller_reference: &str, prefix: &str) -> bool {
+    caller_reference
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.starts_with("l-"))
+}
+
+/// Tags of the failback latch.
+pub fn latch_tags(owner: &Owner, fqdn: &str, rr_type: &RrType) -> Tags {
+    let mut tags = health_check_tags(owner, fqdn, rr_type, Failover::Primary);
+    let name = format!("{} {rr_type} failback latch", fqdn.trim_end_matches('.'));
+    tags.insert(TAG_NAME.into(), truncate(&name, MAX_TAG_VALUE));
+    tags.insert(TAG_ROLE.into(), "latch".into());
+    tags
+}
+
 /// Tags for a health check, so that people (and audits) can tell what it is.
 pub fn health_check_tags(owner: &Owner, fqdn: &str, rr_type: &RrType, role: Failover) -> Tags {
     let mut tags = Tags::new();

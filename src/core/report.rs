@@ -265,6 +265,7 @@ pub fn build(
         active,
         active_observation: decided.observation,
         last_failover_time,
+        failback: previous.and_then(|p| p.failback.clone()),
         change: report.change.as_ref().map(change_status),
         conditions,
     }

@@ -12,7 +12,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::api::{
     FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Protocol, RecordType, Target,
 };
-use crate::core::desired::{DesiredRecord, DesiredSide, RecordName, SideTarget, ZoneSelector};
+use crate::core::desired::{
+    DesiredRecord, DesiredSide, LatchWant, RecordName, SideTarget, ZoneSelector,
+};
 use crate::core::ownership::Owner;
 use crate::route53::names;
 use crate::route53::{
@@ -109,6 +111,8 @@ pub fn desired_from_spec(
                 secondary,
                 retain_on_delete: spec.deletion_policy == crate::api::DeletionPolicy::Retain,
                 adopt_existing: spec.adopt_existing,
+                manual_failback: spec.failback == crate::api::Failback::Manual,
+                latch: LatchWant::Keep,
                 warnings,
             })
         }
@@ -445,6 +449,8 @@ fn health_check(
         disabled: spec.disabled,
         enable_sni: kind.is_https() && spec.enable_sni.unwrap_or(true),
         regions: normalize_regions(regions),
+        children: Vec::new(),
+        health_threshold: 0,
     })
 }
 

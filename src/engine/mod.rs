@@ -22,8 +22,8 @@ use crate::core::plan::batch::{self, BatchLimits};
 use crate::core::plan::{CheckSet, Conflict, Observed, ZoneRecords};
 use crate::core::report::{Category, Problem};
 use crate::route53::{
-    self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet, Route53,
-    Route53Error, Tags, Zone,
+    self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, HealthCheckKind, Operation,
+    RecordSet, Route53, Route53Error, Tags, Zone,
 };
 
 /// Why reconciling one FailoverRecord failed, with a fixed category.
@@ -358,11 +358,52 @@ pub fn serving<'a>(
                         r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())
                     })
             });
+            // Behind the failback latch is the check that reads the
+            // endpoint: that is the side's health.
             let check = record_set
                 .and_then(|r| r.health_check_id.as_deref())
-                .and_then(|id| observed.health_checks.get(id));
+                .and_then(|id| observed.health_checks.get(id))
+                .and_then(|check| match check.config.kind {
+                    HealthCheckKind::Calculated => check
+                        .config
+                        .children
+                        .first()
+                        .and_then(|child| observed.health_checks.get(child)),
+                    _ => Some(check),
+                });
             (role, (record_set, check))
         })
+        .collect()
+}
+
+/// The failback latch of `record`: the one its PRIMARY record uses, else
+/// (a run cut short before the record was pointed at it) the lowest id.
+pub fn latch<'a>(record: &PlacedRecord, observed: Observed<'a>) -> Option<&'a HealthCheck> {
+    let latches = observed.health_checks.latches_of(&record.desired.owner);
+    let serving = serving_ids(record, observed);
+    latches
+        .iter()
+        .find(|l| serving.contains(&l.id.as_str()))
+        .or_else(|| latches.iter().min_by(|a, b| a.id.cmp(&b.id)))
+        .copied()
+}
+
+/// The health check ids the record's own record sets use.
+fn serving_ids<'a>(record: &PlacedRecord, observed: Observed<'a>) -> Vec<&'a str> {
+    let Some(found) = observed
+        .records
+        .markers_of(&record.desired.owner)
+        .into_iter()
+        .find(|m| m.name == record.fqdn && m.rr_type == record.desired.rr_type)
+    else {
+        return Vec::new();
+    };
+    observed
+        .records
+        .at(&record.fqdn, &record.desired.rr_type)
+        .iter()
+        .filter(|r| found.marker.claims(r.set_identifier.as_deref()))
+        .filter_map(|r| r.health_check_id.as_deref())
         .collect()
 }
 

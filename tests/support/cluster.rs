@@ -135,6 +135,17 @@ impl<R: Route53 + 'static> Harness<R> {
         self.api.put_record(&record);
     }
 
+    /// `kubectl annotate failoverrecord NAME KEY=VALUE --overwrite`.
+    pub fn annotate(&self, name: &str, key: &str, value: &str) {
+        let mut record = self.api.record(NS, name);
+        record
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(key.to_string(), value.to_string());
+        self.api.put_record(&record);
+    }
+
     pub fn delete(&self, name: &str) {
         let mut record = self.api.record(NS, name);
         record.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));

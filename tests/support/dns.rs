@@ -1,7 +1,9 @@
 //! A DNS server on loopback that answers the way Route 53's name servers do,
 //! from the in-memory Route 53's state: a failover name gets the PRIMARY
 //! record set's values while its health check is healthy (or it has none),
-//! else the SECONDARY's; if both are unhealthy, the PRIMARY's. Alias records
+//! else the SECONDARY's; if both are unhealthy, the PRIMARY's (a calculated
+//! check, such as the failback latch, is healthy while at least its threshold
+//! of children are). Alias records
 //! answer with their target's addresses from `aliases`, which the server
 //! also answers for directly (so it serves as the resolver too).
 //!
@@ -19,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use dnsfailover::api::Health;
 use dnsfailover::core::health;
 use dnsfailover::route53::fake::FakeRoute53;
-use dnsfailover::route53::{Failover, RecordSet, RrType};
+use dnsfailover::route53::{Failover, HealthCheckKind, RecordSet, RrType};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -181,16 +183,30 @@ fn route53_answer(
         return None;
     }
     let side = |role: Failover| records.iter().find(|r| r.failover == Some(role));
-    let healthy = |record: &RecordSet| match &record.health_check_id {
-        None => true,
-        Some(id) => fake
-            .health_checks()
-            .into_iter()
-            .find(|c| &c.id == id)
-            .is_none_or(|check| {
-                health::summarize(&fake.observations(id), &check.config).health != Health::Unhealthy
-            }),
+    let checks = fake.health_checks();
+    // Route 53 counts a missing check healthy; a calculated check is healthy
+    // while at least its threshold of children are.
+    let check_healthy = |id: &str| -> bool {
+        let Some(check) = checks.iter().find(|c| c.id == id) else {
+            return true;
+        };
+        if check.config.kind == HealthCheckKind::Calculated {
+            let up = check
+                .config
+                .children
+                .iter()
+                .filter(|child| {
+                    checks.iter().find(|c| &c.id == *child).is_none_or(|c| {
+                        health::summarize(&fake.observations(&c.id), &c.config).health
+                            != Health::Unhealthy
+                    })
+                })
+                .count();
+            return i32::try_from(up).unwrap_or(i32::MAX) >= check.config.health_threshold;
+        }
+        health::summarize(&fake.observations(id), &check.config).health != Health::Unhealthy
     };
+    let healthy = |record: &RecordSet| record.health_check_id.as_deref().is_none_or(check_healthy);
     let chosen = match (side(Failover::Primary), side(Failover::Secondary)) {
         (Some(primary), Some(secondary)) if !healthy(primary) && healthy(secondary) => secondary,
         (Some(primary), _) => primary,

@@ -53,6 +53,13 @@ const IN_FLIGHT: usize = 256;
 /// one lost UDP packet is not an outage.
 const FAILURES_BEFORE_FALLBACK: u32 = 2;
 
+/// What a changed answer asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// Health checks to read ahead of the poller's round-robin.
+    pub read_now: Vec<String>,
+}
+
 /// How the watch runs.
 #[derive(Clone, Debug)]
 pub struct DnsWatchSettings {
@@ -290,13 +297,16 @@ impl DnsWatch {
         }
     }
 
-    /// Query `key`'s record once. Returns the checks to read at once when
-    /// what the answer means changed.
+    /// Query `key`'s record once. Returns what to do when what the answer
+    /// means changed: reconcile the record, and, unless this is its first
+    /// answer (after a start every record has one, and reading all their
+    /// checks at once would only be the round-robin again), read its checks
+    /// at once.
     pub async fn observe<R: Route53>(
         &self,
         r53: &R,
         key: &ObjectRef<FailoverRecord>,
-    ) -> Option<Vec<String>> {
+    ) -> Option<Observed> {
         let target = self.entries.lock().get(key)?.target.clone();
         let (queried, servers_named) = match self.servers(r53, &target).await {
             Ok(Servers::At {
@@ -353,8 +363,15 @@ impl DnsWatch {
                     error,
                 };
                 let changed = !matches!(entry.seen, Some(DnsSeen::Unreachable { .. }));
+                let first = entry.seen.is_none();
                 entry.seen = Some(unreachable);
-                return changed.then(|| entry.checks.clone());
+                return changed.then(|| Observed {
+                    read_now: if first {
+                        Vec::new()
+                    } else {
+                        entry.checks.clone()
+                    },
+                });
             }
         };
         let (side, values) = seen?;
@@ -367,6 +384,7 @@ impl DnsWatch {
         entry.failures = 0;
         let mut sorted = values.clone();
         sorted.sort();
+        let first = entry.seen.is_none();
         let (changed, since) = match &entry.seen {
             Some(DnsSeen::Answer {
                 side: was,
@@ -386,7 +404,13 @@ impl DnsWatch {
         if changed && side != AnswerSide::Ambiguous {
             info!(fqdn = %target.fqdn, ?side, "DNS answer changed");
         }
-        changed.then(|| entry.checks.clone())
+        changed.then(|| Observed {
+            read_now: if first {
+                Vec::new()
+            } else {
+                entry.checks.clone()
+            },
+        })
     }
 
     /// The records in a stable order, so each keeps its place in the period.
@@ -431,8 +455,8 @@ impl DnsWatch {
                 let changed = changed.clone();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if let Some(checks) = watch.observe(engine.route53(), &key).await {
-                        health.read_soon(&checks);
+                    if let Some(observed) = watch.observe(engine.route53(), &key).await {
+                        health.read_soon(&observed.read_now);
                         let _ = changed.send(key).await;
                     }
                 });

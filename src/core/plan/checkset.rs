@@ -59,6 +59,18 @@ impl CheckSet {
             .collect()
     }
 
+    /// The failback latches `owner` created (one, unless a run was cut short).
+    pub fn latches_of(&self, owner: &Owner) -> Vec<&HealthCheck> {
+        let prefix = owner.reference_prefix();
+        self.by_resource
+            .get(&prefix)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.checks[i])
+            .filter(|c| ownership::is_latch_after_prefix(&c.caller_reference, &prefix))
+            .collect()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &HealthCheck> {
         self.checks.iter()
     }

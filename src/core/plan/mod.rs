@@ -29,7 +29,7 @@ use serde::Serialize;
 pub use checkset::CheckSet;
 pub use zone::{FoundMarker, ZoneRecords};
 
-use checks::{keep_referenced_checks, plan_side_check};
+use checks::{keep_latch_children, keep_referenced_checks, plan_latch, plan_side_check};
 use claims::{Ownership, ownership_of};
 
 use crate::core::desired::PlacedRecord;
@@ -57,6 +57,53 @@ pub enum CheckRef {
     Existing(String),
     /// The check this plan creates for that role.
     Created(Failover),
+    /// The failback latch this plan creates.
+    Latch,
+}
+
+impl CheckRef {
+    /// The id this refers to, once the plan's creates are known.
+    pub fn resolve(
+        &self,
+        created: &BTreeMap<Failover, String>,
+        latch: Option<&str>,
+    ) -> Option<String> {
+        match self {
+            Self::Existing(id) => Some(id.clone()),
+            Self::Created(role) => created.get(role).cloned(),
+            Self::Latch => latch.map(str::to_string),
+        }
+    }
+}
+
+/// The failback latch's step: after the side checks exist (it counts the
+/// primary's), before the record batch (the PRIMARY record uses it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LatchStep {
+    /// Create the latch on `child` (following), tag it, and make it hold if
+    /// `hold`.
+    Create {
+        child: CheckRef,
+        hold: bool,
+        tags: Tags,
+    },
+    /// Point the latch at `child`, holding or following.
+    Update {
+        id: String,
+        version: i64,
+        child: CheckRef,
+        hold: bool,
+    },
+}
+
+impl LatchStep {
+    fn write_count(&self) -> usize {
+        match self {
+            Self::Create { hold, .. } => 2 + usize::from(*hold),
+            Self::Update { .. } => 1,
+        }
+    }
 }
 
 /// A record change whose health check may not exist yet.
@@ -71,13 +118,17 @@ pub struct PlannedChange {
 }
 
 impl PlannedChange {
-    /// The change with its health check id resolved by `created`.
-    pub fn resolve(&self, created: &BTreeMap<Failover, String>) -> Option<Change> {
+    /// The change with its health check id resolved by `created` (and the
+    /// latch this plan created, if it did).
+    pub fn resolve(
+        &self,
+        created: &BTreeMap<Failover, String>,
+        latch: Option<&str>,
+    ) -> Option<Change> {
         let mut record = self.record.clone();
         record.health_check_id = match &self.health_check {
             None => None,
-            Some(CheckRef::Existing(id)) => Some(id.clone()),
-            Some(CheckRef::Created(role)) => Some(created.get(role)?.clone()),
+            Some(reference) => Some(reference.resolve(created, latch)?),
         };
         Some(Change {
             action: self.action,
@@ -189,6 +240,9 @@ pub struct RecordPlan {
     pub create_checks: Vec<CreateCheck>,
     pub update_checks: Vec<UpdateCheck>,
     pub retag_checks: Vec<RetagCheck>,
+    /// The failback latch's create or update (`failback: Manual`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latch: Option<LatchStep>,
     /// One atomic group: deletes first, then creates.
     pub changes: Vec<PlannedChange>,
     pub delete_checks: Vec<DeleteCheck>,
@@ -212,6 +266,7 @@ impl RecordPlan {
             create_checks: Vec::new(),
             update_checks: Vec::new(),
             retag_checks: Vec::new(),
+            latch: None,
             changes: Vec::new(),
             delete_checks: Vec::new(),
             kept_checks: Vec::new(),
@@ -240,6 +295,7 @@ impl RecordPlan {
             create_checks: Vec::new(),
             update_checks: Vec::new(),
             retag_checks: Vec::new(),
+            latch: None,
             changes: Vec::new(),
             ..self.clone()
         }
@@ -259,6 +315,19 @@ impl RecordPlan {
             .filter(|(n, _, _)| *n > 0)
             .map(|(n, verb, what)| format!("{verb} {n} {what}"))
             .collect();
+        match &self.latch {
+            Some(LatchStep::Create { hold, .. }) => parts.push(format!(
+                "create the failback latch{}",
+                if *hold { " (holding)" } else { "" }
+            )),
+            Some(LatchStep::Update { hold: true, .. }) => {
+                parts.push("make the failback latch hold the secondary".to_string())
+            }
+            Some(LatchStep::Update { hold: false, .. }) => {
+                parts.push("make the failback latch follow the primary".to_string())
+            }
+            None => {}
+        }
         if !self.conflicts.is_empty() {
             parts.push("leave conflicting record sets alone".to_string());
         }
@@ -271,6 +340,7 @@ impl RecordPlan {
         self.create_checks.len() * 2
             + self.update_checks.len()
             + self.retag_checks.len()
+            + self.latch.as_ref().map_or(0, LatchStep::write_count)
             + usize::from(!self.changes.is_empty())
             + self.delete_checks.len()
     }
@@ -321,6 +391,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
         );
         check_refs.insert(side.role, check_ref);
     }
+    plan_latch(&mut plan, record, &ours_here, observed, &mut check_refs);
 
     // Then the record sets: PRIMARY, SECONDARY and the marker, as one group.
     let marker = Marker::new(
@@ -381,6 +452,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     plan.changes = deletes;
     plan.changes.extend(creates);
     keep_referenced_checks(&mut plan, observed.records);
+    keep_latch_children(&mut plan, owner, observed.health_checks);
     plan
 }
 
@@ -416,7 +488,22 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
             reason: DeleteReason::ResourceDeleted,
         })
         .collect();
-    plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));
+    // A latch goes before the check it counts: Route 53 refuses to delete
+    // a calculated check's child.
+    let latches: Vec<String> = observed
+        .health_checks
+        .latches_of(owner)
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    plan.delete_checks
+        .extend(latches.iter().map(|id| DeleteCheck {
+            id: id.clone(),
+            role: Failover::Primary,
+            reason: DeleteReason::ResourceDeleted,
+        }));
+    plan.delete_checks
+        .sort_by_key(|d| (!latches.contains(&d.id), d.id.clone()));
     keep_referenced_checks(&mut plan, observed.records);
     plan
 }
@@ -443,7 +530,7 @@ fn equivalent(have: &RecordSet, want: &RecordSet, check_ref: Option<&CheckRef>) 
     let check_matches = match check_ref {
         None => have.health_check_id.is_none(),
         Some(CheckRef::Existing(id)) => have.health_check_id.as_deref() == Some(id.as_str()),
-        Some(CheckRef::Created(_)) => false,
+        Some(CheckRef::Created(_) | CheckRef::Latch) => false,
     };
     let values_match = if want.rr_type == RrType::TXT {
         have.values.len() == want.values.len()

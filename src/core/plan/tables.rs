@@ -99,10 +99,35 @@ impl Held {
                 .or_default()
                 .extend(retag.add.clone());
         }
+        // The latch gets the id `hc-latch`.
+        let latch = match &plan.latch {
+            Some(LatchStep::Create { child, hold, tags }) => {
+                let child = child.resolve(&created, None).unwrap_or_default();
+                held.checks.push(HealthCheck {
+                    id: "hc-latch".into(),
+                    caller_reference: ownership::latch_reference(&plan.owner, &child, 0),
+                    version: 1,
+                    config: HealthCheckConfig::latch(&child, *hold),
+                });
+                held.tags.insert("hc-latch".into(), tags.clone());
+                Some("hc-latch".to_string())
+            }
+            Some(LatchStep::Update {
+                id, child, hold, ..
+            }) => {
+                let child = child.resolve(&created, None).unwrap_or_default();
+                if let Some(check) = held.checks.iter_mut().find(|c| &c.id == id) {
+                    check.config = HealthCheckConfig::latch(&child, *hold);
+                    check.version += 1;
+                }
+                Some(id.clone())
+            }
+            None => None,
+        };
         let changes: Vec<Change> = plan
             .changes
             .iter()
-            .filter_map(|c| c.resolve(&created))
+            .filter_map(|c| c.resolve(&created, latch.as_deref()))
             .collect();
         let mut zone = ZoneRecords::new(held.records.clone());
         zone.apply_changes(&changes);
@@ -152,6 +177,7 @@ fn steps(plan: &RecordPlan) -> Vec<String> {
         let check = match &c.health_check {
             Some(CheckRef::Existing(id)) => format!(" -> {id}"),
             Some(CheckRef::Created(role)) => format!(" -> new {role}"),
+            Some(CheckRef::Latch) => " -> new latch".to_string(),
             None => String::new(),
         };
         steps.push(format!(
