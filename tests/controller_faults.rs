@@ -10,7 +10,7 @@ use dnsfailover::api::FailoverRecordSpec;
 use dnsfailover::controller::Settings;
 use dnsfailover::core::report::Category;
 use dnsfailover::route53::fake::FakeRoute53;
-use dnsfailover::route53::{ErrorKind, Failover, RecordSet, Route53, RrType};
+use dnsfailover::route53::{ErrorKind, Failover, HealthCheckKind, RecordSet, Route53, RrType};
 use support::cluster::{self, Harness, NS, SPEC, path, storm};
 
 const NAME: &str = "examplefailover";
@@ -280,4 +280,136 @@ async fn with_a_leader_and_a_stale_former_leader_only_the_lease_holder_writes() 
             .and_then(|s| s.observed_generation),
         Some(1)
     );
+}
+
+/// With `failback: Manual`: exactly the primary's check and one latch on it
+/// that holds as `hold` says, and the PRIMARY record uses the latch.
+fn assert_one_latch(fake: &FakeRoute53, zone_id: &str, hold: bool) {
+    let checks = fake.health_checks();
+    assert_eq!(checks.len(), 2, "the check and the latch: {checks:#?}");
+    let latch = checks
+        .iter()
+        .find(|c| c.config.kind == HealthCheckKind::Calculated)
+        .expect("a latch");
+    let check = checks
+        .iter()
+        .find(|c| c.config.kind != HealthCheckKind::Calculated)
+        .expect("the primary's check");
+    assert_eq!(latch.config.children, vec![check.id.clone()]);
+    assert_eq!(latch.config.holds(), hold, "{latch:#?}");
+    let primary = fake
+        .records(zone_id)
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .expect("primary");
+    assert_eq!(primary.health_check_id.as_deref(), Some(latch.id.as_str()));
+}
+
+/// Poll every check once, as a restarted controller's poller does first.
+async fn poll_all<R: Route53 + 'static>(h: &Harness<R>) {
+    for _ in 0..h.ctx.health().watched().max(1) {
+        h.ctx.health().poll_once(h.ctx.engine().route53()).await;
+    }
+}
+
+#[tokio::test]
+async fn the_failback_latch_survives_a_stop_after_any_route53_call() {
+    let create: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.reconcile(NAME).await.expect("finalizer");
+        })
+    };
+    let hold: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.converge(NAME).await;
+            let check = h
+                .fake
+                .health_checks()
+                .into_iter()
+                .find(|c| c.config.kind != HealthCheckKind::Calculated)
+                .map(|c| c.id)
+                .expect("check");
+            h.fake.set_health(&check, 0, 16);
+            poll_all(h).await;
+        })
+    };
+    let release: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.converge(NAME).await;
+            h.annotate(NAME, "dnsfailover.io/request", "failover");
+            settle(h, NAME).await;
+            h.annotate(NAME, "dnsfailover.io/request", "failback");
+            poll_all(h).await;
+        })
+    };
+    let delete: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.converge(NAME).await;
+            h.delete(NAME);
+        })
+    };
+    // (the scenario, what the latch must end as: `None` when all is gone)
+    let scenarios: [(&str, Setup, Option<bool>); 4] = [
+        ("create", create, Some(false)),
+        ("hold", hold, Some(true)),
+        ("release", release, Some(false)),
+        ("delete", delete, None),
+    ];
+    for (scenario, setup, expected) in scenarios {
+        let calls = {
+            let h = Harness::new();
+            setup(&h).await;
+            h.fake.clear_calls();
+            settle(&h, NAME).await;
+            h.fake.calls().len() as u32
+        };
+        assert!(calls >= 1, "{scenario}: the step calls Route 53");
+        for stop_after in 1..calls {
+            let h = Harness::new();
+            setup(&h).await;
+            h.fake.clear_calls();
+            h.fake.abort_after(None, stop_after);
+            for _ in 0..8 {
+                let _ = h.reconcile(NAME).await;
+                if h.fake.is_aborted() {
+                    break;
+                }
+            }
+            assert!(h.fake.is_aborted(), "{scenario}: reached call {stop_after}");
+            h.fake.clear_faults();
+            let restarted = h.restart_with(h.fake.clone(), cluster::settings());
+            // A restarted controller knows health only once its poller read it.
+            let _ = restarted.reconcile(NAME).await;
+            poll_all(&restarted).await;
+            settle(&restarted, NAME).await;
+            match expected {
+                Some(hold) => {
+                    assert_one_latch(&h.fake, &h.zone.id, hold);
+                    let request = h
+                        .api
+                        .record(NS, NAME)
+                        .metadata
+                        .annotations
+                        .unwrap_or_default()
+                        .remove("dnsfailover.io/request");
+                    assert!(
+                        request.is_none() || scenario != "release",
+                        "{scenario}, stop after {stop_after}: the approval was carried out and removed"
+                    );
+                }
+                None => {
+                    assert!(h.fake.records(&h.zone.id).is_empty(), "{scenario}: records left");
+                    assert!(h.fake.health_checks().is_empty(), "{scenario}: checks left");
+                }
+            }
+        }
+        eprintln!(
+            "failback {scenario}: interrupted after each of its first {} of {calls} Route 53 calls; converged every time",
+            calls - 1
+        );
+    }
 }
