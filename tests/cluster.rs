@@ -16,6 +16,8 @@ mod world;
 
 #[path = "cluster/crd.rs"]
 mod crd;
+#[path = "cluster/dnswatch.rs"]
+mod dnswatch;
 #[path = "cluster/helm.rs"]
 mod helm;
 #[path = "cluster/leader.rs"]

@@ -21,12 +21,109 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use dnsfailover::api::Health;
 use dnsfailover::core::health;
 use dnsfailover::route53::fake::FakeRoute53;
-use dnsfailover::route53::{Failover, HealthCheckKind, RecordSet, RrType};
+use dnsfailover::route53::{
+    self, Failover, HealthCheck, HealthCheckConfig, HealthCheckKind, RecordSet, Route53, RrType,
+};
+use futures::future::BoxFuture;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use parking_lot::Mutex;
 use tokio::net::UdpSocket;
+
+/// Where answers come from: what Route 53 would answer for a name and type
+/// (`None`: a name it does not hold).
+pub trait Answers: Send + Sync + 'static {
+    fn answer<'a>(
+        &'a self,
+        name: &'a str,
+        rr_type: &'a RrType,
+        aliases: &'a BTreeMap<String, Vec<String>>,
+    ) -> BoxFuture<'a, Option<Vec<String>>>;
+}
+
+/// The in-memory Route 53's state, read without counting a call.
+pub struct FakeAnswers(pub FakeRoute53);
+
+impl Answers for FakeAnswers {
+    fn answer<'a>(
+        &'a self,
+        name: &'a str,
+        rr_type: &'a RrType,
+        aliases: &'a BTreeMap<String, Vec<String>>,
+    ) -> BoxFuture<'a, Option<Vec<String>>> {
+        let fake = &self.0;
+        let records: Vec<RecordSet> = fake
+            .zone_ids()
+            .into_iter()
+            .flat_map(|zone| fake.records(&zone))
+            .filter(|r| r.name == name && &r.rr_type == rr_type)
+            .collect();
+        let checks = fake.health_checks();
+        let healthy = |id: &str| {
+            checks.iter().find(|c| c.id == id).map(|c| {
+                (
+                    c.config.clone(),
+                    health::summarize(&fake.observations(&c.id), &c.config).health
+                        != Health::Unhealthy,
+                )
+            })
+        };
+        let answer = failover_answer(&records, &checks, healthy, aliases);
+        Box::pin(async move { answer })
+    }
+}
+
+/// A Route 53 reached through the port (moto, in the cluster suite): the
+/// zone's record sets and the checks' status as the emulator reports them.
+pub struct PortAnswers<R>(pub R);
+
+impl<R: Route53 + 'static> Answers for PortAnswers<R> {
+    fn answer<'a>(
+        &'a self,
+        name: &'a str,
+        rr_type: &'a RrType,
+        aliases: &'a BTreeMap<String, Vec<String>>,
+    ) -> BoxFuture<'a, Option<Vec<String>>> {
+        Box::pin(async move {
+            let r53 = &self.0;
+            let zone = name
+                .split_once('.')
+                .map(|(_, parent)| parent)
+                .unwrap_or(name);
+            let zones = r53.list_hosted_zones_by_name(zone).await.ok()?;
+            let mut records = Vec::new();
+            for zone in zones {
+                records.extend(
+                    route53::list_all_record_sets(r53, &zone.id)
+                        .await
+                        .ok()?
+                        .into_iter()
+                        .filter(|r| r.name == name && &r.rr_type == rr_type),
+                );
+            }
+            let checks = route53::list_all_health_checks(r53).await.ok()?;
+            let mut status = BTreeMap::new();
+            for check in &checks {
+                if check.config.kind == HealthCheckKind::Calculated {
+                    continue;
+                }
+                let observations = r53.get_health_check_status(&check.id).await.ok()?;
+                status.insert(
+                    check.id.clone(),
+                    health::summarize(&observations, &check.config).health != Health::Unhealthy,
+                );
+            }
+            let healthy = |id: &str| {
+                checks
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| (c.config.clone(), status.get(id).copied().unwrap_or(true)))
+            };
+            failover_answer(&records, &checks, healthy, aliases)
+        })
+    }
+}
 
 #[derive(Default)]
 struct Controls {
@@ -50,8 +147,13 @@ impl Drop for DnsServer {
 }
 
 impl DnsServer {
-    /// Serve `fake`'s zones on a free loopback port.
+    /// Serve `fake`'s zones on a free loopback port (its calls are not counted).
     pub async fn start(fake: FakeRoute53) -> Self {
+        Self::serving(Arc::new(FakeAnswers(fake))).await
+    }
+
+    /// Serve what `answers` says on a free loopback port.
+    pub async fn serving(answers: Arc<dyn Answers>) -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
@@ -71,7 +173,7 @@ impl DnsServer {
                 let Ok(request) = Message::from_vec(&buffer[..length]) else {
                     continue;
                 };
-                let response = answer(&fake, &serving, &request);
+                let response = answer(answers.as_ref(), &serving, &request).await;
                 if let Ok(bytes) = response.to_vec() {
                     let _ = socket.send_to(&bytes, from).await;
                 }
@@ -117,7 +219,7 @@ fn normalize(name: &str) -> String {
     }
 }
 
-fn answer(fake: &FakeRoute53, controls: &Controls, request: &Message) -> Message {
+async fn answer(answers: &dyn Answers, controls: &Controls, request: &Message) -> Message {
     let mut response = Message::new(
         request.metadata.id,
         MessageType::Response,
@@ -140,11 +242,12 @@ fn answer(fake: &FakeRoute53, controls: &Controls, request: &Message) -> Message
             return response;
         }
     };
-    let alias = controls.aliases.lock().get(&name).cloned();
-    let values = match (alias, controls.fixed.lock().clone()) {
+    let aliases = controls.aliases.lock().clone();
+    let fixed = controls.fixed.lock().clone();
+    let values = match (aliases.get(&name).cloned(), fixed) {
         (Some(addresses), _) => Some(addresses),
         (None, Some(fixed)) => Some(fixed),
-        (None, None) => route53_answer(fake, controls, &name, &rr_type),
+        (None, None) => answers.answer(&name, &rr_type, &aliases).await,
     };
     match values {
         Some(values) => {
@@ -166,26 +269,20 @@ fn answer(fake: &FakeRoute53, controls: &Controls, request: &Message) -> Message
     response
 }
 
-/// What Route 53 would answer for `name`, or `None` for a name it does not hold.
-fn route53_answer(
-    fake: &FakeRoute53,
-    controls: &Controls,
-    name: &str,
-    rr_type: &RrType,
+/// Route 53's failover rule over the record sets at one name and type:
+/// PRIMARY while its check is healthy (a missing check counts healthy; a
+/// calculated check is healthy while at least its threshold of children
+/// are), else SECONDARY if healthy, else PRIMARY. `health` gives a check's
+/// settings and whether its endpoint is healthy.
+fn failover_answer(
+    records: &[RecordSet],
+    checks: &[HealthCheck],
+    health: impl Fn(&str) -> Option<(HealthCheckConfig, bool)>,
+    aliases: &BTreeMap<String, Vec<String>>,
 ) -> Option<Vec<String>> {
-    let records: Vec<RecordSet> = fake
-        .zone_ids()
-        .into_iter()
-        .flat_map(|zone| fake.records(&zone))
-        .filter(|r| r.name == name && &r.rr_type == rr_type)
-        .collect();
     if records.is_empty() {
         return None;
     }
-    let side = |role: Failover| records.iter().find(|r| r.failover == Some(role));
-    let checks = fake.health_checks();
-    // Route 53 counts a missing check healthy; a calculated check is healthy
-    // while at least its threshold of children are.
     let check_healthy = |id: &str| -> bool {
         let Some(check) = checks.iter().find(|c| c.id == id) else {
             return true;
@@ -195,18 +292,14 @@ fn route53_answer(
                 .config
                 .children
                 .iter()
-                .filter(|child| {
-                    checks.iter().find(|c| &c.id == *child).is_none_or(|c| {
-                        health::summarize(&fake.observations(&c.id), &c.config).health
-                            != Health::Unhealthy
-                    })
-                })
+                .filter(|child| health(child).is_none_or(|(_, up)| up))
                 .count();
             return i32::try_from(up).unwrap_or(i32::MAX) >= check.config.health_threshold;
         }
-        health::summarize(&fake.observations(id), &check.config).health != Health::Unhealthy
+        health(id).is_none_or(|(_, up)| up)
     };
     let healthy = |record: &RecordSet| record.health_check_id.as_deref().is_none_or(check_healthy);
+    let side = |role: Failover| records.iter().find(|r| r.failover == Some(role));
     let chosen = match (side(Failover::Primary), side(Failover::Secondary)) {
         (Some(primary), Some(secondary)) if !healthy(primary) && healthy(secondary) => secondary,
         (Some(primary), _) => primary,
@@ -214,9 +307,7 @@ fn route53_answer(
         (None, None) => &records[0],
     };
     Some(match &chosen.alias {
-        Some(alias) => controls
-            .aliases
-            .lock()
+        Some(alias) => aliases
             .get(&normalize(&alias.dns_name))
             .cloned()
             .unwrap_or_default(),
