@@ -560,35 +560,25 @@ async fn footprint_table(sizes: &[usize]) {
         let snapshot = ZoneRecords::new(listed);
         let checks = plan::CheckSet::new(fake.health_checks());
         let tags = Default::default();
-        let placed: Vec<PlacedRecord> = (0..records)
-            .map(|i| {
-                let z = Zone {
-                    id: fake_zone_id(&fake),
-                    name: format!("{}.", zone_name(0)),
-                    private: false,
-                    name_servers: Vec::new(),
-                };
-                desired_from_spec(
-                    Owner::new("bench", NAMESPACE, format!("app-{i:05}")),
-                    &spec(i, &zone_name(0)),
-                )
-                .expect("valid")
-                .place(z)
-                .expect("placed")
-            })
-            .collect();
+        let zone = bench_zone(&fake);
+        let placed: Vec<PlacedRecord> = (0..records).map(|i| placed_record(i, &zone)).collect();
         let observed = Observed {
             records: &snapshot,
             health_checks: &checks,
             tags: &tags,
         };
-        let started = Instant::now();
-        let mut empty = 0;
-        for record in &placed {
-            empty += usize::from(plan::plan_apply(record, observed).is_empty());
+        // The fastest of five passes: the machine is shared, and the planner's
+        // own cost is what the figure is for.
+        let mut per_record = Duration::MAX;
+        for _ in 0..5 {
+            let started = Instant::now();
+            let mut empty = 0;
+            for record in &placed {
+                empty += usize::from(plan::plan_apply(record, observed).is_empty());
+            }
+            per_record = per_record.min(started.elapsed() / records as u32);
+            assert_eq!(empty, records, "steady state: every plan is empty");
         }
-        let per_record = started.elapsed() / records as u32;
-        assert_eq!(empty, records, "steady state: every plan is empty");
         println!(
             "| {records} | {rss:.0} | {:.1} µs |",
             per_record.as_secs_f64() * 1e6
@@ -606,7 +596,7 @@ async fn dns_watch_table(sizes: &[usize], period: Duration) {
     use kube::runtime::reflector::ObjectRef;
     println!("\n### Seeing a failover: the DNS answer watch\n");
     println!(
-        "| records | watch period | DNS queries per second | flip → reconcile that writes `status.active` | flip → the primary's check read (GetHealthCheckStatus) | GetHealthCheckStatus per minute | without the watch: worst case at 0.5/s |"
+        "| records | watch period | DNS queries per second | flip just after the record's query → reconcile that writes `status.active` (worst case) | flip → the primary's check read (GetHealthCheckStatus) | GetHealthCheckStatus per minute meanwhile | without the watch: worst case at 0.5/s |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for &records in sizes {
@@ -631,12 +621,7 @@ async fn dns_watch_table(sizes: &[usize], period: Duration) {
         ));
         let rate = 0.5;
         let health = Arc::new(HealthMonitor::new(Duration::from_secs_f64(1.0 / rate)));
-        let zone = Zone {
-            id: fake_zone_id(&fake),
-            name: format!("{}.", zone_name(0)),
-            private: false,
-            name_servers: Vec::new(),
-        };
+        let zone = bench_zone(&fake);
         let listed = dnsfailover::route53::list_all_record_sets(&fake, &zone.id)
             .await
             .expect("list");
@@ -645,13 +630,7 @@ async fn dns_watch_table(sizes: &[usize], period: Duration) {
         let mut primary_checks = BTreeMap::new();
         for i in 0..records {
             let name = format!("app-{i:05}");
-            let placed = desired_from_spec(
-                Owner::new("bench", NAMESPACE, name.clone()),
-                &spec(i, &zone_name(0)),
-            )
-            .expect("valid")
-            .place(zone.clone())
-            .expect("placed");
+            let placed = placed_record(i, &zone);
             let observed = Observed {
                 records: &snapshot,
                 health_checks: &checks,
@@ -679,22 +658,31 @@ async fn dns_watch_table(sizes: &[usize], period: Duration) {
             let fake = fake.clone();
             tokio::spawn(async move { health.run(&fake, Gate::open(), read).await })
         };
-        // The first round: every record's answer is seen once.
+        // The first round: every record's answer is seen once. The record
+        // in the middle of the order is flipped right after its query: the
+        // worst case, since the watch asks it again only a period later.
+        let target = format!("app-{:05}", records / 2);
+        let check = primary_checks[&target].clone();
         let started = Instant::now();
         let queries_before = server.queries();
+        let mut flipped = None;
         for _ in 0..records {
-            asks.recv().await.expect("a first answer");
+            let key = asks.recv().await.expect("a first answer");
+            if key.name == target {
+                fake.set_health(&check, 0, 16);
+                flipped = Some(Instant::now());
+            }
         }
         let round = started.elapsed();
         let per_second = (server.queries() - queries_before) as f64 / round.as_secs_f64();
-        // Flip one record in the middle of the order, mid-round.
-        let target = format!("app-{:05}", records / 2);
-        let check = primary_checks[&target].clone();
+        let flipped = flipped.expect("the target was answered");
         while reads.try_recv().is_ok() {}
-        fake.clear_calls();
-        tokio::time::sleep(period / 3).await;
-        let flipped = Instant::now();
-        fake.set_health(&check, 0, 16);
+        let polls_before = fake
+            .calls()
+            .iter()
+            .filter(|op| **op == Operation::GetHealthCheckStatus)
+            .count();
+        let counting = Instant::now();
         let seen = loop {
             let key = asks.recv().await.expect("the watch goes on");
             if key.name == target {
@@ -711,8 +699,9 @@ async fn dns_watch_table(sizes: &[usize], period: Duration) {
             .calls()
             .iter()
             .filter(|op| **op == Operation::GetHealthCheckStatus)
-            .count() as f64;
-        let per_minute = polled / flipped.elapsed().as_secs_f64() * 60.0;
+            .count()
+            - polls_before;
+        let per_minute = polled as f64 / counting.elapsed().as_secs_f64() * 60.0;
         watching.abort();
         polling.abort();
         println!(
@@ -724,6 +713,27 @@ async fn dns_watch_table(sizes: &[usize], period: Duration) {
         );
         drop(controller);
     }
+}
+
+/// The benchmark's one zone, as the in-memory Route 53 holds it.
+fn bench_zone(fake: &FakeRoute53) -> Zone {
+    Zone {
+        id: fake_zone_id(fake),
+        name: format!("{}.", zone_name(0)),
+        private: false,
+        name_servers: Vec::new(),
+    }
+}
+
+/// Benchmark record `i`, as the controller plans it in `zone`.
+fn placed_record(i: usize, zone: &Zone) -> PlacedRecord {
+    desired_from_spec(
+        Owner::new("bench", NAMESPACE, format!("app-{i:05}")),
+        &spec(i, &zone_name(0)),
+    )
+    .expect("valid")
+    .place(zone.clone())
+    .expect("placed")
 }
 
 fn fake_zone_id(fake: &FakeRoute53) -> String {

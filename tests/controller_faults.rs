@@ -119,37 +119,7 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
         ("delete", delete, None),
     ];
     for (scenario, setup, expected) in scenarios {
-        // How many Route 53 calls the step makes when nothing goes wrong (a
-        // step may take several reconciles: a health check that records
-        // stopped using waits for their change to be INSYNC).
-        let calls = {
-            let h = Harness::new();
-            setup(&h).await;
-            h.fake.clear_calls();
-            settle(&h, NAME).await;
-            h.fake.calls().len() as u32
-        };
-        assert!(calls >= 1, "{scenario}: the step calls Route 53");
-        // Stop after each call but the last: every gap between two calls.
-        for stop_after in 1..calls {
-            let h = Harness::new();
-            setup(&h).await;
-            h.fake.clear_calls();
-            h.fake.abort_after(None, stop_after);
-            // Run the step until the process "stops" (every later call fails).
-            for _ in 0..8 {
-                let _ = h.reconcile(NAME).await;
-                if h.fake.is_aborted() {
-                    break;
-                }
-            }
-            assert!(
-                h.fake.is_aborted(),
-                "{scenario}: the step reached call {stop_after} of {calls}"
-            );
-            h.fake.clear_faults();
-            let restarted = h.restart_with(h.fake.clone(), cluster::settings());
-            settle(&restarted, NAME).await;
+        interrupt_everywhere(scenario, setup, |_| Box::pin(async {}), |h, stop_after| {
             match expected {
                 Some((interval, threshold)) => {
                     assert_exactly_one_pair(&h.fake, &h.zone.id, interval, threshold)
@@ -169,12 +139,60 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
                     );
                 }
             }
-        }
-        eprintln!(
-            "{scenario}: interrupted after each of its first {} of {calls} Route 53 calls; converged every time",
-            calls - 1
-        );
+        })
+        .await;
     }
+}
+
+/// What a restarted controller does before it settles.
+type Restarted = fn(&Harness) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>;
+
+/// Run `setup`, then the step it leads to with the process stopped after
+/// each of the step's Route 53 calls but the last (every later call fails),
+/// restart the controller, let it settle, and `check` what Route 53 holds.
+async fn interrupt_everywhere(
+    scenario: &str,
+    setup: Setup,
+    restarted: Restarted,
+    check: impl Fn(&Harness, u32),
+) {
+    // How many Route 53 calls the step makes when nothing goes wrong (a
+    // step may take several reconciles: a health check that records
+    // stopped using waits for their change to be INSYNC).
+    let calls = {
+        let h = Harness::new();
+        setup(&h).await;
+        h.fake.clear_calls();
+        settle(&h, NAME).await;
+        h.fake.calls().len() as u32
+    };
+    assert!(calls >= 1, "{scenario}: the step calls Route 53");
+    for stop_after in 1..calls {
+        let h = Harness::new();
+        setup(&h).await;
+        h.fake.clear_calls();
+        h.fake.abort_after(None, stop_after);
+        // Run the step until the process "stops" (every later call fails).
+        for _ in 0..8 {
+            let _ = h.reconcile(NAME).await;
+            if h.fake.is_aborted() {
+                break;
+            }
+        }
+        assert!(
+            h.fake.is_aborted(),
+            "{scenario}: the step reached call {stop_after} of {calls}"
+        );
+        h.fake.clear_faults();
+        let fresh = h.restart_with(h.fake.clone(), cluster::settings());
+        restarted(&fresh).await;
+        settle(&fresh, NAME).await;
+        check(&h, stop_after);
+    }
+    eprintln!(
+        "{scenario}: interrupted after each of its first {} of {calls} Route 53 calls; converged every time",
+        calls - 1
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -360,56 +378,33 @@ async fn the_failback_latch_survives_a_stop_after_any_route53_call() {
         ("delete", delete, None),
     ];
     for (scenario, setup, expected) in scenarios {
-        let calls = {
-            let h = Harness::new();
-            setup(&h).await;
-            h.fake.clear_calls();
-            settle(&h, NAME).await;
-            h.fake.calls().len() as u32
-        };
-        assert!(calls >= 1, "{scenario}: the step calls Route 53");
-        for stop_after in 1..calls {
-            let h = Harness::new();
-            setup(&h).await;
-            h.fake.clear_calls();
-            h.fake.abort_after(None, stop_after);
-            for _ in 0..8 {
+        // A restarted controller knows health only once its poller read it.
+        let restarted: Restarted = |h| {
+            Box::pin(async move {
                 let _ = h.reconcile(NAME).await;
-                if h.fake.is_aborted() {
-                    break;
-                }
+                poll_all(h).await;
+            })
+        };
+        interrupt_everywhere(scenario, setup, restarted, |h, stop_after| match expected {
+            Some(hold) => {
+                assert_one_latch(&h.fake, &h.zone.id, hold);
+                let request = h
+                    .api
+                    .record(NS, NAME)
+                    .metadata
+                    .annotations
+                    .unwrap_or_default()
+                    .remove("dnsfailover.io/request");
+                assert!(
+                    request.is_none() || scenario != "release",
+                    "{scenario}, stop after {stop_after}: the approval was carried out and removed"
+                );
             }
-            assert!(h.fake.is_aborted(), "{scenario}: reached call {stop_after}");
-            h.fake.clear_faults();
-            let restarted = h.restart_with(h.fake.clone(), cluster::settings());
-            // A restarted controller knows health only once its poller read it.
-            let _ = restarted.reconcile(NAME).await;
-            poll_all(&restarted).await;
-            settle(&restarted, NAME).await;
-            match expected {
-                Some(hold) => {
-                    assert_one_latch(&h.fake, &h.zone.id, hold);
-                    let request = h
-                        .api
-                        .record(NS, NAME)
-                        .metadata
-                        .annotations
-                        .unwrap_or_default()
-                        .remove("dnsfailover.io/request");
-                    assert!(
-                        request.is_none() || scenario != "release",
-                        "{scenario}, stop after {stop_after}: the approval was carried out and removed"
-                    );
-                }
-                None => {
-                    assert!(h.fake.records(&h.zone.id).is_empty(), "{scenario}: records left");
-                    assert!(h.fake.health_checks().is_empty(), "{scenario}: checks left");
-                }
+            None => {
+                assert!(h.fake.records(&h.zone.id).is_empty(), "{scenario}: records left");
+                assert!(h.fake.health_checks().is_empty(), "{scenario}: checks left");
             }
-        }
-        eprintln!(
-            "failback {scenario}: interrupted after each of its first {} of {calls} Route 53 calls; converged every time",
-            calls - 1
-        );
+        })
+        .await;
     }
 }

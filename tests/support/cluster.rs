@@ -71,10 +71,24 @@ impl<R: Route53 + 'static> Harness<R> {
         port: R,
         settings: Settings,
     ) -> Self {
+        Self::build(api, fake, zone, port, settings, None)
+    }
+
+    fn build(
+        api: ApiServer,
+        fake: FakeRoute53,
+        zone: Zone,
+        port: R,
+        settings: Settings,
+        dns: Option<DnsWatchSettings>,
+    ) -> Self {
         let client = api.client();
         let (lease, gate) = Gate::manual(true);
         let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), "test"));
-        let ctx = Arc::new(Context::for_tests(client, engine, gate, settings));
+        let ctx = Arc::new(match dns {
+            Some(dns) => Context::for_tests_with_dns(client, engine, gate, settings, dns),
+            None => Context::for_tests(client, engine, gate, settings),
+        });
         Self {
             api,
             fake,
@@ -86,24 +100,7 @@ impl<R: Route53 + 'static> Harness<R> {
 
     /// A controller with a DNS answer watch, over `fake`.
     pub fn with_dns(fake: FakeRoute53, zone: Zone, port: R, dns: DnsWatchSettings) -> Self {
-        let api = ApiServer::default();
-        let client = api.client();
-        let (lease, gate) = Gate::manual(true);
-        let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), "test"));
-        let ctx = Arc::new(Context::for_tests_with_dns(
-            client,
-            engine,
-            gate,
-            settings(),
-            dns,
-        ));
-        Self {
-            api,
-            fake,
-            zone,
-            ctx,
-            lease,
-        }
+        Self::build(ApiServer::default(), fake, zone, port, settings(), Some(dns))
     }
 
     /// The same cluster and Route 53 with a fresh controller: no caches, no

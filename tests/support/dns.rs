@@ -22,7 +22,7 @@ use dnsfailover::api::Health;
 use dnsfailover::core::health;
 use dnsfailover::route53::fake::FakeRoute53;
 use dnsfailover::route53::{
-    self, Failover, HealthCheck, HealthCheckConfig, HealthCheckKind, RecordSet, Route53, RrType,
+    self, Failover, HealthCheck, HealthCheckKind, RecordSet, Route53, RrType,
 };
 use futures::future::BoxFuture;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
@@ -53,23 +53,16 @@ impl Answers for FakeAnswers {
         aliases: &'a BTreeMap<String, Vec<String>>,
     ) -> BoxFuture<'a, Option<Vec<String>>> {
         let fake = &self.0;
-        let records: Vec<RecordSet> = fake
-            .zone_ids()
-            .into_iter()
-            .flat_map(|zone| fake.records(&zone))
-            .filter(|r| r.name == name && &r.rr_type == rr_type)
-            .collect();
-        let checks = fake.health_checks();
-        let healthy = |id: &str| {
-            checks.iter().find(|c| c.id == id).map(|c| {
-                (
-                    c.config.clone(),
-                    health::summarize(&fake.observations(&c.id), &c.config).health
-                        != Health::Unhealthy,
-                )
-            })
-        };
-        let answer = failover_answer(&records, &checks, healthy, aliases);
+        let records = fake.records_at(name, rr_type);
+        let answer = failover_answer(
+            &records,
+            |id| fake.health_check(id),
+            |check| {
+                health::summarize(&fake.observations(&check.id), &check.config).health
+                    != Health::Unhealthy
+            },
+            aliases,
+        );
         Box::pin(async move { answer })
     }
 }
@@ -103,24 +96,23 @@ impl<R: Route53 + 'static> Answers for PortAnswers<R> {
                 );
             }
             let checks = route53::list_all_health_checks(r53).await.ok()?;
-            let mut status = BTreeMap::new();
+            let mut up = BTreeMap::new();
             for check in &checks {
                 if check.config.kind == HealthCheckKind::Calculated {
                     continue;
                 }
                 let observations = r53.get_health_check_status(&check.id).await.ok()?;
-                status.insert(
+                up.insert(
                     check.id.clone(),
                     health::summarize(&observations, &check.config).health != Health::Unhealthy,
                 );
             }
-            let healthy = |id: &str| {
-                checks
-                    .iter()
-                    .find(|c| c.id == id)
-                    .map(|c| (c.config.clone(), status.get(id).copied().unwrap_or(true)))
-            };
-            failover_answer(&records, &checks, healthy, aliases)
+            failover_answer(
+                &records,
+                |id| checks.iter().find(|c| c.id == id).cloned(),
+                |check| up.get(&check.id).copied().unwrap_or(true),
+                aliases,
+            )
         })
     }
 }
@@ -272,31 +264,32 @@ async fn answer(answers: &dyn Answers, controls: &Controls, request: &Message) -
 /// Route 53's failover rule over the record sets at one name and type:
 /// PRIMARY while its check is healthy (a missing check counts healthy; a
 /// calculated check is healthy while at least its threshold of children
-/// are), else SECONDARY if healthy, else PRIMARY. `health` gives a check's
-/// settings and whether its endpoint is healthy.
+/// are), else SECONDARY if healthy, else PRIMARY. `check` finds a check by
+/// id, `up` says whether its endpoint is healthy.
 fn failover_answer(
     records: &[RecordSet],
-    checks: &[HealthCheck],
-    health: impl Fn(&str) -> Option<(HealthCheckConfig, bool)>,
+    check: impl Fn(&str) -> Option<HealthCheck>,
+    up: impl Fn(&HealthCheck) -> bool,
     aliases: &BTreeMap<String, Vec<String>>,
 ) -> Option<Vec<String>> {
     if records.is_empty() {
         return None;
     }
     let check_healthy = |id: &str| -> bool {
-        let Some(check) = checks.iter().find(|c| c.id == id) else {
+        let Some(found) = check(id) else {
             return true;
         };
-        if check.config.kind == HealthCheckKind::Calculated {
-            let up = check
+        if found.config.kind == HealthCheckKind::Calculated {
+            let healthy_children = found
                 .config
                 .children
                 .iter()
-                .filter(|child| health(child).is_none_or(|(_, up)| up))
+                .filter(|child| check(child).is_none_or(|c| up(&c)))
                 .count();
-            return i32::try_from(up).unwrap_or(i32::MAX) >= check.config.health_threshold;
+            return i32::try_from(healthy_children).unwrap_or(i32::MAX)
+                >= found.config.health_threshold;
         }
-        health(id).is_none_or(|(_, up)| up)
+        up(&found)
     };
     let healthy = |record: &RecordSet| record.health_check_id.as_deref().is_none_or(check_healthy);
     let side = |role: Failover| records.iter().find(|r| r.failover == Some(role));

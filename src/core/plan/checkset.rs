@@ -29,14 +29,19 @@ impl CheckSet {
     fn reindex(&mut self) {
         self.by_id.clear();
         self.by_resource.clear();
-        for (i, check) in self.checks.iter().enumerate() {
-            self.by_id.insert(check.id.clone(), i);
-            if let Some(prefix) = ownership::resource_prefix(&check.caller_reference) {
-                self.by_resource
-                    .entry(prefix.to_string())
-                    .or_default()
-                    .push(i);
-            }
+        for i in 0..self.checks.len() {
+            self.index(i);
+        }
+    }
+
+    fn index(&mut self, i: usize) {
+        let check = &self.checks[i];
+        self.by_id.insert(check.id.clone(), i);
+        if let Some(prefix) = ownership::resource_prefix(&check.caller_reference) {
+            self.by_resource
+                .entry(prefix.to_string())
+                .or_default()
+                .push(i);
         }
     }
 
@@ -88,15 +93,8 @@ impl CheckSet {
         match self.by_id.get(&check.id) {
             Some(&i) => self.checks[i] = check,
             None => {
-                let i = self.checks.len();
-                self.by_id.insert(check.id.clone(), i);
-                if let Some(prefix) = ownership::resource_prefix(&check.caller_reference) {
-                    self.by_resource
-                        .entry(prefix.to_string())
-                        .or_default()
-                        .push(i);
-                }
                 self.checks.push(check);
+                self.index(self.checks.len() - 1);
             }
         }
     }

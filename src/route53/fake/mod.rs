@@ -23,7 +23,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use super::{
     ErrorKind, HealthCheck, HealthObservation, Operation, RecordKey, RecordSet, Result,
-    Route53Error, Tags, Zone,
+    Route53Error, RrType, Tags, Zone,
 };
 use crate::route53::{HEALTH_CHECK_REGIONS, names};
 
@@ -206,6 +206,32 @@ impl FakeRoute53 {
     pub fn remove_record(&self, zone_id: &str, key: &RecordKey) -> Option<RecordSet> {
         let mut state = self.lock();
         state.zones.get_mut(zone_id)?.records.remove(&sort_key(key))
+    }
+
+    /// The record sets at one name and type in any zone, without counting
+    /// a call (a test DNS server answers thousands of these a second).
+    pub fn records_at(&self, name: &str, rr_type: &RrType) -> Vec<RecordSet> {
+        let start = sort_key(&RecordKey {
+            name: name.to_string(),
+            rr_type: rr_type.clone(),
+            set_identifier: None,
+        });
+        let state = self.lock();
+        state
+            .zones
+            .values()
+            .flat_map(|zone| {
+                zone.records
+                    .range(start.clone()..)
+                    .take_while(|((labels, kind, _), _)| *labels == start.0 && *kind == start.1)
+                    .map(|(_, record)| record.clone())
+            })
+            .collect()
+    }
+
+    /// One health check, without counting a call.
+    pub fn health_check(&self, id: &str) -> Option<HealthCheck> {
+        self.lock().checks.get(id).cloned()
     }
 
     pub fn zone_ids(&self) -> Vec<String> {
