@@ -605,18 +605,35 @@ async fn failover_and_failback_steer_the_latch_of_a_manual_record_and_nothing_el
     // Before apply: Route 53 does not match the manifest; nothing is written.
     let early = dnsfailover(Some(&moto), &["failover", "-f", manual]);
     assert_eq!(early.code, 1, "{}{}", early.stdout, early.stderr);
-    assert!(early.stderr.contains("run dnsfailover apply first"), "{}", early.stderr);
+    assert!(
+        early.stderr.contains("run dnsfailover apply first"),
+        "{}",
+        early.stderr
+    );
     assert_eq!(writes(&early.stderr), 0);
 
     let applied = dnsfailover(Some(&moto), &["apply", "-f", manual]);
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
-    assert_eq!(requests(&applied.stderr, "CreateHealthCheck"), 2, "the check and the latch");
+    assert_eq!(
+        requests(&applied.stderr, "CreateHealthCheck"),
+        2,
+        "the check and the latch"
+    );
     assert!(!latch_holds(&moto).await);
 
     let held = dnsfailover(Some(&moto), &["failover", "-f", manual]);
     assert_eq!(held.code, 0, "{}{}", held.stdout, held.stderr);
-    assert!(held.stdout.contains("holds DNS on the secondary"), "{}", held.stdout);
-    assert_eq!(writes(&held.stderr), 1, "one UpdateHealthCheck: {}", held.stderr);
+    assert!(
+        held.stdout.contains("holds DNS on the secondary"),
+        "{}",
+        held.stdout
+    );
+    assert_eq!(
+        writes(&held.stderr),
+        1,
+        "one UpdateHealthCheck: {}",
+        held.stderr
+    );
     assert_eq!(requests(&held.stderr, "UpdateHealthCheck"), 1);
     assert!(latch_holds(&moto).await);
 
@@ -629,11 +646,19 @@ async fn failover_and_failback_steer_the_latch_of_a_manual_record_and_nothing_el
     assert!(!latch_holds(&moto).await);
     let again = dnsfailover(Some(&moto), &["failback", "-f", manual]);
     assert_eq!(again.code, 0);
-    assert!(again.stdout.contains("nothing to approve"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("nothing to approve"),
+        "{}",
+        again.stdout
+    );
     assert_eq!(writes(&again.stderr), 0);
 
     // An Automatic record has no latch: refused before any Route 53 call.
     let refused = dnsfailover(Some(&moto), &["failover", "-f", automatic]);
     assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
-    assert!(refused.stderr.contains("failback is Automatic"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("failback is Automatic"),
+        "{}",
+        refused.stderr
+    );
 }

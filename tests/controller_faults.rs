@@ -119,8 +119,11 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
         ("delete", delete, None),
     ];
     for (scenario, setup, expected) in scenarios {
-        interrupt_everywhere(scenario, setup, |_| Box::pin(async {}), |h, stop_after| {
-            match expected {
+        interrupt_everywhere(
+            scenario,
+            setup,
+            |_| Box::pin(async {}),
+            |h, stop_after| match expected {
                 Some((interval, threshold)) => {
                     assert_exactly_one_pair(&h.fake, &h.zone.id, interval, threshold)
                 }
@@ -138,8 +141,8 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
                         "{scenario}: finalizer removed"
                     );
                 }
-            }
-        })
+            },
+        )
         .await;
     }
 }
@@ -401,7 +404,10 @@ async fn the_failback_latch_survives_a_stop_after_any_route53_call() {
                 );
             }
             None => {
-                assert!(h.fake.records(&h.zone.id).is_empty(), "{scenario}: records left");
+                assert!(
+                    h.fake.records(&h.zone.id).is_empty(),
+                    "{scenario}: records left"
+                );
                 assert!(h.fake.health_checks().is_empty(), "{scenario}: checks left");
             }
         })

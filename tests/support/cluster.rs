@@ -100,7 +100,14 @@ impl<R: Route53 + 'static> Harness<R> {
 
     /// A controller with a DNS answer watch, over `fake`.
     pub fn with_dns(fake: FakeRoute53, zone: Zone, port: R, dns: DnsWatchSettings) -> Self {
-        Self::build(ApiServer::default(), fake, zone, port, settings(), Some(dns))
+        Self::build(
+            ApiServer::default(),
+            fake,
+            zone,
+            port,
+            settings(),
+            Some(dns),
+        )
     }
 
     /// The same cluster and Route 53 with a fresh controller: no caches, no

@@ -130,12 +130,15 @@ enum Servers {
     System,
 }
 
+/// A zone's servers (or why they are not known), and when that was learnt.
+type Learnt = (Result<Servers, String>, Instant);
+
 /// The watch: what to query, what was seen.
 pub struct DnsWatch {
     settings: DnsWatchSettings,
     dns: Dns,
     entries: Mutex<HashMap<ObjectRef<FailoverRecord>, Entry>>,
-    zones: tokio::sync::Mutex<HashMap<String, (Result<Servers, String>, Instant)>>,
+    zones: tokio::sync::Mutex<HashMap<String, Learnt>>,
     aliases: Mutex<HashMap<(String, RrType), (Expected, Instant)>>,
     metrics: Arc<Metrics>,
 }
