@@ -90,7 +90,8 @@ chart-check: venv ## Helm chart: lint --strict, strict render of default and ci/
 	$(CARGO) test --quiet --test chart
 
 demo: venv cluster-bins ## The controller on a local control plane with the Route 53 emulator: apply, status, events, records, drill, delete
-	$(CARGO) build --quiet --bin dnsfailover
+	@echo "==> Building dnsfailover (a debug build: 2-3 minutes the first time)"
+	$(CARGO) build --bin dnsfailover
 	scripts/demo.sh
 
 demo-cli: venv ## The standalone CLI walkthrough (plan, apply, status) against the Route 53 emulator
@@ -102,7 +103,7 @@ script-lint: venv ## shellcheck the shell scripts (the e2e suite included), hado
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
 
 bench: venv ## Route 53 cost, convergence and footprint figures (BENCHMARKS.md); writes target/bench-report.md
-	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost | tee target/bench-report.md
+	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" $(CARGO) bench --bench route53_cost --bench cli_cost | tee target/bench-report.md
 
 bench-cluster: venv cluster-bins ## The controller process at 100 and 1,000 records on the local control plane (BENCHMARKS.md); DNSFAILOVER_BENCH_RECORDS=100,1000,10000 for more
 	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" DNSFAILOVER_CLUSTER_BINS="$$(scripts/cluster-bins.sh --path)" \

@@ -39,13 +39,15 @@ struct Row {
     ready: Duration,
     peak_rss_kib: u64,
     rss_kib: u64,
+    anon_kib: u64,
     cpu: Duration,
     kube: BTreeMap<String, u64>,
     route53: BTreeMap<String, u64>,
 }
 
-/// `VmHWM` and `VmRSS` of a process, in KiB.
-fn memory(pid: u32) -> (u64, u64) {
+/// `VmHWM`, `VmRSS` and `RssAnon` (the heap, stacks: what grows with the
+/// records, unlike the binary's mapped pages) of a process, in KiB.
+fn memory(pid: u32) -> (u64, u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -55,7 +57,7 @@ fn memory(pid: u32) -> (u64, u64) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    (field("VmHWM:"), field("VmRSS:"))
+    (field("VmHWM:"), field("VmRSS:"), field("RssAnon:"))
 }
 
 /// User plus system CPU time of a process.
@@ -151,6 +153,15 @@ async fn run(records: usize) -> Row {
     // the client-side limit so the figures show the controller's own cost.
     values["aws"]["rateLimit"] = json!(5000);
     values["aws"]["rateBurst"] = json!(5000);
+    // Extra environment for the controller, as `NAME=value,NAME=value`
+    // (the chart's extraEnv): to compare allocator settings, for example.
+    if let Ok(extra) = std::env::var("DNSFAILOVER_BENCH_CONTROLLER_ENV") {
+        values["extraEnv"] = extra
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect();
+    }
     let release = Release::install(plane, &system, "bench", &values);
     let controller = release.controller(plane, "dnsfailover-0").await;
     let pid = controller.pid();
@@ -203,21 +214,22 @@ async fn run(records: usize) -> Row {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let ready = started.elapsed();
-    let (peak_rss_kib, rss_kib) = memory(pid);
+    let (peak_rss_kib, rss_kib, anon_kib) = memory(pid);
     let row = Row {
         records,
         ready,
         peak_rss_kib,
         rss_kib,
+        anon_kib,
         cpu: cpu_time(pid),
         kube: kube_requests(plane, &user),
         route53: route53_requests(&controller),
     };
     if std::env::var_os("DNSFAILOVER_BENCH_STEADY").is_some() {
         tokio::time::sleep(Duration::from_secs(60)).await;
-        let (peak, now) = memory(pid);
+        let (peak, now, anon) = memory(pid);
         eprintln!(
-            "{records} records, one quiet minute later: VmHWM {peak} KiB, VmRSS {now} KiB, CPU {:?}",
+            "{records} records, one quiet minute later: VmHWM {peak} KiB, VmRSS {now} KiB, RssAnon {anon} KiB, CPU {:?}",
             cpu_time(pid)
         );
     }
@@ -230,9 +242,9 @@ fn mib(kib: u64) -> String {
 
 fn print(rows: &[Row]) {
     println!(
-        "| records | time to all Ready | peak RSS (VmHWM) | RSS then | CPU time | Kubernetes requests (beyond list/watch) | per record | by verb and resource | Route 53 requests | by operation |"
+        "| records | time to all Ready | peak RSS (VmHWM) | RSS then | of which anonymous | CPU time | Kubernetes requests (beyond list/watch) | per record | by verb and resource | Route 53 requests | by operation |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
     for row in rows {
         let writes: u64 = row
             .kube
@@ -247,11 +259,12 @@ fn print(rows: &[Row]) {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         println!(
-            "| {} | {:.1} s | {} MiB | {} MiB | {:.1} s | {} | {:.2} | {} | {} | {} |",
+            "| {} | {:.1} s | {} MiB | {} MiB | {} MiB | {:.1} s | {} | {:.2} | {} | {} | {} |",
             row.records,
             row.ready.as_secs_f64(),
             mib(row.peak_rss_kib),
             mib(row.rss_kib),
+            mib(row.anon_kib),
             row.cpu.as_secs_f64(),
             writes,
             writes as f64 / row.records as f64,

@@ -685,8 +685,9 @@ def main() -> int:
     parser.add_argument("--namespace", help="controller: the release's namespace")
     parser.add_argument("--release", help="controller: the Helm release")
     parser.add_argument("--pod", default="dnsfailover-0", help="controller: the pod name")
-    parser.add_argument("--binary", default=str(ROOT / "target/debug/dnsfailover"),
-                        help="controller: the dnsfailover binary")
+    target_dir = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+    parser.add_argument("--binary", default=str(ROOT / target_dir / "debug/dnsfailover"),
+                        help="controller: the dnsfailover binary (under $CARGO_TARGET_DIR)")
     parser.add_argument("--http-address", help="controller: instead of the chart's")
     parser.add_argument("--exec", action="store_true", help="controller: become it")
     parser.add_argument("--log", type=Path, help="controller: run it in the background")
@@ -697,7 +698,10 @@ def main() -> int:
     cluster = Cluster(args.dir.resolve())
     try:
         if args.command == "up":
-            if not args.hold:
+            running = cluster.load()
+            if running and cluster.ready(running) and not args.hold:
+                say(f"==> Already running in {cluster.dir}")
+            elif not args.hold:
                 say(f"==> Starting the local control plane in {cluster.dir}")
             state = cluster.up(detach=not args.hold)
             if args.hold:

@@ -6,82 +6,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use dnsfailover::route53::{self, Route53, RrType};
 use support::Moto;
+use support::cli::{dnsfailover, requests, write, writes};
 
 const EXAMPLE: &str = include_str!("../examples/examplefailover.yaml");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn dnsfailover(moto: Option<&Moto>, args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dnsfailover"));
-    command
-        .args(args)
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_ROUTE_53");
-    match moto {
-        Some(moto) => {
-            command.envs(moto.env());
-        }
-        None => {
-            // Anything sent would go nowhere and fail slowly with exit code 1.
-            command
-                .env("DNSFAILOVER_ROUTE53_ENDPOINT", "http://127.0.0.1:9")
-                .env("AWS_ACCESS_KEY_ID", "x")
-                .env("AWS_SECRET_ACCESS_KEY", "x");
-        }
-    }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("run dnsfailover");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write manifest");
-    path
-}
-
-/// Requests by operation from the "Route 53 requests:" summary on stderr.
-fn requests(stderr: &str, operation: &str) -> u64 {
-    stderr
-        .lines()
-        .find_map(|line| {
-            let mut words = line.split_whitespace();
-            (words.next() == Some(operation))
-                .then(|| words.next().and_then(|n| n.parse().ok()))
-                .flatten()
-        })
-        .unwrap_or(0)
-}
-
-fn writes(stderr: &str) -> u64 {
-    [
-        "ChangeResourceRecordSets",
-        "CreateHealthCheck",
-        "UpdateHealthCheck",
-        "DeleteHealthCheck",
-        "ChangeTagsForResource",
-    ]
-    .iter()
-    .map(|op| requests(stderr, op))
-    .sum()
-}
 
 #[tokio::test]
 async fn apply_twice_makes_zero_writes_the_second_time_and_delete_cleans_up_twice() {
@@ -321,7 +252,7 @@ const INVALID: &[(&str, &str, &str, &str)] = &[
         "IP/type mismatch",
         "addresses: [192.0.2.20]",
         "addresses: [\"2001:db8::20\"]",
-        "spec.secondary.addresses: secondary.addresses must be IPv4 addresses for type A",
+        "spec.secondary.addresses: secondary.addresses[0] 2001:db8::20 is not an IPv4 address: type A takes IPv4 addresses",
     ),
     (
         "search string with TCP",

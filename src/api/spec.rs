@@ -4,12 +4,15 @@
 //! the person reading the manifest. Validation that the API server can enforce
 //! lives here too, as schema constraints and CEL rules; `crate::core::validate` only
 //! adds what needs knowledge the schema cannot have (the hosted zone's name).
+//!
+//! Long because it is the whole v1alpha1 spec: every field with its
+//! `kubectl explain` text and the CEL rules that hold it, in one place.
 
 // Each `printcolumn(...)` repeats `type_ = "string"`; clippy reads the
 // derive's attribute list as duplicated attributes.
 #![allow(clippy::duplicated_attributes)]
 
-use kube::core::Rule;
+use kube::core::{Message, Rule};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -82,6 +85,8 @@ use super::status::FailoverRecordStatus;
     validation = Rule::new("!has(self.failback) || self.failback != 'Manual' || has(self.primary.healthCheck)")
         .message("failback: Manual needs primary.healthCheck: the failback latch follows that check, and approval needs it to tell that the primary is healthy again")
         .field_path(".failback"),
+    validation = cname_host_name("primary"),
+    validation = cname_host_name("secondary"),
     validation = Rule::new("self.type != 'CNAME' || self.name != '@'")
         .message("a CNAME record cannot be at the zone apex ('@'); use an alias target with type A or AAAA instead")
         .field_path(".name"),
@@ -102,12 +107,9 @@ pub struct FailoverRecordSpec {
     /// Record name. Either a single label relative to the zone (`www`, `*` for a
     /// wildcard, `@` for the zone apex) or a fully qualified name inside the zone
     /// (`www.example.com` or `www.example.com.`).
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(
-            pattern = r"^(@|\*|(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?)$"
-        )
-    )]
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(format!("self.matches('^(@|[*]|([*][.])?{DNS_NAME}[.]?)$')"))
+        .message(Message::Expression(format!("'name ' + self + ' is not a record name: use one label relative to the zone (www, * for a wildcard, @ for the apex) or a name inside the zone; {DNS_NAME_WORDS}'"))))]
     pub name: String,
 
     /// Record type. `A` and `AAAA` take IP addresses, `CNAME` takes one host name.
@@ -163,18 +165,56 @@ fn default_ttl() -> i64 {
     60
 }
 
+/// Most addresses one side may list (the schema's maxItems).
+const MAX_ADDRESSES: usize = 100;
+
+/// One DNS label, as a CEL regular expression (RE2; `[.]` rather than an
+/// escaped dot, which would need escaping twice).
+const DNS_LABEL: &str = "[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?";
+/// Dot-separated labels.
+const DNS_NAME: &str = "[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?([.][A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?)*";
+/// What [`DNS_NAME`] allows, in words, for messages (no regular expression
+/// reaches a person). No single quotes: it goes inside a CEL string.
+const DNS_NAME_WORDS: &str = "labels are letters, digits, hyphens and underscores (no hyphen at either end), at most 63 characters each, separated by dots; use punycode (xn--...) for international names";
+
+/// CEL rule on a host-name field: a DNS name, and the message names the
+/// field and the value.
+fn dns_name_rule(field: &str) -> Rule {
+    debug_assert!(DNS_NAME.starts_with(DNS_LABEL));
+    Rule::new(format!("self.matches('^{DNS_NAME}[.]?$')")).message(Message::Expression(format!(
+        "'{field} ' + self + ' is not a valid DNS name: {DNS_NAME_WORDS}'"
+    )))
+}
+
 /// CEL rule: the addresses of one side must be IPs of the family the record type
-/// needs. Written once and applied to both sides so the message names the field.
+/// needs. Written once and applied to both sides so the message names the field,
+/// and the first wrong address by index and value.
 fn addresses_match_type(side: &str) -> Rule {
+    let wrong = format!(
+        "self.{side}.addresses.filter(a, !isIP(a) || ip(a).family() != (self.type == 'A' ? 4 : 6))[0]"
+    );
+    // The index is looked up in a literal list of its digits: the
+    // apiserver estimates `string(int)` as unbounded and refuses the CRD.
+    let digits: Vec<String> = (0..MAX_ADDRESSES).map(|i| format!("'{i}'")).collect();
+    let digits = digits.join(",");
     Rule::new(format!(
         "!has(self.{side}.addresses) || (self.type == 'A' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 4)) || (self.type == 'AAAA' && self.{side}.addresses.all(a, isIP(a) && ip(a).family() == 6)) || self.type == 'CNAME'"
     ))
-    .message(
-        format!(
-            "{side}.addresses must be IPv4 addresses for type A and IPv6 addresses for type AAAA"
-        )
-        .as_str(),
-    )
+    .message(Message::Expression(format!(
+        "'{side}.addresses[' + [{digits}][self.{side}.addresses.indexOf({wrong})] + '] ' + {wrong} + ' is not an ' + (self.type == 'A' ? 'IPv4 address: type A takes IPv4 addresses' : 'IPv6 address: type AAAA takes IPv6 addresses')"
+    )))
+    .field_path(format!(".{side}.addresses"))
+}
+
+/// CEL rule: the host name of a CNAME side is a DNS name.
+fn cname_host_name(side: &str) -> Rule {
+    let valid = format!("a.matches('^{DNS_NAME}[.]?$')");
+    Rule::new(format!(
+        "self.type != 'CNAME' || !has(self.{side}.addresses) || self.{side}.addresses.all(a, isIP(a) || {valid})"
+    ))
+    .message(Message::Expression(format!(
+        "'{side}.addresses[0] ' + self.{side}.addresses.filter(a, !isIP(a) && !{valid})[0] + ' is not a valid host name for type CNAME: {DNS_NAME_WORDS}'"
+    )))
     .field_path(format!(".{side}.addresses"))
 }
 
@@ -205,21 +245,16 @@ fn cname_target(side: &str) -> Rule {
 pub struct HostedZoneRef {
     /// Hosted zone id, such as `Z0123456789ABCDEFGHIJ` (a `/hostedzone/` prefix is accepted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 1, max = 64),
-        regex(pattern = r"^(/hostedzone/)?[A-Z0-9]+$")
-    )]
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^(/hostedzone/)?[A-Z0-9]+$')")
+        .message(Message::Expression("'hostedZone.id ' + self + ' is not a hosted zone id: upper-case letters and digits, such as Z0123456789ABC (a /hostedzone/ prefix is accepted)'".into())))]
     pub id: Option<String>,
 
     /// Hosted zone name, such as `example.com`. Must match exactly one zone
     /// (of the kind chosen by `private`) in the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(
-            pattern = r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"
-        )
-    )]
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = dns_name_rule("hostedZone.name"))]
     pub name: Option<String>,
 
     /// With `name`: select the private (true) or public (false) zone of that name.
@@ -274,7 +309,7 @@ pub struct Target {
     /// The values of the record set: IP addresses for `A`/`AAAA`, one host name
     /// for `CNAME`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 100), inner(length(min = 1, max = 253)))]
+    #[schemars(length(min = 1, max = MAX_ADDRESSES), inner(length(min = 1, max = 253)))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Set)]
     pub addresses: Option<Vec<String>>,
 
@@ -312,16 +347,28 @@ pub struct LocalRef {
 
 /// An alias target: Route 53 answers with the target's current addresses.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[x_kube(
+    cel,
+    // Route 53's API reference, AliasTarget.EvaluateTargetHealth: "You
+    // can't set EvaluateTargetHealth to true when the alias target is a
+    // CloudFront distribution."
+    validation = Rule::new("self.hostedZoneId != 'Z2FDTNDATAQYW2' || !self.evaluateTargetHealth")
+        .message("alias.evaluateTargetHealth must be false for an alias to a CloudFront distribution (hostedZoneId Z2FDTNDATAQYW2): Route 53 documents that EvaluateTargetHealth can't be true when the alias target is a CloudFront distribution (API reference, AliasTarget); set evaluateTargetHealth: false, and give the primary a healthCheck")
+        .field_path(".evaluateTargetHealth")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct AliasTarget {
     /// DNS name of the target, such as
     /// `my-lb-1234567890.us-east-1.elb.amazonaws.com`.
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = dns_name_rule("alias.dnsName"))]
     pub dns_name: String,
 
     /// Hosted zone id of the target (for a load balancer: the canonical hosted
     /// zone id of its region and kind, not the id of your zone).
-    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Z0-9]+$"))]
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Z0-9]+$')")
+        .message(Message::Expression("'alias.hostedZoneId ' + self + ' is not a hosted zone id: upper-case letters and digits, such as Z35SXDOTRQ7X7K'".into())))]
     pub hosted_zone_id: String,
 
     /// Let Route 53 use the target's own health (for example, a load balancer
@@ -365,7 +412,8 @@ pub struct HealthCheckSpec {
     #[serde(default)]
     pub protocol: Protocol,
 
-    /// IP address to check. Defaults to the first address of the target.
+    /// IP address to check. Defaults to the first address of the target, in
+    /// the order the addresses are written.
     /// Route 53 cannot check private, loopback or documentation ranges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("isIP(self)").message("ipAddress must be an IPv4 or IPv6 address"))]
@@ -376,12 +424,14 @@ pub struct HealthCheckSpec {
     /// host name for CNAME records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 255))]
+    #[x_kube(validation = dns_name_rule("healthCheck.fqdn"))]
     pub fqdn: Option<String>,
 
     /// Host header (and SNI name) to send when checking by IP address over
     /// HTTP or HTTPS. Without it, Route 53 sends the IP address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 255))]
+    #[x_kube(validation = dns_name_rule("healthCheck.hostName"))]
     pub host_name: Option<String>,
 
     /// Port to check. Defaults to 80 for HTTP and 443 for HTTPS; required for TCP.
@@ -391,7 +441,9 @@ pub struct HealthCheckSpec {
 
     /// Path to request over HTTP or HTTPS, such as `/index.html`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 255), regex(pattern = r"^/"))]
+    #[schemars(length(min = 1, max = 255))]
+    #[x_kube(validation = Rule::new("self.startsWith('/')")
+        .message(Message::Expression("'healthCheck.path ' + self + ' must start with /, such as /health'".into())))]
     pub path: Option<String>,
 
     /// Seconds between two checks from each checker: 10 (fast, costs more) or

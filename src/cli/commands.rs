@@ -1,18 +1,24 @@
 //! The standalone commands over manifests: `plan`, `apply`, `delete` and
 //! `status`, each admitting every manifest before any Route 53 call, and
-//! printing what happened as text or JSON.
+//! printing what happened as text or JSON (one document, errors included).
+//!
+//! Long because it holds the four commands, each with its text and its JSON
+//! output side by side.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{Common, Exit, Output, fail, render, workflow};
-use crate::core::report::{self, Category, Report, SideReport};
+use super::failure::Failure;
+use super::progress::Progress;
+use super::{Common, Exit, Output, removal, render, workflow};
+use crate::core::plan::RecordPlan;
+use crate::core::report::{self, ConditionStatus, Report, SideReport};
 use crate::engine::{Engine, Outcome};
 use crate::manifest;
-use crate::route53::Route53;
 use crate::route53::resilient::Resilient;
+use crate::route53::{ChangeState, Route53};
 
 pub(super) fn report_calls<R: Route53>(common: &Common, r53: &Resilient<R>) {
     if common.output == Output::Text {
@@ -23,151 +29,160 @@ pub(super) fn report_calls<R: Route53>(common: &Common, r53: &Resilient<R>) {
     }
 }
 
-/// Load and admit every manifest; on any problem print them all.
-pub(super) fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Exit> {
-    let documents = manifest::load(&common.files).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Invalid
-    })?;
+/// Tell a failure the way the output asks, and return its exit code.
+pub(super) fn failed(common: &Common, failure: Failure) -> Exit {
+    failure.print(common.output);
+    failure.exit
+}
+
+/// Read every manifest, bounded in size and depth.
+fn load(common: &Common) -> Result<Vec<manifest::Document>, Failure> {
+    manifest::load(&common.files).map_err(|e| Failure::new(Exit::Invalid, e.to_string()))
+}
+
+/// Load and admit every manifest; on any problem name them all.
+pub(super) fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Failure> {
+    let documents = load(common)?;
     workflow::admit_all(&documents, &common.aws.owner_id).map_err(|rejected| {
-        eprint!("{}", render::rejected(&rejected));
-        eprintln!(
-            "error: {} of {} manifests are invalid; nothing was sent to Route 53",
-            rejected.len(),
-            documents.len()
-        );
-        Exit::Invalid
+        Failure::new(
+            Exit::Invalid,
+            format!(
+                "{} of {} manifests are invalid; nothing was sent to Route 53",
+                rejected.len(),
+                documents.len()
+            ),
+        )
+        .with_problems(rejected)
     })
 }
 
 /// Admit, place and plan; the shared front half of `plan`, `apply` and `status`.
-async fn prepare<R: Route53>(common: &Common, engine: &Engine<R>) -> Result<Prepared, Exit> {
+async fn prepare<R: Route53>(common: &Common, engine: &Engine<R>) -> Result<Prepared, Failure> {
     let admitted = admit(common)?;
-    let warnings: BTreeMap<String, Vec<String>> = admitted
-        .iter()
-        .map(|a| (a.desired.owner.to_string(), a.desired.warnings.clone()))
-        .collect();
     let placed = workflow::place_all(engine, admitted).await;
     if !placed.rejected.is_empty() {
-        eprint!("{}", render::rejected(&placed.rejected));
-        let invalid = placed
+        let exit = placed
             .rejected
             .iter()
-            .all(|r| r.category == Category::InvalidSpec);
-        eprintln!(
-            "error: {} manifests cannot be placed in a hosted zone; nothing was written to Route 53",
-            placed.rejected.len()
-        );
-        return Err(if invalid { Exit::Invalid } else { Exit::Failed });
+            .fold(Exit::Ok, |exit, r| exit.worst(r.exit));
+        return Err(Failure::new(
+            exit,
+            format!(
+                "{} manifests cannot be placed in a hosted zone; nothing was written to Route 53",
+                placed.rejected.len()
+            ),
+        )
+        .with_problems(placed.rejected));
     }
     let (snapshot, plans) = workflow::plan_all(engine, &placed.records)
         .await
-        .map_err(|e| fail(&e.to_string()))?;
+        .map_err(|e| Failure::new(Exit::of_route53(&e), e.to_string()))?;
     Ok(Prepared {
         records: placed.records,
         plans,
         snapshot,
-        warnings,
-        empty: crate::core::plan::ZoneRecords::default(),
     })
 }
 
 struct Prepared {
     records: Vec<(String, crate::core::desired::PlacedRecord)>,
-    plans: Vec<crate::core::plan::RecordPlan>,
+    plans: Vec<RecordPlan>,
     snapshot: crate::engine::Snapshot,
-    warnings: BTreeMap<String, Vec<String>>,
-    empty: crate::core::plan::ZoneRecords,
 }
 
 impl Prepared {
-    fn observed(&self, zone_id: &str) -> crate::core::plan::Observed<'_> {
-        self.snapshot
-            .observed(zone_id)
-            .unwrap_or(crate::core::plan::Observed {
-                records: &self.empty,
-                health_checks: &self.snapshot.health_checks,
-                tags: &self.snapshot.tags,
-            })
+    fn print_plan(&self) {
+        for ((source, record), plan) in self.records.iter().zip(&self.plans) {
+            print!("{}", render::plan(source, plan, &record.desired.warnings));
+        }
+        let changing = self.plans.iter().filter(|p| !p.is_empty()).count();
+        let conflicts = self
+            .plans
+            .iter()
+            .filter(|p| !p.conflicts.is_empty())
+            .count();
+        let writes: usize = self.plans.iter().map(|p| p.write_count()).sum();
+        println!(
+            "Plan: {} FailoverRecord(s), {changing} to change, {conflicts} in conflict; at most {writes} Route 53 writes (record changes of one zone share batches).",
+            self.plans.len()
+        );
     }
 
-    fn print_plan(&self, output: Output) {
-        match output {
-            Output::Text => {
-                for ((source, _), plan) in self.records.iter().zip(&self.plans) {
-                    let warnings = self
-                        .warnings
-                        .get(&plan.owner.to_string())
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    print!("{}", render::plan(source, plan, warnings));
-                }
-                let changing = self.plans.iter().filter(|p| !p.is_empty()).count();
-                let conflicts = self
-                    .plans
-                    .iter()
-                    .filter(|p| !p.conflicts.is_empty())
-                    .count();
-                let writes: usize = self.plans.iter().map(|p| p.write_count()).sum();
-                println!(
-                    "Plan: {} FailoverRecord(s), {changing} to change, {conflicts} in conflict; at most {writes} Route 53 writes (record changes of one zone share batches).",
-                    self.plans.len()
-                );
-            }
-            Output::Json => {
-                let records: Vec<_> = self
-                    .records
-                    .iter()
-                    .zip(&self.plans)
-                    .map(|((source, record), plan)| json!({"source": source, "fqdn": record.fqdn, "zone": record.zone, "warnings": record.desired.warnings, "plan": plan}))
-                    .collect();
-                println!("{}", json!({"records": records}));
-            }
-        }
+    fn plans_json(&self) -> Vec<Value> {
+        self.records
+            .iter()
+            .zip(&self.plans)
+            .map(|((source, record), plan)| json!({"source": source, "fqdn": record.fqdn, "zone": record.zone, "warnings": record.desired.warnings, "plan": plan}))
+            .collect()
     }
+}
+
+/// Print a JSON document, with the failure that ends the command if any.
+fn print_json(mut document: Value, failure: Option<&Failure>) {
+    if let Some(failure) = failure {
+        document["error"] = failure.to_json();
+    }
+    println!("{document}");
 }
 
 pub(super) async fn plan<R: Route53>(common: &Common, engine: &Engine<R>, exit_code: bool) -> Exit {
     let prepared = match prepare(common, engine).await {
         Ok(p) => p,
-        Err(exit) => return exit,
+        Err(failure) => return failed(common, failure),
     };
-    prepared.print_plan(common.output);
-    if prepared.plans.iter().any(|p| !p.conflicts.is_empty()) {
-        Exit::Conflict
+    let failure = if prepared.plans.iter().any(|p| !p.conflicts.is_empty()) {
+        Some(Failure::new(
+            Exit::Conflict,
+            "record sets at these names belong to someone else; apply would write nothing for them",
+        ))
     } else if exit_code && prepared.plans.iter().any(|p| !p.is_empty()) {
-        Exit::PlanNotEmpty
+        Some(Failure::new(
+            Exit::PlanNotEmpty,
+            "Route 53 does not match the manifests",
+        ))
     } else {
-        Exit::Ok
+        None
+    };
+    match common.output {
+        Output::Text => prepared.print_plan(),
+        Output::Json => print_json(json!({"records": prepared.plans_json()}), failure.as_ref()),
     }
+    failure.map_or(Exit::Ok, |f| f.exit)
 }
 
 pub(super) async fn apply<R: Route53>(
     common: &Common,
     engine: &Engine<Resilient<R>>,
+    progress: &Progress,
     wait: bool,
     wait_timeout: Duration,
 ) -> Exit {
     let prepared = match prepare(common, engine).await {
         Ok(p) => p,
-        Err(exit) => {
+        Err(failure) => {
+            let exit = failed(common, failure);
             report_calls(common, engine.route53());
             return exit;
         }
     };
     if common.output == Output::Text {
-        prepared.print_plan(common.output);
+        prepared.print_plan();
     }
+    progress.expect(&prepared.plans);
     let outcomes = workflow::execute(engine, &prepared.plans, wait_timeout).await;
-    let labelled: Vec<(&str, &crate::core::plan::RecordPlan)> = prepared
+    progress.finish();
+    let labelled: Vec<(&str, &RecordPlan)> = prepared
         .records
         .iter()
         .map(|(source, _)| source.as_str())
         .zip(&prepared.plans)
         .collect();
-    let mut exit = finish(common, engine.route53(), &labelled, &outcomes);
+    let mut failure = summarize(&outcomes);
+    let mut waited = None;
+    if common.output == Output::Text {
+        print_outcomes(common, engine.route53(), &labelled, &outcomes);
+    }
     if wait {
-        let timeout = wait_timeout;
         let ids: BTreeSet<String> = outcomes
             .iter()
             .filter_map(|o| match o {
@@ -178,34 +193,52 @@ pub(super) async fn apply<R: Route53>(
             })
             .collect();
         if !ids.is_empty() {
-            match engine.wait_insync(&ids, timeout).await {
-                Ok(states)
-                    if states
-                        .values()
-                        .all(|s| *s == crate::route53::ChangeState::InSync) =>
-                {
-                    eprintln!("all {} changes are INSYNC", states.len());
-                }
+            match engine.wait_insync(&ids, wait_timeout).await {
                 Ok(states) => {
                     let pending = states
                         .values()
-                        .filter(|s| **s != crate::route53::ChangeState::InSync)
+                        .filter(|s| **s != ChangeState::InSync)
                         .count();
-                    eprintln!(
-                        "error: {pending} changes still PENDING after {}s",
-                        timeout.as_secs()
-                    );
-                    exit = Exit::Failed;
+                    if pending == 0 {
+                        if common.output == Output::Text {
+                            eprintln!("all {} changes are INSYNC", states.len());
+                        }
+                    } else {
+                        failure.get_or_insert(Failure::new(
+                            Exit::Failed,
+                            format!(
+                                "{pending} changes still PENDING after {}s",
+                                wait_timeout.as_secs()
+                            ),
+                        ));
+                    }
+                    waited = Some(states);
                 }
-                Err(e) => exit = fail(&e.to_string()),
+                Err(e) => {
+                    failure.get_or_insert(Failure::new(Exit::of_route53(&e), e.to_string()));
+                }
             }
         }
     }
-    exit
+    match common.output {
+        Output::Text => {
+            if let Some(failure) = &failure {
+                failure.print(Output::Text);
+            }
+        }
+        Output::Json => {
+            let mut document = outcomes_json(engine.route53(), &labelled, &outcomes);
+            if let Some(states) = waited {
+                document["changes"] = json!(states);
+            }
+            print_json(document, failure.as_ref());
+        }
+    }
+    failure.map_or(Exit::Ok, |f| f.exit)
 }
 
 /// The Route 53 requests made, for the JSON output.
-fn calls_json<R: Route53>(r53: &Resilient<R>) -> serde_json::Value {
+fn calls_json<R: Route53>(r53: &Resilient<R>) -> Value {
     let stats = r53.stats();
     let by_operation: BTreeMap<&str, _> = stats
         .snapshot()
@@ -220,36 +253,45 @@ fn calls_json<R: Route53>(r53: &Resilient<R>) -> serde_json::Value {
     })
 }
 
-/// Print what happened to each plan and the requests made; return the exit code.
-fn finish<R: Route53>(
+fn print_outcomes<R: Route53>(
     common: &Common,
     r53: &Resilient<R>,
-    plans: &[(&str, &crate::core::plan::RecordPlan)],
+    plans: &[(&str, &RecordPlan)],
     outcomes: &[Outcome],
-) -> Exit {
-    match common.output {
-        Output::Text => {
-            for ((_, plan), outcome) in plans.iter().zip(outcomes) {
-                println!("{}", render::outcome(&plan.owner.to_string(), outcome));
-            }
-            report_calls(common, r53);
-        }
-        Output::Json => {
-            let records: Vec<_> = plans
-                .iter()
-                .zip(outcomes)
-                .map(|((source, plan), outcome)| json!({"source": source, "resource": plan.owner.to_string(), "plan": plan, "outcome": outcome}))
-                .collect();
+) {
+    for ((_, plan), outcome) in plans.iter().zip(outcomes) {
+        println!("{}", render::outcome(&plan.owner.to_string(), outcome));
+        for kept in &plan.kept_checks {
             println!(
-                "{}",
-                json!({"records": records, "requests": calls_json(r53)})
+                "  kept health check {kept}: a record set this FailoverRecord does not own still uses it"
             );
         }
     }
-    let failed = outcomes
+    report_calls(common, r53);
+}
+
+fn outcomes_json<R: Route53>(
+    r53: &Resilient<R>,
+    plans: &[(&str, &RecordPlan)],
+    outcomes: &[Outcome],
+) -> Value {
+    let records: Vec<_> = plans
         .iter()
-        .filter(|o| matches!(o, Outcome::Failed(_)))
-        .count();
+        .zip(outcomes)
+        .map(|((source, plan), outcome)| json!({"source": source, "resource": plan.owner.to_string(), "plan": plan, "outcome": outcome}))
+        .collect();
+    json!({"records": records, "requests": calls_json(r53)})
+}
+
+/// The failure, if any, that the outcomes of a run call for.
+fn summarize(outcomes: &[Outcome]) -> Option<Failure> {
+    let failed: Vec<&crate::route53::Route53Error> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Failed(e) => Some(e),
+            _ => None,
+        })
+        .collect();
     let conflicts = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::Conflict(_)))
@@ -260,89 +302,155 @@ fn finish<R: Route53>(
             |o| matches!(o, Outcome::Changed { waiting_checks, .. } if !waiting_checks.is_empty()),
         )
         .count();
-    if failed > 0 {
-        eprintln!(
-            "error: {failed} of {} FailoverRecords failed; run again to continue from where it stopped",
-            outcomes.len()
-        );
-        Exit::Failed
+    if !failed.is_empty() {
+        let exit = failed
+            .iter()
+            .fold(Exit::Ok, |exit, e| exit.worst(Exit::of_route53(e)));
+        Some(Failure::new(
+            exit,
+            format!(
+                "{} of {} FailoverRecords failed; run again to continue from where it stopped",
+                failed.len(),
+                outcomes.len()
+            ),
+        ))
     } else if conflicts > 0 {
-        eprintln!(
-            "error: {conflicts} FailoverRecords are in conflict with record sets dnsfailover does not own; nothing was written for them"
-        );
-        Exit::Conflict
+        Some(Failure::new(
+            Exit::Conflict,
+            format!(
+                "{conflicts} FailoverRecords are in conflict with record sets dnsfailover does not own; nothing was written for them"
+            ),
+        ))
     } else if waiting > 0 {
-        eprintln!(
-            "error: {waiting} FailoverRecords keep a health check the record sets used until Route 53 reports their change INSYNC; run again to delete it"
-        );
-        Exit::Failed
+        Some(Failure::new(
+            Exit::Failed,
+            format!(
+                "{waiting} FailoverRecords keep a health check the record sets used until Route 53 reports their change INSYNC; run again to delete it"
+            ),
+        ))
     } else {
-        Exit::Ok
+        None
     }
 }
 
 pub(super) async fn delete<R: Route53>(
     common: &Common,
     engine: &Engine<Resilient<R>>,
+    progress: &Progress,
     wait_timeout: Duration,
 ) -> Exit {
-    let documents = match manifest::load(&common.files) {
+    let documents = match load(common) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Invalid;
-        }
+        Err(failure) => return failed(common, failure),
     };
-    let targets = match workflow::delete_targets(&documents, &common.aws.owner_id) {
+    let targets = match removal::delete_targets(&documents, &common.aws.owner_id) {
         Ok(t) => t,
         Err(rejected) => {
-            eprint!("{}", render::rejected(&rejected));
-            return Exit::Invalid;
+            return failed(
+                common,
+                Failure::new(
+                    Exit::Invalid,
+                    format!(
+                        "{} manifests cannot be read for deletion; nothing was sent to Route 53",
+                        rejected.len()
+                    ),
+                )
+                .with_problems(rejected),
+            );
         }
     };
-    let plans = match workflow::plan_deletes(engine, &targets).await {
+    let deletions = match removal::plan_deletes(engine, &targets).await {
         Ok(p) => p,
         Err(e) => {
+            let exit = failed(common, Failure::new(Exit::of_error(&e), e.to_string()));
             report_calls(common, engine.route53());
-            return fail(&e.to_string());
+            return exit;
         }
     };
-    let mut to_apply: Vec<(&str, crate::core::plan::RecordPlan)> = Vec::new();
-    for (target, plan) in targets.iter().zip(plans) {
-        match plan {
-            Some(plan) => {
+    let mut to_apply: Vec<(&str, &[RecordPlan], &RecordPlan)> = Vec::new();
+    let mut left: Vec<(&str, &str)> = Vec::new();
+    for (target, deletion) in targets.iter().zip(&deletions) {
+        match deletion {
+            removal::Deletion::Plan { first, plan } => {
                 if common.output == Output::Text {
-                    print!("{}", render::plan(&target.source, &plan, &[]));
+                    for plan in first.iter().chain([&**plan]) {
+                        print!("{}", render::plan(&target.source, plan, &[]));
+                    }
                 }
-                to_apply.push((&target.source, plan));
+                to_apply.push((&target.source, first, plan));
             }
-            None if common.output == Output::Text => {
-                println!("{}: deletionPolicy Retain; left in Route 53", target.owner)
+            removal::Deletion::Retained => {
+                if common.output == Output::Text {
+                    println!("{}: deletionPolicy Retain; left in Route 53", target.owner);
+                }
             }
-            None => {}
+            removal::Deletion::NotOurs(why) => {
+                if common.output == Output::Text {
+                    println!("{}: not deleted: {why}", target.owner);
+                }
+                left.push((&target.source, why));
+            }
         }
     }
-    let plans: Vec<crate::core::plan::RecordPlan> =
-        to_apply.iter().map(|(_, p)| p.clone()).collect();
-    let outcomes = workflow::execute(engine, &plans, wait_timeout).await;
-    let labelled: Vec<(&str, &crate::core::plan::RecordPlan)> =
-        to_apply.iter().map(|(s, p)| (*s, p)).collect();
-    finish(common, engine.route53(), &labelled, &outcomes)
+    let all: Vec<RecordPlan> = to_apply
+        .iter()
+        .flat_map(|(_, first, plan)| first.iter().chain([*plan]).cloned())
+        .collect();
+    progress.expect(&all);
+    let runs: Vec<(&[RecordPlan], &RecordPlan)> = to_apply
+        .iter()
+        .map(|(_, first, plan)| (*first, *plan))
+        .collect();
+    let outcomes = removal::execute_deletions(engine, &runs, wait_timeout).await;
+    progress.finish();
+    let labelled: Vec<(&str, &RecordPlan)> = to_apply.iter().map(|(s, _, p)| (*s, *p)).collect();
+    let mut failure = summarize(&outcomes);
+    if failure.is_none() && !left.is_empty() {
+        failure = Some(Failure::new(
+            Exit::Conflict,
+            format!(
+                "{} FailoverRecords were not deleted: the record sets at their names are not theirs (no ownership marker of theirs claims them)",
+                left.len()
+            ),
+        ));
+    }
+    match common.output {
+        Output::Text => {
+            print_outcomes(common, engine.route53(), &labelled, &outcomes);
+            if let Some(failure) = &failure {
+                failure.print(Output::Text);
+            }
+        }
+        Output::Json => {
+            let mut document = outcomes_json(engine.route53(), &labelled, &outcomes);
+            document["notDeleted"] = json!(
+                left.iter()
+                    .map(|(source, why)| json!({"source": source, "reason": why}))
+                    .collect::<Vec<_>>()
+            );
+            print_json(document, failure.as_ref());
+        }
+    }
+    failure.map_or(Exit::Ok, |f| f.exit)
 }
 
-pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> Exit {
+pub(super) async fn status<R: Route53>(
+    common: &Common,
+    engine: &Engine<R>,
+    exit_code: bool,
+) -> Exit {
     let prepared = match prepare(common, engine).await {
         Ok(p) => p,
-        Err(exit) => return exit,
+        Err(failure) => return failed(common, failure),
     };
     let now =
         k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now());
     let mut statuses = Vec::new();
-    let mut exit = Exit::Ok;
+    let mut conflict = false;
     for ((source, record), plan) in prepared.records.iter().zip(&prepared.plans) {
         let mut sides = BTreeMap::new();
         for (role, (record_set, check)) in
-            crate::engine::serving(record, prepared.observed(&record.zone.id))
+            crate::engine::serving(record, prepared.snapshot.observed_or_empty(&record.zone.id))
         {
             let health = match check {
                 Some(check) => match engine.health_of(check).await {
@@ -369,9 +477,7 @@ pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> E
                 );
             }
         }
-        if !plan.conflicts.is_empty() {
-            exit = Exit::Conflict;
-        }
+        conflict |= !plan.conflicts.is_empty();
         let report = Report {
             generation: None,
             fqdn: Some(record.fqdn.clone()),
@@ -389,10 +495,35 @@ pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> E
             report::build(&report, None, now.clone()),
         ));
     }
+    let not_ready = statuses
+        .iter()
+        .filter(|(_, _, _, s)| {
+            report::ready(Some(s)).is_none_or(|c| ConditionStatus::of(c) != ConditionStatus::True)
+        })
+        .count();
+    let failure = if conflict {
+        Some(Failure::new(
+            Exit::Conflict,
+            "record sets at these names belong to someone else",
+        ))
+    } else if exit_code && not_ready > 0 {
+        Some(Failure::new(
+            Exit::PlanNotEmpty,
+            format!(
+                "{not_ready} of {} FailoverRecords are not Ready",
+                statuses.len()
+            ),
+        ))
+    } else {
+        None
+    };
     match common.output {
         Output::Text => {
             for (source, owner, rr_type, s) in &statuses {
                 print!("{}", render::status(source, owner, rr_type, s));
+            }
+            if let Some(failure) = &failure {
+                failure.print(Output::Text);
             }
         }
         Output::Json => {
@@ -400,8 +531,8 @@ pub(super) async fn status<R: Route53>(common: &Common, engine: &Engine<R>) -> E
                 .iter()
                 .map(|(source, owner, _, s)| json!({"source": source, "resource": owner, "status": s}))
                 .collect();
-            println!("{}", json!({"records": list}));
+            print_json(json!({"records": list}), failure.as_ref());
         }
     }
-    exit
+    failure.map_or(Exit::Ok, |f| f.exit)
 }

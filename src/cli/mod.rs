@@ -1,10 +1,12 @@
 //! The `dnsfailover` command line: the standalone mode (`plan`, `apply`,
-//! `delete`, `status` over manifests, no cluster needed; `failover` and
-//! `failback` to steer the failback latch) and `crd`.
+//! `delete`, `status` over manifests, no cluster needed) and `crd`.
 //!
 //! Exit codes are part of the interface (see [`Exit`]).
 
 mod commands;
+mod failure;
+mod progress;
+pub mod removal;
 mod render;
 mod steer;
 pub mod workflow;
@@ -19,8 +21,8 @@ use crate::api;
 use crate::engine::Engine;
 use crate::settings::{AwsArgs, LogFormat, init_logging, parse_duration};
 
-/// Exit codes scripts can rely on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Exit codes scripts can rely on (README, "exit code").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Exit {
     /// Success; for `plan --exit-code`: nothing to change.
     Ok = 0,
@@ -32,8 +34,58 @@ pub enum Exit {
     Invalid = 3,
     /// A record set is owned by someone else; nothing was written for it.
     Conflict = 4,
-    /// `plan --exit-code`: Route 53 does not match the manifests.
+    /// `plan --exit-code`: Route 53 does not match the manifests;
+    /// `status --exit-code`: a FailoverRecord is not Ready.
     PlanNotEmpty = 5,
+    /// No hosted zone matches `spec.hostedZone`.
+    ZoneNotFound = 6,
+    /// Several hosted zones match `spec.hostedZone.name`.
+    ZoneAmbiguous = 7,
+    /// No usable AWS credentials.
+    Credentials = 8,
+    /// Stopped by SIGINT (128 + 2).
+    Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15).
+    Terminated = 143,
+}
+
+impl Exit {
+    /// The exit code a reconcile failure calls for.
+    pub fn of_error(error: &crate::engine::ReconcileError) -> Self {
+        use crate::engine::ReconcileError as E;
+        match error {
+            E::InvalidSpec(_) | E::NameOutsideZone(_) | E::Oversized(_) => Self::Invalid,
+            E::ZoneNotFound { .. } => Self::ZoneNotFound,
+            E::ZoneAmbiguous { .. } => Self::ZoneAmbiguous,
+            E::Conflict(_) => Self::Conflict,
+            E::Route53(e) => Self::of_route53(e),
+            E::TargetNotReady(_) | E::AwaitingChange { .. } => Self::Failed,
+        }
+    }
+
+    /// The exit code a failed Route 53 request calls for.
+    pub fn of_route53(error: &crate::route53::Route53Error) -> Self {
+        match error.kind {
+            crate::route53::ErrorKind::Credentials => Self::Credentials,
+            _ => Self::Failed,
+        }
+    }
+
+    /// Of several failures, the one to exit with: the most specific.
+    pub fn worst(self, other: Exit) -> Exit {
+        let rank = |e: Exit| match e {
+            Exit::Ok => 0,
+            Exit::PlanNotEmpty => 1,
+            Exit::Conflict => 2,
+            Exit::Failed => 3,
+            _ => 4,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -57,6 +109,7 @@ enum Command {
     /// Print the FailoverRecord CustomResourceDefinition as YAML.
     Crd,
     /// Show what `apply` would change in Route 53. Read-only.
+    #[command(override_usage = "dnsfailover plan -f FILE|DIR|- [OPTIONS]")]
     Plan {
         #[command(flatten)]
         common: Common,
@@ -66,20 +119,25 @@ enum Command {
     },
     /// Make Route 53 match the manifests: health checks, then record sets,
     /// then (once that change is INSYNC) the health checks no longer used.
+    #[command(
+        override_usage = "dnsfailover apply -f FILE|DIR|- [--wait [--wait-timeout 5m]] [OPTIONS]"
+    )]
     Apply {
         #[command(flatten)]
         common: Common,
         /// Wait until Route 53 reports the changes INSYNC on all its name servers.
         #[arg(long)]
         wait: bool,
-        /// Give up waiting for INSYNC after this long (for example 90s, 5m),
-        /// both for --wait and before deleting a replaced health check.
-        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        /// With --wait: give up waiting for INSYNC after this long (for
+        /// example 90s, 5m); also how long a replaced health check waits for
+        /// INSYNC before it is deleted (default 5m).
+        #[arg(long, default_value = "5m", value_parser = parse_duration, requires = "wait")]
         wait_timeout: Duration,
     },
     /// Remove the record sets and then, once that change is INSYNC, the
     /// health checks the manifests created (skipping those with
     /// `deletionPolicy: Retain`).
+    #[command(override_usage = "dnsfailover delete -f FILE|DIR|- [--wait-timeout 5m] [OPTIONS]")]
     Delete {
         #[command(flatten)]
         common: Common,
@@ -89,13 +147,18 @@ enum Command {
         wait_timeout: Duration,
     },
     /// Show what Route 53 holds for the manifests and how healthy it is.
+    #[command(override_usage = "dnsfailover status -f FILE|DIR|- [--exit-code] [OPTIONS]")]
     Status {
         #[command(flatten)]
         common: Common,
+        /// Exit with code 5 when a FailoverRecord is not Ready.
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Hold DNS on the secondary of FailoverRecords with `failback: Manual`
     /// (maintenance of the primary), until `dnsfailover failback` approves
     /// the return. Only the failback latch changes in Route 53.
+    #[command(override_usage = "dnsfailover failover -f FILE|DIR|- [OPTIONS]")]
     Failover {
         #[command(flatten)]
         common: Common,
@@ -103,6 +166,7 @@ enum Command {
     /// Approve failback of FailoverRecords with `failback: Manual` whose
     /// primary is healthy again: DNS follows the primary's health again.
     /// Refused while Route 53 sees the primary unhealthy.
+    #[command(override_usage = "dnsfailover failback -f FILE|DIR|- [OPTIONS]")]
     Failback {
         #[command(flatten)]
         common: Common,
@@ -135,6 +199,12 @@ enum Output {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && failure::json_requested(std::env::args()) => {
+            failure::Failure::new(Exit::Usage, e.kind().to_string())
+                .with_detail(e.render().to_string())
+                .print(Output::Json);
+            return Exit::Usage.into();
+        }
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
@@ -162,57 +232,80 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Exit {
-    match cli.command {
-        Command::Run(args) => match crate::controller::run::run(*args).await {
-            Ok(()) => Exit::Ok,
-            Err(e) => fail(&e.to_string()),
-        },
-        Command::Crd => match api::crd_yaml() {
-            Ok(yaml) => {
-                print!("{yaml}");
-                Exit::Ok
-            }
-            Err(e) => fail(&format!("cannot render the CRD: {e}")),
-        },
-        Command::Plan { common, exit_code } => {
-            let r53 = common.aws.connect().await;
-            commands::plan(
-                &common,
-                &Engine::new(r53, common.aws.owner_id.clone()),
-                exit_code,
-            )
-            .await
+    let (common, command) = match cli.command {
+        Command::Run(args) => {
+            return match crate::controller::run::run(*args).await {
+                Ok(()) => Exit::Ok,
+                Err(e) => fail(&e.to_string()),
+            };
         }
+        Command::Crd => {
+            return match api::crd_yaml() {
+                Ok(yaml) => {
+                    print!("{yaml}");
+                    Exit::Ok
+                }
+                Err(e) => fail(&format!("cannot render the CRD: {e}")),
+            };
+        }
+        Command::Plan { common, exit_code } => (common, Standalone::Plan { exit_code }),
         Command::Apply {
             common,
             wait,
             wait_timeout,
-        } => {
-            let r53 = common.aws.connect().await;
-            let engine = Engine::new(r53, common.aws.owner_id.clone());
-            commands::apply(&common, &engine, wait, wait_timeout).await
-        }
+        } => (common, Standalone::Apply { wait, wait_timeout }),
         Command::Delete {
             common,
             wait_timeout,
-        } => {
-            let r53 = common.aws.connect().await;
-            let engine = Engine::new(r53, common.aws.owner_id.clone());
-            commands::delete(&common, &engine, wait_timeout).await
+        } => (common, Standalone::Delete { wait_timeout }),
+        Command::Status { common, exit_code } => (common, Standalone::Status { exit_code }),
+        Command::Failover { common } => (common, Standalone::Steer(steer::Steer::Failover)),
+        Command::Failback { common } => (common, Standalone::Steer(steer::Steer::Failback)),
+    };
+    let r53 = common.aws.connect().await;
+    let stats = r53.stats().clone();
+    let engine = Engine::new(r53, common.aws.owner_id.clone());
+    let budget = crate::route53::RateBudget {
+        requests_per_second: common.aws.rate_limit,
+        burst: common.aws.rate_burst,
+    };
+    let progress = progress::Progress::start(stats.clone(), budget, common.output);
+    let work = async {
+        match command {
+            Standalone::Plan { exit_code } => commands::plan(&common, &engine, exit_code).await,
+            Standalone::Apply { wait, wait_timeout } => {
+                commands::apply(&common, &engine, &progress, wait, wait_timeout).await
+            }
+            Standalone::Delete { wait_timeout } => {
+                commands::delete(&common, &engine, &progress, wait_timeout).await
+            }
+            Standalone::Status { exit_code } => commands::status(&common, &engine, exit_code).await,
+            Standalone::Steer(way) => {
+                steer::steer(&common, &engine, way, Duration::from_secs(60)).await
+            }
         }
-        Command::Status { common } => {
-            let r53 = common.aws.connect().await;
-            commands::status(&common, &Engine::new(r53, common.aws.owner_id.clone())).await
+    };
+    let exit = tokio::select! {
+        exit = work => exit,
+        signal = failure::interruption() => {
+            progress.finish();
+            let failure = failure::interrupted(signal, &stats);
+            failure.print(common.output);
+            failure.exit
         }
-        Command::Failover { common } => steer_with(&common, steer::Steer::Failover).await,
-        Command::Failback { common } => steer_with(&common, steer::Steer::Failback).await,
-    }
+    };
+    progress.finish();
+    exit
 }
 
-async fn steer_with(common: &Common, way: steer::Steer) -> Exit {
-    let r53 = common.aws.connect().await;
-    let engine = Engine::new(r53, common.aws.owner_id.clone());
-    steer::steer(common, &engine, way, Duration::from_secs(60)).await
+/// The standalone commands, with their own options.
+enum Standalone {
+    Plan { exit_code: bool },
+    Apply { wait: bool, wait_timeout: Duration },
+    Delete { wait_timeout: Duration },
+    Status { exit_code: bool },
+    /// `failover` or `failback`: the failback latch.
+    Steer(steer::Steer),
 }
 
 pub(super) fn fail(message: &str) -> Exit {

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::commands::admit;
+use super::commands::{admit, failed};
 use super::{Common, Exit, Output, fail, workflow};
 use crate::api::Health;
 use crate::core::desired::LatchWant;
@@ -35,7 +35,7 @@ pub(super) async fn steer<R: Route53>(
 ) -> Exit {
     let admitted = match admit(common) {
         Ok(admitted) => admitted,
-        Err(exit) => return exit,
+        Err(failure) => return failed(common, failure),
     };
     let automatic: Vec<String> = admitted
         .iter()

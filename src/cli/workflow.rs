@@ -6,18 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::InvalidSpec;
-use crate::api::{DeletionPolicy, HostedZoneRef, admission};
-use crate::core::desired::{DesiredRecord, PlacedRecord, ZoneSelector};
+use crate::api::admission;
+use crate::core::desired::{DesiredRecord, PlacedRecord};
 use crate::core::ownership::Owner;
-use crate::core::plan::{self, Observed, RecordPlan, ZoneRecords};
+use crate::core::plan::{self, RecordPlan};
 use crate::core::report::Category;
 use crate::core::validate;
 use crate::engine::{
     Engine, Executor, Job, NoUpkeep, Outcome, Pack, ReconcileError, Snapshot, Wait,
 };
 use crate::manifest::Document;
-use crate::route53::{Route53, Route53Error};
+use crate::route53::{Route53, Route53Error, RrType};
+
+use super::Exit;
 
 /// A manifest that failed, and why.
 #[derive(Debug, Serialize)]
@@ -25,6 +26,20 @@ pub struct Rejected {
     pub source: String,
     pub error: String,
     pub category: Category,
+    /// The exit code this failure calls for.
+    #[serde(skip)]
+    pub exit: Exit,
+}
+
+impl Rejected {
+    pub(super) fn invalid(source: String, error: impl Into<String>) -> Self {
+        Self {
+            source,
+            error: error.into(),
+            category: Category::InvalidSpec,
+            exit: Exit::Invalid,
+        }
+    }
 }
 
 /// A manifest that passed validation.
@@ -47,14 +62,13 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
         match result {
             Ok(desired) => {
                 if let Some(first) = seen.insert(desired.owner.clone(), document.source.clone()) {
-                    rejected.push(Rejected {
-                        source: document.to_string(),
-                        error: format!(
+                    rejected.push(Rejected::invalid(
+                        document.to_string(),
+                        format!(
                             "FailoverRecord {} is also defined in {first}",
                             desired.owner
                         ),
-                        category: Category::InvalidSpec,
-                    });
+                    ));
                     continue;
                 }
                 admitted.push(Admitted {
@@ -62,11 +76,9 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
                     desired,
                 });
             }
-            Err(invalid) => rejected.push(Rejected {
-                source: document.to_string(),
-                error: invalid.to_string(),
-                category: Category::InvalidSpec,
-            }),
+            Err(invalid) => {
+                rejected.push(Rejected::invalid(document.to_string(), invalid.to_string()))
+            }
         }
     }
     if rejected.is_empty() {
@@ -76,7 +88,7 @@ pub fn admit_all(documents: &[Document], owner_id: &str) -> Result<Vec<Admitted>
     }
 }
 
-fn owner_of(owner_id: &str, object: &Value) -> Owner {
+pub(super) fn owner_of(owner_id: &str, object: &Value) -> Owner {
     let meta = object.get("metadata");
     let name = meta
         .and_then(|m| m.get("name"))
@@ -102,7 +114,11 @@ pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) 
         .await;
     let mut records = Vec::new();
     let mut rejected = Vec::new();
-    let mut claimed: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    // Name → the types claimed there and by which manifest: the same rules
+    // as for record sets found in the zone (one FailoverRecord per name and
+    // type; a CNAME beside nothing else), so that two manifests of one run
+    // cannot both be written where two runs would be refused.
+    let mut claimed: BTreeMap<(String, String), Vec<(RrType, String)>> = BTreeMap::new();
     for Admitted { source, desired } in admitted {
         let result = match zones.get(&desired.zone) {
             Some(Ok(zone)) => desired
@@ -115,16 +131,32 @@ pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) 
         };
         match result {
             Ok(placed) => {
-                let key = (
-                    placed.zone.id.clone(),
-                    placed.fqdn.clone(),
-                    placed.desired.rr_type.to_string(),
-                );
-                if let Some(first) = claimed.insert(key, source.clone()) {
+                let rr_type = &placed.desired.rr_type;
+                let here = claimed
+                    .entry((placed.zone.id.clone(), placed.fqdn.clone()))
+                    .or_default();
+                let clash = here.iter().find_map(|(other, first)| {
+                    if other == rr_type {
+                        Some(format!(
+                            "conflict (OwnedByOther): {} {rr_type} is also managed by {first}; only one FailoverRecord may manage a name and type",
+                            placed.fqdn
+                        ))
+                    } else if plan::cname_clash(other, rr_type) {
+                        Some(format!(
+                            "conflict (CnameClash): {} {rr_type} and {} {other} of {first} are applied together, and a CNAME cannot share a name with other record types",
+                            placed.fqdn, placed.fqdn
+                        ))
+                    } else {
+                        None
+                    }
+                });
+                here.push((rr_type.clone(), source.clone()));
+                if let Some(error) = clash {
                     rejected.push(Rejected {
-                        error: format!("{} {} is also managed by {first}; one FailoverRecord per name and type", placed.fqdn, placed.desired.rr_type),
+                        error,
                         source,
-                        category: Category::InvalidSpec,
+                        category: Category::RecordConflict,
+                        exit: Exit::Conflict,
                     });
                     continue;
                 }
@@ -133,6 +165,7 @@ pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) 
             Err(e) => rejected.push(Rejected {
                 source,
                 category: e.category(),
+                exit: Exit::of_error(&e),
                 error: e.to_string(),
             }),
         }
@@ -141,124 +174,69 @@ pub async fn place_all<R: Route53>(engine: &Engine<R>, admitted: Vec<Admitted>) 
 }
 
 /// Observe the zones of `records` once and plan each record.
+///
+/// Only the health checks these FailoverRecords can own are looked at
+/// closely (their tags read): the deterministic caller reference says whose a
+/// check is, so the cost does not grow with the owner's other checks. Their
+/// hosted-zone tags name the zones their record sets are in; a FailoverRecord
+/// whose records are in another zone than its manifest names now is refused
+/// with a conflict that says how to move it. Before any health check is
+/// deleted, every zone this owner has records in is read as well, so that no
+/// record set there loses the check it uses.
 pub async fn plan_all<R: Route53>(
     engine: &Engine<R>,
     records: &[(String, PlacedRecord)],
 ) -> Result<(Snapshot, Vec<RecordPlan>), Route53Error> {
     let zone_ids: BTreeSet<String> = records.iter().map(|(_, r)| r.zone.id.clone()).collect();
-    let snapshot = engine.observe(&zone_ids).await?;
-    let empty = ZoneRecords::default();
-    let plans = records
+    let owners: Vec<Owner> = records
         .iter()
-        .map(|(_, record)| {
-            let observed = snapshot.observed(&record.zone.id).unwrap_or(Observed {
-                records: &empty,
-                health_checks: &snapshot.health_checks,
-                tags: &snapshot.tags,
-            });
-            plan::plan_apply(record, observed)
+        .map(|(_, r)| r.desired.owner.clone())
+        .collect();
+    let mut snapshot = engine.observe_for(&zone_ids, Some(&owners)).await?;
+    let elsewhere = snapshot.tagged_zones();
+    engine.observe_zones(&mut snapshot, &elsewhere).await?;
+    let mut plans: Vec<RecordPlan> = records
+        .iter()
+        .map(|(source, record)| match moved_from(&snapshot, record) {
+            Some(old) => zone_changed(record, &old, source),
+            None => plan::plan_apply(record, snapshot.observed_or_empty(&record.zone.id)),
         })
         .collect();
+    if plans.iter().any(|p| !p.delete_checks.is_empty()) {
+        engine.observe_owner_zones(&mut snapshot).await?;
+        plan::keep_checks_in_use(&mut plans, &snapshot.all_zones(), &snapshot.unreadable);
+    }
     Ok((snapshot, plans))
 }
 
-/// What `delete` needs from a manifest: identity, zone and deletion policy.
-/// Read leniently, so that a manifest that no longer validates can still be
-/// deleted.
-#[derive(Debug)]
-pub struct DeleteTarget {
-    pub source: String,
-    pub owner: Owner,
-    pub zone: ZoneSelector,
-    pub retain: bool,
-}
-
-pub fn delete_targets(
-    documents: &[Document],
-    owner_id: &str,
-) -> Result<Vec<DeleteTarget>, Vec<Rejected>> {
-    let mut targets = Vec::new();
-    let mut rejected = Vec::new();
-    for document in documents {
-        let object = &document.object;
-        let owner = owner_of(owner_id, object);
-        let spec = object.get("spec");
-        let zone = spec
-            .and_then(|s| s.get("hostedZone"))
-            .ok_or_else(|| InvalidSpec::single("spec.hostedZone", "required"))
-            .and_then(|z| {
-                serde_json::from_value::<HostedZoneRef>(z.clone())
-                    .map_err(|e| InvalidSpec::single("spec.hostedZone", e.to_string()))
-            })
-            .and_then(|z| validate::zone_selector_of(&z));
-        let retain = spec
-            .and_then(|s| s.get("deletionPolicy"))
-            .and_then(|p| serde_json::from_value::<DeletionPolicy>(p.clone()).ok())
-            == Some(DeletionPolicy::Retain);
-        match zone {
-            Ok(_) if owner.name.is_empty() => rejected.push(Rejected {
-                source: document.to_string(),
-                error: "metadata.name: required".into(),
-                category: Category::InvalidSpec,
-            }),
-            Ok(zone) => targets.push(DeleteTarget {
-                source: document.to_string(),
-                owner,
-                zone,
-                retain,
-            }),
-            Err(e) => rejected.push(Rejected {
-                source: document.to_string(),
-                error: e.to_string(),
-                category: Category::InvalidSpec,
-            }),
-        }
-    }
-    if rejected.is_empty() {
-        Ok(targets)
-    } else {
-        Err(rejected)
-    }
-}
-
-/// Plan deletion of every target that is not retained. A zone that no longer
-/// exists has no records left; the health checks are still cleaned up.
-pub async fn plan_deletes<R: Route53>(
-    engine: &Engine<R>,
-    targets: &[DeleteTarget],
-) -> Result<Vec<Option<RecordPlan>>, ReconcileError> {
-    let zones = engine.resolve_zones(targets.iter().map(|t| &t.zone)).await;
-    let mut zone_ids = BTreeSet::new();
-    for zone in zones.values() {
-        match zone {
-            Ok(zone) => {
-                zone_ids.insert(zone.id.clone());
-            }
-            Err(ReconcileError::ZoneNotFound { .. }) => {}
-            Err(e) => return Err(e.clone()),
-        }
-    }
-    let snapshot = engine.observe(&zone_ids).await?;
-    let empty = ZoneRecords::default();
-    Ok(targets
+/// Another zone holding this FailoverRecord's record sets (by its markers).
+fn moved_from(snapshot: &Snapshot, record: &PlacedRecord) -> Option<String> {
+    snapshot
+        .zones
         .iter()
-        .map(|target| {
-            if target.retain {
-                return None;
-            }
-            let zone_id = zones
-                .get(&target.zone)
-                .and_then(|z| z.as_ref().ok())
-                .map(|z| z.id.clone())
-                .unwrap_or_default();
-            let observed = snapshot.observed(&zone_id).unwrap_or(Observed {
-                records: &empty,
-                health_checks: &snapshot.health_checks,
-                tags: &snapshot.tags,
-            });
-            Some(plan::plan_delete(&target.owner, &zone_id, observed))
-        })
-        .collect())
+        .filter(|(id, _)| **id != record.zone.id)
+        .find(|(_, zone)| !zone.markers_of(&record.desired.owner).is_empty())
+        .map(|(id, _)| id.clone())
+}
+
+/// The plan of a FailoverRecord whose `hostedZone` changed: nothing but a
+/// conflict that says how to move it. (The CRD makes `hostedZone`
+/// immutable; moving in place here would risk leaving records in both zones
+/// sharing one health check.)
+fn zone_changed(record: &PlacedRecord, old_zone: &str, source: &str) -> RecordPlan {
+    let mut plan = RecordPlan::new(&record.desired.owner, &record.zone.id);
+    plan.fqdn = Some(record.fqdn.clone());
+    plan.rr_type = Some(record.desired.rr_type.clone());
+    let file = source.split(" (").next().unwrap_or(source);
+    plan.conflicts.push(plan::Conflict {
+        kind: plan::ConflictKind::ZoneChanged,
+        records: Vec::new(),
+        message: format!(
+            "the record sets of {} are in hosted zone {old_zone}, and the manifest now names hosted zone {} ({}); hostedZone cannot change in place. To move them, run `dnsfailover delete -f {file}` (it removes them and their health checks from {old_zone}), then `dnsfailover apply -f {file}`; or set hostedZone back",
+            record.desired.owner, record.zone.id, record.zone.name
+        ),
+    });
+    plan
 }
 
 /// Execute plans as the CLI does: each zone's record changes packed into

@@ -10,7 +10,9 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{debug, info, warn};
 
-use super::context::Context;
+use sha2::{Digest, Sha256};
+
+use super::context::{Context, Fingerprint};
 use super::effects::{self, insync};
 use super::entry::{Error, ensure_leader, resync};
 use super::events::{self, Applied, Reconciled};
@@ -81,7 +83,10 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
         )
     });
     placed.desired.latch = decision.want;
-    let plan = view.with(|observed| plan::plan_apply(&placed, observed));
+    let mut plan = view.with(|observed| plan::plan_apply(&placed, observed));
+    ctx.observer
+        .keep_checks_in_use(&ctx.engine, std::slice::from_mut(&mut plan))
+        .await?;
     Ok(Planned {
         placed,
         plan,
@@ -194,7 +199,9 @@ async fn converge<R: Route53 + 'static>(
     }
     // Serialising plain data cannot fail; an empty fingerprint only makes a
     // drift look like a spec change in the event's wording.
-    let fingerprint = serde_json::to_string(&(&placed.fqdn, &placed.desired)).unwrap_or_default();
+    let fingerprint: Fingerprint =
+        Sha256::digest(serde_json::to_vec(&(&placed.fqdn, &placed.desired)).unwrap_or_default())
+            .into();
     let before = ctx.recall(&key);
     let mut applied = None;
     if !plan.is_empty() {

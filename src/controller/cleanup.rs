@@ -156,7 +156,9 @@ async fn remove_once<R: Route53 + 'static>(
     let mut checks: Option<RecordPlan> = None;
     for zone in &zones {
         let plan = plan_removal(&owner, *zone, ctx).await?;
-        removal.kept.extend(plan.kept_checks.iter().cloned());
+        removal
+            .kept
+            .extend(plan.kept_checks.iter().map(|k| k.id.clone()));
         checks = Some(match checks {
             None => plan.only_check_deletes(),
             Some(mut so_far) => {
@@ -173,6 +175,12 @@ async fn remove_once<R: Route53 + 'static>(
     checks
         .delete_checks
         .retain(|d| !removal.kept.contains(&d.id));
+    ctx.observer
+        .keep_checks_in_use(&ctx.engine, std::slice::from_mut(&mut checks))
+        .await?;
+    removal
+        .kept
+        .extend(checks.kept_checks.iter().map(|k| k.id.clone()));
     if checks.delete_checks.is_empty() {
         return Ok(removal);
     }

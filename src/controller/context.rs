@@ -92,12 +92,16 @@ impl Readiness {
     }
 }
 
+/// A SHA-256 digest of a desired state.
+pub(super) type Fingerprint = [u8; 32];
+
 /// What a reconcile learns that the status may not hold.
 #[derive(Default)]
 struct Memory {
-    /// What the FailoverRecord last asked of Route 53 (a fingerprint of its
-    /// desired state), to tell drift from a changed spec or target.
-    fingerprint: Option<String>,
+    /// What the FailoverRecord last asked of Route 53 (a digest of its
+    /// desired state: kept for every record, so 32 bytes, not the state),
+    /// to tell drift from a changed spec or target.
+    fingerprint: Option<Fingerprint>,
     /// The last change batch its record sets went into, so that deleting the
     /// checks they stopped using waits for it even when the status that
     /// would have recorded it was not written.
@@ -307,12 +311,12 @@ impl<R: Route53 + 'static> Context<R> {
     }
 
     /// The desired state last applied for `key`, if known.
-    pub(super) fn recall(&self, key: &ObjectRef<FailoverRecord>) -> Option<String> {
-        self.memory().get(key).and_then(|m| m.fingerprint.clone())
+    pub(super) fn recall(&self, key: &ObjectRef<FailoverRecord>) -> Option<Fingerprint> {
+        self.memory().get(key).and_then(|m| m.fingerprint)
     }
 
     /// Remember the desired state Route 53 now holds for `key`.
-    pub(super) fn remember(&self, key: &ObjectRef<FailoverRecord>, fingerprint: String) {
+    pub(super) fn remember(&self, key: &ObjectRef<FailoverRecord>, fingerprint: Fingerprint) {
         self.memory().entry(key.clone()).or_default().fingerprint = Some(fingerprint);
     }
 

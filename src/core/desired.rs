@@ -128,8 +128,25 @@ impl DesiredRecord {
     }
 
     /// Place the record in its resolved zone.
-    pub fn place(self, zone: Zone) -> Result<PlacedRecord, String> {
+    pub fn place(mut self, zone: Zone) -> Result<PlacedRecord, String> {
         let fqdn = self.name.fqdn_in(&zone.name)?;
+        for side in [&self.primary, &self.secondary] {
+            let SideTarget::Alias(alias) = &side.target else {
+                continue;
+            };
+            if alias.hosted_zone_id == crate::core::validate::CLOUDFRONT_ZONE_ID && zone.private {
+                return Err(format!(
+                    "spec.{}.alias: {} is a private hosted zone, and Route 53 documents that alias records for a CloudFront distribution can't be created in a private zone (API reference, AliasTarget)",
+                    side.role, zone.name
+                ));
+            }
+            if names::normalize(&alias.dns_name) == fqdn {
+                self.warnings.push(format!(
+                    "spec.{}.alias.dnsName: {} is this record's own name; an alias to itself never resolves to an address",
+                    side.role, alias.dns_name
+                ));
+            }
+        }
         // The ownership marker lives at a longer name than the record; a
         // name that fits while its marker does not could never be applied.
         let marker = ownership::marker_name(&fqdn, &self.rr_type);

@@ -10,7 +10,10 @@
 //!   stores atomically with the check: `df1-<owner>-<resource>-<role>-<config>`
 //!   (hashes). It is deterministic, so a retried CreateHealthCheck returns the
 //!   check a lost response already created, and a restarted process finds it by
-//!   prefix. Tags (`Name`, owner, resource, role) are for people and audits.
+//!   prefix. Tags (`Name`, owner, resource, role) are for people and audits;
+//!   the hosted-zone tag also says where the check's record sets are, so a
+//!   run finds what a FailoverRecord left in another zone (after its
+//!   `hostedZone` changed) without reading every zone of the account.
 
 use std::fmt;
 
@@ -35,6 +38,7 @@ pub const TAG_NAME: &str = "Name";
 pub const TAG_OWNER: &str = "dnsfailover.io/owner";
 pub const TAG_RESOURCE: &str = "dnsfailover.io/resource";
 pub const TAG_ROLE: &str = "dnsfailover.io/role";
+pub const TAG_ZONE: &str = "dnsfailover.io/hosted-zone";
 
 /// Who owns a set of Route 53 objects: an owner id (one per controller
 /// installation or CLI user, so that several can share a zone) and the
@@ -79,19 +83,18 @@ impl Owner {
         )
     }
 
+    /// The part of a caller reference that names owner id and resource (what
+    /// [`Self::reference_prefix`] gives), to look checks up by resource.
+    pub fn resource_part(caller_reference: &str) -> Option<&str> {
+        let mut dashes = caller_reference.match_indices('-').map(|(i, _)| i);
+        let third = dashes.nth(2)?;
+        Some(&caller_reference[..=third])
+    }
+
     /// The role of a health check if this resource created it.
     pub fn role_of_check(&self, caller_reference: &str) -> Option<Failover> {
         role_after_prefix(caller_reference, &self.reference_prefix())
     }
-}
-
-/// The part of a caller reference that names the FailoverRecord
-/// (`df1-<owner>-<resource>-`), the key [`crate::core::plan::CheckSet`]
-/// indexes checks by.
-pub fn resource_prefix(caller_reference: &str) -> Option<&str> {
-    let mut dashes = caller_reference.match_indices('-').map(|(i, _)| i);
-    let end = dashes.nth(2)?;
-    caller_reference.get(..=end)
 }
 
 impl fmt::Display for Owner {
@@ -164,16 +167,23 @@ pub(crate) fn is_latch_after_prefix(caller_reference: &str, prefix: &str) -> boo
 }
 
 /// Tags of the failback latch.
-pub fn latch_tags(owner: &Owner, fqdn: &str, rr_type: &RrType) -> Tags {
-    let mut tags = health_check_tags(owner, fqdn, rr_type, Failover::Primary);
+pub fn latch_tags(owner: &Owner, zone_id: &str, fqdn: &str, rr_type: &RrType) -> Tags {
+    let mut tags = health_check_tags(owner, zone_id, fqdn, rr_type, Failover::Primary);
     let name = format!("{} {rr_type} failback latch", fqdn.trim_end_matches('.'));
     tags.insert(TAG_NAME.into(), truncate(&name, MAX_TAG_VALUE));
     tags.insert(TAG_ROLE.into(), "latch".into());
     tags
 }
 
-/// Tags for a health check, so that people (and audits) can tell what it is.
-pub fn health_check_tags(owner: &Owner, fqdn: &str, rr_type: &RrType, role: Failover) -> Tags {
+/// Tags for a health check, so that people (and audits) can tell what it is,
+/// and runs can tell which hosted zone holds the records that use it.
+pub fn health_check_tags(
+    owner: &Owner,
+    zone_id: &str,
+    fqdn: &str,
+    rr_type: &RrType,
+    role: Failover,
+) -> Tags {
     let mut tags = Tags::new();
     let name = format!("{} {rr_type} {role}", fqdn.trim_end_matches('.'));
     tags.insert(TAG_NAME.into(), truncate(&name, MAX_TAG_VALUE));
@@ -183,7 +193,15 @@ pub fn health_check_tags(owner: &Owner, fqdn: &str, rr_type: &RrType, role: Fail
         truncate(&owner.resource(), MAX_TAG_VALUE),
     );
     tags.insert(TAG_ROLE.into(), role.as_str().into());
+    tags.insert(TAG_ZONE.into(), truncate(zone_id, MAX_TAG_VALUE));
     tags
+}
+
+/// The hosted zone a check's tags say its record sets are in.
+pub fn zone_of(tags: &Tags) -> Option<&str> {
+    tags.get(TAG_ZONE)
+        .map(String::as_str)
+        .filter(|z| !z.is_empty())
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -415,6 +433,7 @@ mod tests {
         let owner = Owner::new("prod", "web", "examplefailover");
         let tags = health_check_tags(
             &owner,
+            "Z1",
             "examplefailover.example.com.",
             &RrType::A,
             Failover::Primary,
@@ -423,5 +442,11 @@ mod tests {
         assert_eq!(tags[TAG_RESOURCE], "web/examplefailover");
         assert_eq!(tags[TAG_OWNER], "prod");
         assert_eq!(tags[TAG_ROLE], "primary");
+        assert_eq!(zone_of(&tags), Some("Z1"));
+        let reference = caller_reference(&owner, Failover::Primary, &config(), 0);
+        assert_eq!(
+            Owner::resource_part(&reference),
+            Some(owner.reference_prefix().as_str())
+        );
     }
 }

@@ -22,6 +22,14 @@ use crate::route53::{
     normalize_regions,
 };
 
+/// The hosted zone id of every CloudFront distribution, for alias targets.
+pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
+
+/// Route 53's API reference, AliasTarget.EvaluateTargetHealth: "You can't set
+/// EvaluateTargetHealth to true when the alias target is a CloudFront
+/// distribution."
+pub const CLOUDFRONT_EVALUATE_TARGET_HEALTH: &str = "must be false for an alias to a CloudFront distribution (hostedZoneId Z2FDTNDATAQYW2): Route 53 documents that EvaluateTargetHealth can't be true when the alias target is a CloudFront distribution (API reference, AliasTarget); set evaluateTargetHealth: false, and give the primary a healthCheck";
+
 struct Errors(Vec<FieldError>);
 
 impl Errors {
@@ -156,6 +164,12 @@ fn zone_selector(spec: &FailoverRecordSpec, errors: &mut Errors) -> Option<ZoneS
     }
 }
 
+/// The record name of a spec, or `None` when it is not one; for deletion,
+/// which reads manifests leniently.
+pub fn record_name_of(name: &str) -> Option<RecordName> {
+    record_name(name, &mut Errors(Vec::new()))
+}
+
 fn record_name(name: &str, errors: &mut Errors) -> Option<RecordName> {
     let name = name.trim();
     if name.is_empty() {
@@ -232,9 +246,29 @@ fn side(
                 );
                 return None;
             }
+            let dns_name = names::normalize_host(&alias.dns_name);
+            if let Some(problem) = names::dns_name_problem(&dns_name) {
+                errors.add(
+                    format!("{path}.alias.dnsName"),
+                    format!(
+                        "{:?} is not a valid DNS name: {problem} ({})",
+                        alias.dns_name,
+                        names::DNS_NAME_RULES
+                    ),
+                );
+                return None;
+            }
+            let hosted_zone_id = bare_zone_id(&alias.hosted_zone_id);
+            if hosted_zone_id == CLOUDFRONT_ZONE_ID && alias.evaluate_target_health {
+                errors.add(
+                    format!("{path}.alias.evaluateTargetHealth"),
+                    CLOUDFRONT_EVALUATE_TARGET_HEALTH,
+                );
+                return None;
+            }
             SideTarget::Alias(AliasTarget {
-                dns_name: names::normalize_host(&alias.dns_name),
-                hosted_zone_id: bare_zone_id(&alias.hosted_zone_id),
+                dns_name,
+                hosted_zone_id,
                 evaluate_target_health: alias.evaluate_target_health,
             })
         }
@@ -281,7 +315,17 @@ fn values(
                 .ok(),
             RecordType::CNAME => {
                 let host = names::normalize_host(address.trim());
-                (!host.is_empty() && host.parse::<IpAddr>().is_err()).then_some(host)
+                if let Some(problem) = names::dns_name_problem(&host) {
+                    errors.add(
+                        format!("{field}[{i}]"),
+                        format!(
+                            "{address:?} is not a valid host name for type CNAME: {problem} ({})",
+                            names::DNS_NAME_RULES
+                        ),
+                    );
+                    return None;
+                }
+                host.parse::<IpAddr>().is_err().then_some(host)
             }
         };
         match value {
@@ -304,8 +348,10 @@ fn values(
         errors.add(field, "a CNAME record holds exactly one host name");
         return None;
     }
-    out.sort();
-    out.dedup();
+    // The user's order is kept: the first address is the health check's
+    // default, and output lists them as written. Comparisons sort.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|v| seen.insert(v.clone()));
     Some(out)
 }
 
@@ -340,6 +386,20 @@ fn health_check(
         return None;
     }
 
+    for (name, value) in [("fqdn", &spec.fqdn), ("hostName", &spec.host_name)] {
+        if let Some(value) = value
+            && let Some(problem) = names::dns_name_problem(value.trim())
+        {
+            errors.add(
+                format!("{path}.{name}"),
+                format!(
+                    "{value:?} is not a valid DNS name: {problem} ({})",
+                    names::DNS_NAME_RULES
+                ),
+            );
+            return None;
+        }
+    }
     let (ip_address, fqdn) = match (&spec.ip_address, &spec.fqdn) {
         (Some(_), Some(_)) => {
             errors.add(path.clone(), "set at most one of ipAddress or fqdn");

@@ -5,125 +5,42 @@
 //! checks serve every record planned together. Writes are coalesced: record
 //! changes of several FailoverRecords in one zone share change batches.
 
+mod error;
 mod execute;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde::Serialize;
-
+pub use error::ReconcileError;
 pub use execute::{Batches, Executor, Job, NoUpkeep, Outcome, Pack, Settle, Upkeep, Wait};
 
 use crate::backoff::Schedule;
 use crate::core::desired::{PlacedRecord, ZoneSelector};
 use crate::core::health::{self, HealthSummary};
-use crate::core::ownership::Owner;
+use crate::core::ownership::{self, Owner};
 use crate::core::plan::batch::{self, BatchLimits};
-use crate::core::plan::{CheckSet, Conflict, Observed, ZoneRecords};
-use crate::core::report::{Category, Problem};
+use crate::core::plan::{CheckSet, Observed, ZoneRecords};
 use crate::route53::{
     self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, HealthCheckKind, Operation,
     RecordSet, Route53, Route53Error, Tags, Zone,
 };
 
-/// Why reconciling one FailoverRecord failed, with a fixed category.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("invalid spec: {0}")]
-    InvalidSpec(#[from] crate::api::InvalidSpec),
-    #[error("{selector} not found in this AWS account")]
-    ZoneNotFound { selector: ZoneSelector },
-    #[error(
-        "{count} hosted zones are named {name}; set hostedZone.private, or select the zone by id"
-    )]
-    ZoneAmbiguous { name: String, count: usize },
-    #[error("spec.name: {0}")]
-    NameOutsideZone(String),
-    #[error("{}", describe_conflicts(.0))]
-    Conflict(Vec<Conflict>),
-    #[error("{0}")]
-    Route53(#[from] Route53Error),
-    #[error("{0}")]
-    Oversized(String),
-    /// A Service or Ingress the spec refers to has no load balancer address (yet).
-    #[error("{0}")]
-    TargetNotReady(String),
-    /// Record sets were removed and Route 53 has not applied the change
-    /// everywhere yet; their health checks go once it has.
-    #[error(
-        "waiting for Route 53 change {change_id} to be INSYNC before deleting the health checks the removed record sets used"
-    )]
-    AwaitingChange { change_id: String },
-}
-
-fn describe_conflicts(conflicts: &[Conflict]) -> String {
-    let parts: Vec<&str> = conflicts.iter().map(|c| c.message.as_str()).collect();
-    parts.join("; ")
-}
-
-impl ReconcileError {
-    /// A fixed, machine-readable category: used for condition reasons, metric
-    /// labels and exit codes, never free text.
-    pub fn category(&self) -> Category {
-        match self {
-            Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_) => {
-                Category::InvalidSpec
-            }
-            Self::TargetNotReady(_) => Category::TargetNotReady,
-            Self::AwaitingChange { .. } => Category::ChangesPending,
-            Self::ZoneNotFound { .. } | Self::ZoneAmbiguous { .. } => Category::HostedZoneNotFound,
-            Self::Conflict(_) => Category::RecordConflict,
-            Self::Route53(e) => match e.kind {
-                ErrorKind::Throttled => Category::Route53Throttled,
-                ErrorKind::Timeout | ErrorKind::Network | ErrorKind::ServerError => {
-                    Category::Route53Unavailable
-                }
-                ErrorKind::Credentials => Category::CredentialsMissing,
-                ErrorKind::AccessDenied => Category::AccessDenied,
-                ErrorKind::LimitExceeded => Category::Route53LimitExceeded,
-                ErrorKind::InvalidChangeBatch | ErrorKind::InvalidInput => {
-                    Category::Route53Rejected
-                }
-                _ => Category::Route53Error,
-            },
-        }
-    }
-
-    /// The error as status shows it.
-    pub fn problem(&self) -> Problem {
-        Problem::new(self.category(), self)
-    }
-
-    /// Worth retrying without a spec change.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Route53(e) => !matches!(e.kind, ErrorKind::InvalidInput),
-            Self::ZoneNotFound { .. }
-            | Self::Conflict(_)
-            | Self::TargetNotReady(_)
-            | Self::AwaitingChange { .. } => true,
-            _ => false,
-        }
-    }
-
-    /// Only a change of the spec can help: retrying the same spec fails the
-    /// same way.
-    pub fn needs_spec_change(&self) -> bool {
-        matches!(
-            self,
-            Self::InvalidSpec(_) | Self::NameOutsideZone(_) | Self::Oversized(_)
-        )
-    }
-}
-
 /// What Route 53 holds for a set of zones, read once.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub zones: BTreeMap<String, ZoneRecords>,
-    /// Health checks whose caller reference carries this owner id.
+    /// Health checks of the FailoverRecords observed (all of this owner id's
+    /// for [`Engine::observe`]), with their tags, indexed by FailoverRecord.
     pub health_checks: CheckSet,
     pub tags: BTreeMap<String, Tags>,
+    /// This owner id's other health checks, whose tags were not read.
+    pub other_checks: Vec<HealthCheck>,
+    /// Zones that exist but could not be read, with why.
+    pub unreadable: Vec<String>,
 }
+
+static NO_RECORDS: std::sync::LazyLock<ZoneRecords> =
+    std::sync::LazyLock::new(ZoneRecords::default);
 
 impl Snapshot {
     /// The planner's view of one zone.
@@ -133,6 +50,30 @@ impl Snapshot {
             health_checks: &self.health_checks,
             tags: &self.tags,
         })
+    }
+
+    /// The planner's view of one zone; a zone not read holds nothing.
+    pub fn observed_or_empty(&self, zone_id: &str) -> Observed<'_> {
+        self.observed(zone_id).unwrap_or(Observed {
+            records: &NO_RECORDS,
+            health_checks: &self.health_checks,
+            tags: &self.tags,
+        })
+    }
+
+    /// Every zone read, for rules that look across zones.
+    pub fn all_zones(&self) -> Vec<(&str, &ZoneRecords)> {
+        self.zones.iter().map(|(id, z)| (id.as_str(), z)).collect()
+    }
+
+    /// Zones the tags of the checks read name, that were not read yet.
+    pub fn tagged_zones(&self) -> BTreeSet<String> {
+        self.tags
+            .values()
+            .filter_map(ownership::zone_of)
+            .filter(|zone| !self.zones.contains_key(*zone))
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -193,7 +134,7 @@ impl<R: Route53> Engine<R> {
                     }),
                     many => Err(ReconcileError::ZoneAmbiguous {
                         name: name.clone(),
-                        count: many.len(),
+                        zones: many.to_vec(),
                     }),
                 }
             }
@@ -216,24 +157,94 @@ impl<R: Route53> Engine<R> {
     /// Read the zones' record sets (one listing each) and this owner's health
     /// checks with their tags.
     pub async fn observe(&self, zone_ids: &BTreeSet<String>) -> Result<Snapshot, Route53Error> {
+        self.observe_for(zone_ids, None).await
+    }
+
+    /// [`Self::observe`], reading the tags only of the health checks that
+    /// `resources` own (all of this owner id's for `None`): a run's cost must
+    /// not grow with the checks of FailoverRecords it is not about. The
+    /// others are kept, untagged, in [`Snapshot::other_checks`].
+    pub async fn observe_for(
+        &self,
+        zone_ids: &BTreeSet<String>,
+        resources: Option<&[Owner]>,
+    ) -> Result<Snapshot, Route53Error> {
         let mut zones = BTreeMap::new();
         for zone_id in zone_ids {
             let records = route53::list_all_record_sets(&self.r53, zone_id).await?;
             zones.insert(zone_id.clone(), ZoneRecords::new(records));
         }
         let prefix = Owner::owner_id_prefix(&self.owner_id);
-        let health_checks: Vec<HealthCheck> = route53::list_all_health_checks(&self.r53)
-            .await?
-            .into_iter()
-            .filter(|c| c.caller_reference.starts_with(&prefix))
-            .collect();
+        let wanted: Option<BTreeSet<String>> =
+            resources.map(|owners| owners.iter().map(Owner::reference_prefix).collect());
+        let (health_checks, other_checks): (Vec<HealthCheck>, Vec<HealthCheck>) =
+            route53::list_all_health_checks(&self.r53)
+                .await?
+                .into_iter()
+                .filter(|c| c.caller_reference.starts_with(&prefix))
+                .partition(|c| match &wanted {
+                    None => true,
+                    Some(wanted) => Owner::resource_part(&c.caller_reference)
+                        .is_some_and(|part| wanted.contains(part)),
+                });
         let ids: Vec<String> = health_checks.iter().map(|c| c.id.clone()).collect();
         let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
         Ok(Snapshot {
             zones,
             health_checks: CheckSet::new(health_checks),
             tags,
+            other_checks,
+            unreadable: Vec::new(),
         })
+    }
+
+    /// Read more zones into `snapshot`. A zone that no longer exists holds
+    /// nothing; one that cannot be read is listed in `unreadable`.
+    pub async fn observe_zones(
+        &self,
+        snapshot: &mut Snapshot,
+        zone_ids: &BTreeSet<String>,
+    ) -> Result<(), Route53Error> {
+        for zone_id in zone_ids {
+            if snapshot.zones.contains_key(zone_id) {
+                continue;
+            }
+            match route53::list_all_record_sets(&self.r53, zone_id).await {
+                Ok(records) => {
+                    snapshot
+                        .zones
+                        .insert(zone_id.clone(), ZoneRecords::new(records));
+                }
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    snapshot
+                        .zones
+                        .insert(zone_id.clone(), ZoneRecords::default());
+                }
+                Err(e) if e.kind == ErrorKind::AccessDenied => {
+                    snapshot
+                        .unreadable
+                        .push(format!("{zone_id} ({})", e.message));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Before a health check is deleted: read every zone this owner id has
+    /// record sets in (their checks' hosted-zone tags say which), so that a
+    /// record set there that uses the check keeps it. Costs the tags of the
+    /// owner's other checks and a listing per zone, only in runs that delete.
+    pub async fn observe_owner_zones(&self, snapshot: &mut Snapshot) -> Result<(), Route53Error> {
+        let ids: Vec<String> = snapshot.other_checks.iter().map(|c| c.id.clone()).collect();
+        let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
+        let zones: BTreeSet<String> = tags
+            .values()
+            .chain(snapshot.tags.values())
+            .filter_map(ownership::zone_of)
+            .map(str::to_string)
+            .collect();
+        self.observe_zones(snapshot, &zones).await
     }
 
     /// Step 2: submit record change groups of one zone, packed into as few

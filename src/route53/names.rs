@@ -34,6 +34,44 @@ pub fn normalize(name: &str) -> String {
     format!("{trimmed}.")
 }
 
+/// What a DNS name may hold, for messages: said in words, never as a pattern.
+pub const DNS_NAME_RULES: &str = "labels of letters, digits, '-' and '_' (not starting or ending with '-'), at most 63 characters each and 253 in all, separated by dots; use punycode (xn--...) for international names";
+
+/// Why `name` is not a DNS name Route 53 accepts as a host name (an alias
+/// target, a CNAME value, a health check's domain or Host header), if it is not.
+/// A trailing dot is allowed; a wildcard label is not.
+pub fn dns_name_problem(name: &str) -> Option<&'static str> {
+    let without_dot = name.strip_suffix('.').unwrap_or(name);
+    if without_dot.is_empty() {
+        return Some("it is empty");
+    }
+    if without_dot.len() > MAX_NAME_LENGTH {
+        return Some("it is longer than 253 characters");
+    }
+    for label in without_dot.split('.') {
+        if label.is_empty() {
+            return Some("it has an empty label (two dots in a row, or a leading dot)");
+        }
+        if label.len() > 63 {
+            return Some("a label is longer than 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Some(if label.is_ascii() {
+                "it holds a character other than letters, digits, '-', '_' and '.'"
+            } else {
+                "it holds non-ASCII characters; use punycode (xn--...) for international names"
+            });
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some("a label starts or ends with '-'");
+        }
+    }
+    None
+}
+
 /// True when `name` is `zone` or a name below it (both normalised).
 pub fn is_within(name: &str, zone: &str) -> bool {
     name == zone || name.ends_with(&format!(".{zone}"))
@@ -55,6 +93,32 @@ mod tests {
         assert_eq!(normalize("www.example.com."), "www.example.com.");
         assert_eq!(normalize("\\052.example.com."), "*.example.com.");
         assert_eq!(normalize("a\\\\b"), "a\\\\b.");
+    }
+
+    #[test]
+    fn dns_names_are_checked_label_by_label() {
+        for good in [
+            "lb-1.us-east-1.elb.amazonaws.com",
+            "d111.cloudfront.net.",
+            "_dmarc.example.com",
+            "xn--bcher-kva.example",
+        ] {
+            assert_eq!(dns_name_problem(good), None, "{good}");
+        }
+        for bad in [
+            "not a host!!",
+            "has space!.example.net",
+            "a..b",
+            ".a",
+            "-a.b",
+            "a-.b",
+            "bücher.example",
+            "",
+            "*.example.com",
+        ] {
+            assert!(dns_name_problem(bad).is_some(), "{bad}");
+        }
+        assert!(dns_name_problem(&format!("{}.com", "a".repeat(64))).is_some());
     }
 
     #[test]

@@ -71,7 +71,9 @@ impl<R: Route53> Resilient<R> {
             let sent = request();
             async {
                 attempts.fetch_add(1, Ordering::Relaxed);
+                self.stats.waiting(op, true);
                 let waited = self.limiter.acquire(op).await;
+                self.stats.waiting(op, false);
                 self.stats.record_wait(waited);
                 let outcome = sent.await;
                 let result = outcome.as_ref().map(|_| ()).map_err(|e| e.kind);

@@ -25,6 +25,8 @@ pub struct OperationStats {
 struct Inner {
     operations: BTreeMap<Operation, OperationStats>,
     rate_limit_wait: Duration,
+    /// Requests waiting for the rate limiter right now, by operation.
+    waiting: BTreeMap<Operation, usize>,
 }
 
 /// Shared, cheap to clone.
@@ -47,6 +49,36 @@ impl CallStats {
 
     pub fn record_wait(&self, wait: Duration) {
         self.lock().rate_limit_wait += wait;
+    }
+
+    /// A request of `op` starts (`true`) or stops (`false`) waiting for the
+    /// rate limiter; for progress reports.
+    pub fn waiting(&self, op: Operation, waiting: bool) {
+        let mut inner = self.lock();
+        let count = inner.waiting.entry(op).or_default();
+        if waiting {
+            *count += 1;
+        } else {
+            *count = count.saturating_sub(1);
+        }
+    }
+
+    /// The operations with requests waiting for the rate limiter now.
+    pub fn waiting_now(&self) -> Vec<Operation> {
+        self.lock()
+            .waiting
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(op, _)| *op)
+            .collect()
+    }
+
+    /// Requests of `op` that succeeded.
+    pub fn succeeded(&self, op: Operation) -> u64 {
+        self.lock()
+            .operations
+            .get(&op)
+            .map_or(0, |s| s.requests - s.throttled - s.failed)
     }
 
     pub fn snapshot(&self) -> BTreeMap<Operation, OperationStats> {

@@ -380,8 +380,8 @@ impl HealthCheckConfig {
             );
         }
         let endpoint = match (&self.ip_address, &self.fqdn) {
-            (Some(ip), Some(host)) => format!("{ip} (Host: {host})"),
-            (Some(ip), None) => ip.clone(),
+            (Some(ip), Some(host)) => format!("{} (Host: {host})", bracketed(ip)),
+            (Some(ip), None) => bracketed(ip),
             (None, Some(host)) => host.clone(),
             (None, None) => "?".to_string(),
         };
@@ -403,6 +403,16 @@ impl HealthCheckConfig {
             s.push_str(", disabled");
         }
         s
+    }
+}
+
+/// An IPv6 address in brackets, so that a port can follow it unambiguously
+/// (`[2001:db8::a]:80`, as in URLs); anything else as it is.
+fn bracketed(ip: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
     }
 }
 
@@ -513,6 +523,22 @@ pub struct HealthObservation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_endpoint_is_bracketed_before_its_port() {
+        let mut config = HealthCheckConfig::http("2001:db8::a", 10);
+        assert!(
+            config.summary().starts_with("HTTP [2001:db8::a]:80/ "),
+            "{}",
+            config.summary()
+        );
+        config.ip_address = Some("192.0.2.1".into());
+        assert!(
+            config.summary().starts_with("HTTP 192.0.2.1:80/ "),
+            "{}",
+            config.summary()
+        );
+    }
 
     #[test]
     fn all_regions_mean_the_default() {

@@ -141,7 +141,45 @@ fn each_class_of_invalid_spec_is_refused_by_the_apiserver_with_its_message() {
         (
             "an IPv6 address on an A record",
             json!({"spec": {"secondary": {"addresses": ["2001:db8::1"]}}}),
-            &["secondary.addresses must be IPv4 addresses for type A"],
+            &[
+                "secondary.addresses[0] 2001:db8::1 is not an IPv4 address: type A takes IPv4 addresses",
+            ],
+        ),
+        (
+            "an alias target that is not a DNS name",
+            json!({"spec": {"secondary": {"addresses": null, "alias": {"dnsName": "not a host!!", "hostedZoneId": "Z35SXDOTRQ7X7K"}}}}),
+            &[
+                "spec.secondary.alias.dnsName",
+                "alias.dnsName not a host!! is not a valid DNS name",
+            ],
+        ),
+        (
+            "a CNAME value that is not a host name",
+            json!({"spec": {"type": "CNAME", "primary": {"addresses": ["has space!.example.net"]}, "secondary": {"addresses": ["b.example.net"]}}}),
+            &[
+                "primary.addresses[0] has space!.example.net is not a valid host name for type CNAME",
+            ],
+        ),
+        (
+            "a health check fqdn and Host header that are not DNS names",
+            json!({"spec": {"primary": {"healthCheck": {"fqdn": "a..b"}}, "secondary": {"healthCheck": {"hostName": "www example"}}}}),
+            &[
+                "healthCheck.fqdn a..b is not a valid DNS name",
+                "healthCheck.hostName www example is not a valid DNS name",
+            ],
+        ),
+        (
+            "an alias to CloudFront that evaluates target health",
+            json!({"spec": {"secondary": {"addresses": null, "alias": {"dnsName": "d111111abcdef8.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}}}}),
+            &[
+                "spec.secondary.alias.evaluateTargetHealth",
+                "EvaluateTargetHealth can't be true when the alias target is a CloudFront distribution",
+            ],
+        ),
+        (
+            "a path without its slash, said in words",
+            json!({"spec": {"primary": {"healthCheck": {"path": "index.html"}}}}),
+            &["healthCheck.path index.html must start with /"],
         ),
     ];
     for (what, change, expected) in cases {

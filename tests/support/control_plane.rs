@@ -376,7 +376,9 @@ impl Release {
             "--pod".into(),
             pod.into(),
             "--binary".into(),
-            env!("CARGO_BIN_EXE_dnsfailover").into(),
+            // A wrapper (a heap profiler, say) may stand in for the binary.
+            std::env::var("DNSFAILOVER_CONTROLLER_BINARY")
+                .unwrap_or_else(|_| env!("CARGO_BIN_EXE_dnsfailover").into()),
             "--http-address".into(),
             free_addr().to_string(),
             "--".into(),

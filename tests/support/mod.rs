@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod cli;
 pub mod cluster;
 pub mod control_plane;
 pub mod dns;
@@ -157,6 +158,25 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A PRIMARY failover record set someone else made, using health check `check`.
+pub fn record_using(
+    name: &str,
+    set_identifier: &str,
+    check: &str,
+) -> dnsfailover::route53::RecordSet {
+    dnsfailover::route53::RecordSet {
+        name: name.into(),
+        rr_type: dnsfailover::route53::RrType::A,
+        set_identifier: Some(set_identifier.into()),
+        failover: Some(dnsfailover::route53::Failover::Primary),
+        ttl: Some(60),
+        values: vec!["203.0.113.9".into()],
+        alias: None,
+        health_check_id: Some(check.into()),
+        other_routing: None,
     }
 }
 

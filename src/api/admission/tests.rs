@@ -201,7 +201,7 @@ fn rule_primary_addresses_match_the_type() {
     rejected(
         &with(&[("/spec/primary/addresses", Some(json!(["2600:1f18::1"])))]),
         "spec.primary.addresses",
-        "IPv4 addresses for type A",
+        "primary.addresses[0] 2600:1f18::1 is not an IPv4 address: type A takes IPv4 addresses",
     );
     rejected(
         &with(&[("/spec/primary/addresses", Some(json!(["not-an-ip"])))]),
@@ -219,7 +219,7 @@ fn rule_secondary_addresses_match_the_type() {
             Some(json!(["192.0.2.20", "2600:1f18::2"])),
         )]),
         "spec.secondary.addresses",
-        "IPv4 addresses for type A",
+        "secondary.addresses[1] 2600:1f18::2 is not an IPv4 address",
     );
 }
 
@@ -538,12 +538,12 @@ fn types_enums_patterns_and_lists_are_checked() {
     rejected(
         &with(&[("/spec/name", Some(json!("bad name")))]),
         "spec.name",
-        "does not match the pattern",
+        "name bad name is not a record name: use one label relative to the zone",
     );
     rejected(
         &check(json!({"path": "index.html"})),
         &format!("{HC}.path"),
-        "does not match the pattern",
+        "healthCheck.path index.html must start with /",
     );
     rejected(
         &check(json!({"regions": ["us-east-1", "eu-west-1"]})),
@@ -672,4 +672,114 @@ fn every_cel_rule_compiles_and_has_a_message() {
         "{:?}",
         compiled.compilation_errors()
     );
+}
+
+// ----- host names, alias targets, and no regular expression in a message -----
+
+#[test]
+fn rule_host_names_are_dns_names_naming_field_and_value() {
+    let alias = |name: &str| json!({"alias": {"dnsName": name, "hostedZoneId": "Z35SXDOTRQ7X7K"}});
+    accepted(&with(&[(
+        "/spec/secondary",
+        Some(alias("lb-1.us-east-1.elb.amazonaws.com.")),
+    )]));
+    rejected(
+        &with(&[("/spec/secondary", Some(alias("has space!.example.net")))]),
+        "spec.secondary.alias.dnsName",
+        "alias.dnsName has space!.example.net is not a valid DNS name: labels are letters",
+    );
+    accepted(&check(json!({"fqdn": "origin.example.net"})));
+    rejected(
+        &check(json!({"fqdn": "not a host!!"})),
+        &format!("{HC}.fqdn"),
+        "healthCheck.fqdn not a host!! is not a valid DNS name",
+    );
+    accepted(&check(
+        json!({"ipAddress": "52.94.236.10", "hostName": "www.example.com"}),
+    ));
+    rejected(
+        &check(json!({"ipAddress": "52.94.236.10", "hostName": "bücher.example"})),
+        &format!("{HC}.hostName"),
+        "use punycode (xn--...) for international names",
+    );
+    rejected(
+        &with(&[("/spec/hostedZone", Some(json!({"name": "example com"})))]),
+        "spec.hostedZone.name",
+        "hostedZone.name example com is not a valid DNS name",
+    );
+}
+
+#[test]
+fn rule_cname_values_are_host_names() {
+    let cname = |host: &str| {
+        with(&[
+            ("/spec/type", Some(json!("CNAME"))),
+            ("/spec/primary/addresses", Some(json!([host]))),
+            ("/spec/secondary/addresses", Some(json!(["b.example.net"]))),
+        ])
+    };
+    accepted(&cname("a.example.net"));
+    rejected(
+        &cname("has space!.example.net"),
+        "spec.primary.addresses",
+        "primary.addresses[0] has space!.example.net is not a valid host name for type CNAME",
+    );
+}
+
+#[test]
+fn rule_cloudfront_alias_cannot_evaluate_target_health() {
+    let cloudfront = |evaluate: Value| {
+        let mut alias =
+            json!({"dnsName": "d111111abcdef8.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"});
+        if !evaluate.is_null() {
+            alias["evaluateTargetHealth"] = evaluate;
+        }
+        with(&[("/spec/secondary", Some(json!({"alias": alias})))])
+    };
+    accepted(&cloudfront(json!(false)));
+    for evaluate in [json!(true), Value::Null] {
+        rejected(
+            &cloudfront(evaluate),
+            "spec.secondary.alias.evaluateTargetHealth",
+            "Route 53 documents that EvaluateTargetHealth can't be true when the alias target is a CloudFront distribution",
+        );
+    }
+}
+
+#[test]
+fn rule_zone_ids_are_described_in_words() {
+    accepted(&with(&[(
+        "/spec/hostedZone",
+        Some(json!({"id": "/hostedzone/Z0123456789ABC"})),
+    )]));
+    rejected(
+        &with(&[("/spec/hostedZone", Some(json!({"id": "z-lower"})))]),
+        "spec.hostedZone.id",
+        "hostedZone.id z-lower is not a hosted zone id: upper-case letters and digits",
+    );
+    rejected(
+        &with(&[(
+            "/spec/secondary",
+            Some(json!({"alias": {"dnsName": "lb.example.net", "hostedZoneId": "bad id"}})),
+        )]),
+        "spec.secondary.alias.hostedZoneId",
+        "is not a hosted zone id",
+    );
+}
+
+#[test]
+fn no_message_shows_a_regular_expression() {
+    let bad = [
+        with(&[("/spec/name", Some(json!("bad name")))]),
+        with(&[("/spec/hostedZone", Some(json!({"name": "example com"})))]),
+        with(&[("/spec/hostedZone", Some(json!({"id": "z-lower"})))]),
+        check(json!({"path": "index.html"})),
+        check(json!({"fqdn": "a..b"})),
+    ];
+    for object in bad {
+        let error = admit(&object).expect_err("invalid").to_string();
+        for regex_syntax in ["^", "$", "[A-Z", "{0,61}", "pattern"] {
+            assert!(!error.contains(regex_syntax), "{error}");
+        }
+    }
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    CheckRef, CheckSet, CreateCheck, DeleteCheck, DeleteReason, LatchStep, Observed, RecordPlan,
-    RetagCheck, UpdateCheck, ZoneRecords,
+    CheckRef, CheckSet, CreateCheck, DeleteCheck, DeleteReason, KeptCheck, LatchStep, Observed,
+    RecordPlan, RetagCheck, UpdateCheck, ZoneRecords,
 };
 use crate::core::desired::{LatchWant, PlacedRecord};
 use crate::core::ownership::{self, Owner};
@@ -75,6 +75,7 @@ pub(super) fn plan_side_check(
 
     let desired_tags = ownership::health_check_tags(
         &record.desired.owner,
+        &record.zone.id,
         &record.fqdn,
         &record.desired.rr_type,
         role,
@@ -164,27 +165,83 @@ fn changed_settings(have: &HealthCheckConfig, want: &HealthCheckConfig) -> Vec<&
 /// record set of the zone refers to it once the plan's changes are applied;
 /// one still in use (by a record set someone else pointed at it) is kept.
 pub(super) fn keep_referenced_checks(plan: &mut RecordPlan, zone: &ZoneRecords) {
-    let changes = &plan.changes;
-    let kept = &mut plan.kept_checks;
-    plan.delete_checks.retain(|check| {
-        let id = Some(check.id.as_str());
-        let dropped = changes
-            .iter()
-            .filter(|c| c.action == ChangeAction::Delete && c.record.health_check_id.as_deref() == id)
-            .count();
-        let added = changes
-            .iter()
-            .filter(|c| {
-                c.action != ChangeAction::Delete
-                    && matches!(&c.health_check, Some(CheckRef::Existing(e)) if Some(e.as_str()) == id)
-            })
-            .count();
-        let unused = zone.references_to(&check.id) + added <= dropped;
-        if !unused {
-            kept.push(check.id.clone());
+    let zone_id = plan.zone_id.clone();
+    keep_checks_in_use(std::slice::from_mut(plan), &[(zone_id.as_str(), zone)], &[]);
+}
+
+/// The same rule over every zone read and every plan of a run: a check goes
+/// only when no record set of any of `zones` refers to it once all `plans`
+/// are applied (a record set in another zone counts as much as one in the
+/// plan's own). While a zone that may refer to it could not be read
+/// (`unreadable`), it stays too. Each check kept says why.
+pub fn keep_checks_in_use(
+    plans: &mut [RecordPlan],
+    zones: &[(&str, &ZoneRecords)],
+    unreadable: &[String],
+) {
+    let (dropped, added) = reference_changes(plans);
+    let removed: Vec<(String, crate::route53::RecordKey)> = plans
+        .iter()
+        .flat_map(|p| {
+            p.changes
+                .iter()
+                .filter(|c| c.action == ChangeAction::Delete)
+                .map(|c| (p.zone_id.clone(), c.record.key()))
+        })
+        .collect();
+    for plan in plans.iter_mut() {
+        let kept = &mut plan.kept_checks;
+        plan.delete_checks.retain(|check| {
+            let id = check.id.as_str();
+            let referring: usize = zones.iter().map(|(_, z)| z.references_to(id)).sum();
+            let still = referring + added.get(id).copied().unwrap_or(0);
+            let reason = if still > dropped.get(id).copied().unwrap_or(0) {
+                let users: Vec<String> = zones
+                    .iter()
+                    .flat_map(|(zone_id, z)| {
+                        z.referring_to(id)
+                            .into_iter()
+                            .filter(|r| !removed.contains(&(zone_id.to_string(), r.key())))
+                            .map(move |r| format!("{} in hosted zone {zone_id}", r.key()))
+                    })
+                    .collect();
+                Some(format!("still used by {}", users.join(", ")))
+            } else if !unreadable.is_empty() {
+                Some(format!(
+                    "hosted zone {} could not be read to make sure no record set uses it",
+                    unreadable.join(", ")
+                ))
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => {
+                    kept.push(KeptCheck {
+                        id: check.id.clone(),
+                        reason,
+                    });
+                    false
+                }
+                None => true,
+            }
+        });
+    }
+}
+
+/// For each health check, how many references the plans drop and add.
+fn reference_changes(plans: &[RecordPlan]) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut added: BTreeMap<String, usize> = BTreeMap::new();
+    for change in plans.iter().flat_map(|p| &p.changes) {
+        if change.action == ChangeAction::Delete {
+            if let Some(id) = &change.record.health_check_id {
+                *dropped.entry(id.clone()).or_default() += 1;
+            }
+        } else if let Some(CheckRef::Existing(id)) = &change.health_check {
+            *added.entry(id.clone()).or_default() += 1;
         }
-        unused
-    });
+    }
+    (dropped, added)
 }
 
 /// The failback latch (`failback: Manual`): keep the one the PRIMARY record
@@ -256,7 +313,12 @@ pub(super) fn plan_latch(
             plan.latch = Some(LatchStep::Create {
                 child,
                 hold: want == LatchWant::Hold,
-                tags: ownership::latch_tags(owner, &record.fqdn, &record.desired.rr_type),
+                tags: ownership::latch_tags(
+                    owner,
+                    &record.zone.id,
+                    &record.fqdn,
+                    &record.desired.rr_type,
+                ),
             });
             check_refs.insert(Failover::Primary, Some(CheckRef::Latch));
         }
@@ -286,7 +348,10 @@ pub(super) fn keep_latch_children(plan: &mut RecordPlan, owner: &Owner, checks: 
     plan.delete_checks.retain(|d| {
         let keep = counted.contains(&d.id);
         if keep {
-            kept.push(d.id.clone());
+            kept.push(KeptCheck {
+                id: d.id.clone(),
+                reason: "the failback latch counts it".to_string(),
+            });
         }
         !keep
     });

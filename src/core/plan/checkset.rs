@@ -37,7 +37,7 @@ impl CheckSet {
     fn index(&mut self, i: usize) {
         let check = &self.checks[i];
         self.by_id.insert(check.id.clone(), i);
-        if let Some(prefix) = ownership::resource_prefix(&check.caller_reference) {
+        if let Some(prefix) = Owner::resource_part(&check.caller_reference) {
             self.by_resource
                 .entry(prefix.to_string())
                 .or_default()

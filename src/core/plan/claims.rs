@@ -35,8 +35,7 @@ pub(super) fn ownership_of<'a>(
     // CNAME (and a CNAME blocks everything else).
     let clash: Vec<RecordKey> = zone
         .at_name(fqdn)
-        .filter(|r| &r.rr_type != rr_type)
-        .filter(|r| *rr_type == RrType::CNAME || r.rr_type == RrType::CNAME)
+        .filter(|r| cname_clash(&r.rr_type, rr_type))
         .filter(|r| {
             !zone.markers_of(owner).iter().any(|m| {
                 m.name == r.name
@@ -130,6 +129,13 @@ pub(super) fn ownership_of<'a>(
             }])
         }
     }
+}
+
+/// Route 53's rule: a CNAME shares its name with no record set of another
+/// type. One rule for record sets found in a zone and for FailoverRecords
+/// applied together.
+pub fn cname_clash(a: &RrType, b: &RrType) -> bool {
+    a != b && (*a == RrType::CNAME || *b == RrType::CNAME)
 }
 
 fn describe_keys(keys: &[RecordKey]) -> String {

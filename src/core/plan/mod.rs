@@ -14,11 +14,15 @@
 //! Route 53 itself refuses any race with a concurrent writer. Updates are a
 //! DELETE of the exact observed record and a CREATE in the same batch: they fail
 //! instead of overwriting a record someone changed since it was read.
+//!
+//! Long because it holds the plan's whole vocabulary (every step a plan can
+//! hold) next to the two functions that make plans.
 
 pub mod batch;
 mod checks;
 mod checkset;
 mod claims;
+pub use claims::cname_clash;
 mod zone;
 
 use std::collections::BTreeMap;
@@ -29,6 +33,7 @@ use serde::Serialize;
 pub use checkset::CheckSet;
 pub use zone::{FoundMarker, ZoneRecords};
 
+pub use checks::keep_checks_in_use;
 use checks::{keep_latch_children, keep_referenced_checks, plan_latch, plan_side_check};
 use claims::{Ownership, ownership_of};
 
@@ -185,6 +190,21 @@ pub struct DeleteCheck {
     pub reason: DeleteReason,
 }
 
+/// A health check this owner no longer needs but leaves in Route 53.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptCheck {
+    pub id: String,
+    /// Why, for people: which record sets still use it, and where.
+    pub reason: String,
+}
+
+impl std::fmt::Display for KeptCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.id, self.reason)
+    }
+}
+
 /// Why the planner will not touch a record set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ConflictKind {
@@ -201,6 +221,9 @@ pub enum ConflictKind {
     /// `adoptExisting` asks to take over record sets of another routing
     /// policy (weighted, latency, ...), which dnsfailover does not model.
     Unadoptable,
+    /// The FailoverRecord's record sets are in another hosted zone than the
+    /// one its spec names now.
+    ZoneChanged,
 }
 
 impl ConflictKind {
@@ -212,6 +235,7 @@ impl ConflictKind {
             Self::CnameClash => "CnameClash",
             Self::ForeignRecord => "ForeignRecord",
             Self::Unadoptable => "Unadoptable",
+            Self::ZoneChanged => "ZoneChanged",
         }
     }
 }
@@ -249,7 +273,7 @@ pub struct RecordPlan {
     /// Checks this owner no longer needs but leaves in Route 53, because a
     /// record set it does not own refers to them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kept_checks: Vec<String>,
+    pub kept_checks: Vec<KeptCheck>,
     /// Present: nothing else was planned, because writing would touch record
     /// sets this tool does not own.
     pub conflicts: Vec<Conflict>,

@@ -459,7 +459,7 @@ fn deletion_rules() {
                 "DELETE _dnsfailover-a.www.example.com. TXT",
                 "DELETE www.example.com. A primary -> hc-primary",
                 "DELETE www.example.com. A secondary",
-                "keep check hc-primary",
+                "keep check hc-primary (still used by other.example.com. A (theirs) in hosted zone Z1)",
             ],
         ),
         (

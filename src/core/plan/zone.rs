@@ -71,6 +71,23 @@ impl ZoneRecords {
         self.check_references.get(check_id).copied().unwrap_or(0)
     }
 
+    /// The record sets that refer to this health check.
+    pub fn referring_to(&self, check_id: &str) -> Vec<&RecordSet> {
+        if self.references_to(check_id) == 0 {
+            return Vec::new();
+        }
+        let mut found: Vec<&RecordSet> = self
+            .by_name
+            .values()
+            .flat_map(BTreeMap::values)
+            .flatten()
+            .filter(|r| r.health_check_id.as_deref() == Some(check_id))
+            .collect();
+        // In a stable order: the list goes into messages.
+        found.sort_by_key(|r| r.key());
+        found
+    }
+
     /// Bring the snapshot up to date with a change batch Route 53 accepted, so
     /// that a cached snapshot stays true without listing the zone again.
     pub fn apply_changes(&mut self, changes: &[Change]) {

@@ -132,3 +132,85 @@ fn every_problem_is_reported_with_its_field() {
         ]
     );
 }
+
+#[test]
+fn the_default_check_address_is_the_first_address_as_written() {
+    let s = spec(
+        "hostedZone: {id: Z1}\nname: www\nprimary:\n  addresses: [198.51.100.9, 198.51.100.10, 198.51.100.9]\n  healthCheck: {protocol: HTTP}\nsecondary:\n  addresses: [52.94.236.20]\n",
+    );
+    let desired = desired_from_spec(owner(), &s).expect("valid");
+    let check = desired.primary.health_check.as_ref().expect("check");
+    assert_eq!(check.ip_address.as_deref(), Some("198.51.100.9"));
+    assert_eq!(
+        desired.primary.target,
+        SideTarget::Values(vec!["198.51.100.9".into(), "198.51.100.10".into()]),
+        "the user's order, duplicates dropped"
+    );
+}
+
+#[test]
+fn host_names_are_checked_as_dns_names_naming_field_and_value() {
+    let cases = [
+        (
+            "type: CNAME\nprimary:\n  addresses: ['has space!.example.net']\n  healthCheck: {protocol: HTTP}\nsecondary:\n  addresses: [b.example.net]\n",
+            "spec.primary.addresses[0]",
+        ),
+        (
+            "primary:\n  alias: {dnsName: 'not a host!!', hostedZoneId: Z35SXDOTRQ7X7K}\nsecondary:\n  addresses: [52.94.236.20]\n",
+            "spec.primary.alias.dnsName",
+        ),
+        (
+            "primary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTP, hostName: 'bad host'}\nsecondary:\n  addresses: [52.94.236.20]\n",
+            "spec.primary.healthCheck.hostName",
+        ),
+        (
+            "primary:\n  addresses: [52.94.236.10]\n  healthCheck: {protocol: HTTP, fqdn: 'a..b'}\nsecondary:\n  addresses: [52.94.236.20]\n",
+            "spec.primary.healthCheck.fqdn",
+        ),
+    ];
+    for (body, field) in cases {
+        let s = spec(&format!("hostedZone: {{id: Z1}}\nname: www\n{body}"));
+        let err = desired_from_spec(owner(), &s).expect_err(field);
+        assert_eq!(err.0[0].field, field, "{err}");
+        assert!(err.0[0].message.contains("not a valid"), "{err}");
+    }
+}
+
+#[test]
+fn an_alias_to_cloudfront_may_not_evaluate_target_health_nor_live_in_a_private_zone() {
+    let cloudfront = |evaluate: bool| {
+        spec(&format!(
+            "hostedZone: {{id: Z1}}\nname: www\nprimary:\n  alias: {{dnsName: d111111abcdef8.cloudfront.net, hostedZoneId: Z2FDTNDATAQYW2, evaluateTargetHealth: {evaluate}}}\n  healthCheck: {{protocol: HTTP, fqdn: d111111abcdef8.cloudfront.net}}\nsecondary:\n  addresses: [52.94.236.20]\n"
+        ))
+    };
+    let err = desired_from_spec(owner(), &cloudfront(true)).expect_err("refused");
+    assert_eq!(err.0[0].field, "spec.primary.alias.evaluateTargetHealth");
+    assert!(err.0[0].message.contains("CloudFront"), "{err}");
+    let desired = desired_from_spec(owner(), &cloudfront(false)).expect("valid");
+    let private = Zone {
+        private: true,
+        ..zone()
+    };
+    let err = desired.place(private).expect_err("private zone");
+    assert!(err.contains("private zone"), "{err}");
+}
+
+#[test]
+fn an_alias_to_the_record_itself_is_a_warning() {
+    let s = spec(
+        "hostedZone: {id: Z1}\nname: www\nprimary:\n  alias: {dnsName: WWW.example.com., hostedZoneId: Z1}\nsecondary:\n  addresses: [52.94.236.20]\n",
+    );
+    let placed = desired_from_spec(owner(), &s)
+        .expect("valid")
+        .place(zone())
+        .expect("placed");
+    assert!(
+        placed
+            .desired
+            .warnings
+            .iter()
+            .any(|w| w.contains("own name")),
+        "{:?}",
+        placed.desired.warnings
+    );
+}
