@@ -1053,10 +1053,10 @@ fn the_prometheus_rule_is_off_by_default_and_its_alerts_use_exported_metrics() {
     for (name, alert) in &alerts {
         assert_refers_to_exported(name, &alert.expr);
         assert!(
-            !alert
+            alert
                 .annotations
                 .get("description")
-                .map_or(true, String::is_empty),
+                .is_some_and(|d| !d.is_empty()),
             "{name} says what happened"
         );
     }

@@ -300,10 +300,19 @@ async fn run(cli: Cli) -> Exit {
 
 /// The standalone commands, with their own options.
 enum Standalone {
-    Plan { exit_code: bool },
-    Apply { wait: bool, wait_timeout: Duration },
-    Delete { wait_timeout: Duration },
-    Status { exit_code: bool },
+    Plan {
+        exit_code: bool,
+    },
+    Apply {
+        wait: bool,
+        wait_timeout: Duration,
+    },
+    Delete {
+        wait_timeout: Duration,
+    },
+    Status {
+        exit_code: bool,
+    },
     /// `failover` or `failback`: the failback latch.
     Steer(steer::Steer),
 }
