@@ -68,10 +68,12 @@ run kubectl create namespace "$SYSTEM"
 run kubectl -n "$SYSTEM" create secret generic route53-credentials \
     --from-literal=AWS_ACCESS_KEY_ID=testing --from-literal=AWS_SECRET_ACCESS_KEY=testing
 printf '$ helm install dnsfailover charts/dnsfailover -n %s \\\n' "$SYSTEM"
-printf '    --set aws.route53Endpoint=%s --set aws.credentialsSecret.name=route53-credentials\n' "$AWS_ENDPOINT_URL"
+# The emulator's zones name AWS's real name servers: the demo keeps its DNS
+# answer watch off and its traffic on this machine.
+printf '    --set aws.route53Endpoint=%s --set aws.credentialsSecret.name=route53-credentials --set dnsWatch.enabled=false\n' "$AWS_ENDPOINT_URL"
 "$VENV/bin/python" scripts/chart.py install charts/dnsfailover dnsfailover \
     --kubeconfig "$KUBECONFIG" --namespace "$SYSTEM" \
-    --set-json "{\"aws\": {\"route53Endpoint\": \"$AWS_ENDPOINT_URL\", \"credentialsSecret\": {\"name\": \"route53-credentials\"}}}" \
+    --set-json "{\"aws\": {\"route53Endpoint\": \"$AWS_ENDPOINT_URL\", \"credentialsSecret\": {\"name\": \"route53-credentials\"}}, \"dnsWatch\": {\"enabled\": false}}" \
     | "$VENV/bin/python" -c 'import json, sys; r = json.load(sys.stdin); print("release %s, revision %s: %s" % (r["name"], r["revision"], r["status"]))'
 run kubectl -n "$SYSTEM" get deployment,serviceaccount,role -l app.kubernetes.io/instance=dnsfailover
 

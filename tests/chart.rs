@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Container, PodSpec, Probe, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Probe, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
@@ -255,6 +255,40 @@ struct MonitorEndpoint {
     scrape_timeout: Option<String>,
 }
 
+/// The Prometheus Operator's PrometheusRule, only the fields the chart uses.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PrometheusRule {
+    api_version: String,
+    kind: String,
+    metadata: MonitorMeta,
+    spec: RuleSpec,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    groups: Vec<RuleGroup>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleGroup {
+    name: String,
+    rules: Vec<AlertRule>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertRule {
+    alert: String,
+    expr: String,
+    #[serde(rename = "for")]
+    for_: String,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+}
+
 /// Deserializes `value` as `T` and serializes it back.
 fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
     let typed: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
@@ -298,6 +332,8 @@ fn check_strictly(doc: &Doc) -> Result<(), String> {
         ("policy/v1", "PodDisruptionBudget") => round_trip::<PodDisruptionBudget>(&doc.value),
         ("networking.k8s.io/v1", "NetworkPolicy") => round_trip::<NetworkPolicy>(&doc.value),
         ("monitoring.coreos.com/v1", "ServiceMonitor") => round_trip::<ServiceMonitor>(&doc.value),
+        ("monitoring.coreos.com/v1", "PrometheusRule") => round_trip::<PrometheusRule>(&doc.value),
+        ("v1", "ConfigMap") => round_trip::<ConfigMap>(&doc.value),
         (api_version, kind) => return Err(format!("unexpected kind {api_version} {kind}")),
     }?;
     first_difference("", &doc.value, &round_tripped).map_or(Ok(()), Err)
@@ -463,7 +499,7 @@ fn the_strict_check_catches_unknown_and_misplaced_fields() {
     assert!(problem.contains(".metadata.annotation"), "{problem}");
     let other = Doc {
         template: "test".into(),
-        value: json!({"apiVersion": "v1", "kind": "ConfigMap"}),
+        value: json!({"apiVersion": "v1", "kind": "Secret"}),
     };
     assert!(
         check_strictly(&other).is_err(),
@@ -873,4 +909,305 @@ fn zones_in_other_accounts_become_zone_roles_and_bad_roles_are_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------
+// Alerts and dashboard
+// ---------------------------------------------------------------------------
+
+/// Every sample name the controller exports (from its own registry, so a
+/// renamed metric fails here) and, per name, the label pairs its series carry
+/// once each kind of label value has been seen.
+fn exported() -> BTreeMap<String, BTreeSet<(String, String)>> {
+    use dnsfailover::api::{ActiveSide, FailoverRecordStatus, Health, TargetStatus};
+    use dnsfailover::controller::metrics::Metrics;
+    use dnsfailover::route53::{ErrorKind, Operation};
+    let metrics = Metrics::default();
+    for (i, (active, health)) in [
+        (ActiveSide::Primary, Health::Healthy),
+        (ActiveSide::Secondary, Health::Unhealthy),
+        (ActiveSide::Unknown, Health::Unknown),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let side = Some(TargetStatus {
+            health: Some(health),
+            ..TargetStatus::default()
+        });
+        let status = FailoverRecordStatus {
+            active: Some(active),
+            primary: side.clone(),
+            secondary: side,
+            ..FailoverRecordStatus::default()
+        };
+        metrics.record_status("web", &format!("r{i}"), &status);
+        metrics.failed_over("web", &format!("r{i}"), active);
+    }
+    for result in [Ok(()), Err(ErrorKind::Throttled), Err(ErrorKind::Timeout)] {
+        metrics.route53_request(Operation::GetHealthCheckStatus, result, Default::default());
+    }
+    for result in ["answered", "no_records", "failed"] {
+        metrics.dns_query(result);
+    }
+    use dnsfailover::controller::metrics::{CategoryLabels, HealthLabels, ResultLabels};
+    metrics
+        .errors
+        .get_or_create(&CategoryLabels {
+            category: "Route53Throttled",
+        })
+        .inc();
+    metrics
+        .reconciles
+        .get_or_create(&ResultLabels { result: "ok" })
+        .inc();
+    metrics.reconcile_duration.observe(0.1);
+    metrics
+        .health_transitions
+        .get_or_create(&HealthLabels {
+            health: "unhealthy",
+        })
+        .inc();
+    let text = metrics.encode();
+    let mut names: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let (name, kind) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let samples: Vec<String> = match kind {
+                "counter" => vec![format!("{name}_total")],
+                "histogram" => ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .map(|s| format!("{name}{s}"))
+                    .collect(),
+                _ => vec![name.to_string()],
+            };
+            for sample in samples {
+                names.entry(sample).or_default();
+            }
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let name = line.split(['{', ' ']).next().unwrap_or_default();
+            let labels = line
+                .split_once('{')
+                .and_then(|(_, rest)| rest.split_once('}'))
+                .map(|(labels, _)| labels)
+                .unwrap_or_default();
+            let pairs = names.entry(name.to_string()).or_default();
+            for pair in labels.split(',').filter(|p| !p.is_empty()) {
+                if let Some((k, v)) = pair.split_once('=') {
+                    pairs.insert((k.to_string(), v.trim_matches('"').to_string()));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Each `dnsfailover_*` selector in a PromQL expression: the metric, and its
+/// exact-match label pairs.
+fn selectors(expr: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut found = Vec::new();
+    let mut rest = expr;
+    while let Some(start) = rest.find("dnsfailover_") {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        let name = tail[..end].to_string();
+        let mut pairs = Vec::new();
+        let after = &tail[end..];
+        if let Some(inside) = after.strip_prefix('{').and_then(|a| a.split_once('}')) {
+            for matcher in inside.0.split(',') {
+                // Regular-expression matchers (`=~`) select by pattern; only
+                // exact matches name a label value.
+                if let Some((k, v)) = matcher.split_once('=')
+                    && !v.starts_with('~')
+                    && !k.ends_with('!')
+                {
+                    pairs.push((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
+                }
+            }
+        }
+        found.push((name, pairs));
+        rest = &tail[end..];
+    }
+    found
+}
+
+fn assert_refers_to_exported(what: &str, expr: &str) {
+    let exported = exported();
+    let found = selectors(expr);
+    assert!(!found.is_empty(), "{what}: no dnsfailover metric in {expr}");
+    for (name, pairs) in found {
+        let Some(labels) = exported.get(&name) else {
+            panic!("{what}: {name} is not a metric the controller exports ({expr})");
+        };
+        for pair in pairs {
+            assert!(
+                labels.contains(&pair),
+                "{what}: {name} has no series with {}={:?} ({expr}); it has {labels:?}",
+                pair.0,
+                pair.1
+            );
+        }
+    }
+}
+
+fn render_monitoring() -> Vec<Doc> {
+    render(
+        None,
+        Some(json!({"metrics": {
+            "prometheusRule": {"enabled": true, "labels": {"release": "prometheus"}, "primaryUnhealthyFor": "5m"},
+            "grafanaDashboard": {"enabled": true}
+        }})),
+    )
+}
+
+#[test]
+fn the_prometheus_rule_is_off_by_default_and_its_alerts_use_exported_metrics() {
+    let default = render_default();
+    assert!(of_kind(&default, "PrometheusRule").is_empty());
+    assert!(of_kind(&default, "ConfigMap").is_empty());
+
+    let docs = render_monitoring();
+    let rule: PrometheusRule = one(&docs, "PrometheusRule").parse();
+    assert_eq!(
+        rule.metadata.labels.get("release").map(String::as_str),
+        Some("prometheus")
+    );
+    let alerts: BTreeMap<&str, &AlertRule> = rule
+        .spec
+        .groups
+        .iter()
+        .flat_map(|g| g.rules.iter())
+        .map(|r| (r.alert.as_str(), r))
+        .collect();
+    assert_eq!(
+        alerts.keys().copied().collect::<Vec<_>>(),
+        vec![
+            "DNSFailoverFailedOver",
+            "DNSFailoverPrimaryUnhealthy",
+            "DNSFailoverRecordNotReady",
+            "DNSFailoverRoute53Throttling"
+        ]
+    );
+    assert_eq!(alerts["DNSFailoverPrimaryUnhealthy"].for_, "5m");
+    for (name, alert) in &alerts {
+        assert_refers_to_exported(name, &alert.expr);
+        assert!(
+            alert
+                .annotations
+                .get("description")
+                .is_some_and(|d| !d.is_empty()),
+            "{name} says what happened"
+        );
+    }
+    // Per-record alerts keep one series per FailoverRecord.
+    for name in [
+        "DNSFailoverFailedOver",
+        "DNSFailoverPrimaryUnhealthy",
+        "DNSFailoverRecordNotReady",
+    ] {
+        assert!(alerts[name].expr.contains("by (namespace, name)"), "{name}");
+    }
+}
+
+#[test]
+fn the_selector_check_rejects_what_the_controller_does_not_export() {
+    let result = std::panic::catch_unwind(|| {
+        assert_refers_to_exported("typo", "dnsfailover_record_active_sides == 1")
+    });
+    assert!(result.is_err(), "an unknown metric is caught");
+    let result = std::panic::catch_unwind(|| {
+        assert_refers_to_exported(
+            "value",
+            r#"dnsfailover_record_active_side{side="standby"} == 1"#,
+        )
+    });
+    assert!(result.is_err(), "a label value no series has is caught");
+}
+
+#[test]
+fn the_grafana_dashboard_is_valid_json_whose_queries_use_exported_metrics() {
+    let docs = render_monitoring();
+    let map: ConfigMap = one(&docs, "ConfigMap").parse();
+    assert_eq!(
+        map.metadata
+            .labels
+            .unwrap_or_default()
+            .get("grafana_dashboard")
+            .map(String::as_str),
+        Some("1")
+    );
+    let json = map
+        .data
+        .unwrap_or_default()
+        .remove("dnsfailover.json")
+        .expect("the dashboard");
+    let dashboard: Value = serde_json::from_str(&json).expect("the dashboard is JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 8);
+    let mut queries = 0;
+    for panel in panels {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().expect("a query");
+            assert_refers_to_exported(panel["title"].as_str().unwrap_or("panel"), expr);
+            queries += 1;
+        }
+    }
+    assert!(queries >= 10);
+}
+
+#[test]
+fn the_dns_watch_is_on_by_default_and_dns_egress_is_allowed_to_any_address() {
+    let default = args(&render_default());
+    assert!(
+        default.contains(&"--dns-watch=true".to_string()),
+        "{default:?}"
+    );
+    assert!(
+        default.contains(&"--dns-watch-period=30s".to_string()),
+        "{default:?}"
+    );
+    let docs = render(
+        None,
+        Some(json!({
+            "networkPolicy": {"enabled": true},
+            "dnsWatch": {"resolvers": ["169.254.169.253"], "servers": ["192.0.2.53:5353"]}
+        })),
+    );
+    let given = args(&docs);
+    assert!(
+        given.contains(&"--dns-resolver=169.254.169.253".to_string()),
+        "{given:?}"
+    );
+    assert!(
+        given.contains(&"--dns-server=192.0.2.53:5353".to_string()),
+        "{given:?}"
+    );
+    let policy: NetworkPolicy = one(&docs, "NetworkPolicy").parse();
+    let dns_rule = policy
+        .spec
+        .and_then(|s| s.egress)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|rule| {
+            rule.ports
+                .iter()
+                .flatten()
+                .any(|p| p.port == Some(IntOrString::Int(53)))
+        })
+        .expect("a DNS egress rule");
+    assert!(
+        dns_rule.to.is_none_or(|to| to.is_empty()),
+        "the zones' name servers are on the internet: port 53 to any address"
+    );
+    let off = render(None, Some(json!({"dnsWatch": {"enabled": false}})));
+    assert!(args_of_off(&off));
+}
+
+fn args_of_off(docs: &[Doc]) -> bool {
+    let args = args(docs);
+    args.contains(&"--dns-watch=false".to_string())
+        && !args.iter().any(|a| a.starts_with("--dns-watch-period"))
 }

@@ -509,3 +509,87 @@ async fn retain_leaves_everything_and_wait_returns_once_insync() {
         2
     );
 }
+
+const MANUAL: &str = include_str!("../examples/manual-failback.yaml");
+
+/// The failback latch in the emulator: whether it holds.
+async fn latch_holds(moto: &Moto) -> bool {
+    let r53 = moto.route53().await;
+    let checks = route53::list_all_health_checks(&r53).await.expect("checks");
+    let latch = checks
+        .iter()
+        .find(|c| c.config.kind == dnsfailover::route53::HealthCheckKind::Calculated)
+        .expect("a failback latch");
+    latch.config.holds()
+}
+
+#[tokio::test]
+async fn failover_and_failback_steer_the_latch_of_a_manual_record_and_nothing_else() {
+    let moto = Moto::start();
+    moto.create_zone("example.com").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manual = write(dir.path(), "manual.yaml", MANUAL);
+    let manual = manual.to_str().expect("utf-8 path");
+    let automatic = write(dir.path(), "automatic.yaml", EXAMPLE);
+    let automatic = automatic.to_str().expect("utf-8 path");
+
+    // Before apply: Route 53 does not match the manifest; nothing is written.
+    let early = dnsfailover(Some(&moto), &["failover", "-f", manual]);
+    assert_eq!(early.code, 1, "{}{}", early.stdout, early.stderr);
+    assert!(
+        early.stderr.contains("run dnsfailover apply first"),
+        "{}",
+        early.stderr
+    );
+    assert_eq!(writes(&early.stderr), 0);
+
+    let applied = dnsfailover(Some(&moto), &["apply", "-f", manual]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    assert_eq!(
+        requests(&applied.stderr, "CreateHealthCheck"),
+        2,
+        "the check and the latch"
+    );
+    assert!(!latch_holds(&moto).await);
+
+    let held = dnsfailover(Some(&moto), &["failover", "-f", manual]);
+    assert_eq!(held.code, 0, "{}{}", held.stdout, held.stderr);
+    assert!(
+        held.stdout.contains("holds DNS on the secondary"),
+        "{}",
+        held.stdout
+    );
+    assert_eq!(
+        writes(&held.stderr),
+        1,
+        "one UpdateHealthCheck: {}",
+        held.stderr
+    );
+    assert_eq!(requests(&held.stderr, "UpdateHealthCheck"), 1);
+    assert!(latch_holds(&moto).await);
+
+    // The emulator's checkers say healthy: failback is approved.
+    let back = dnsfailover(Some(&moto), &["failback", "-f", manual]);
+    assert_eq!(back.code, 0, "{}{}", back.stdout, back.stderr);
+    assert!(back.stdout.contains("failback approved"), "{}", back.stdout);
+    assert_eq!(requests(&back.stderr, "GetHealthCheckStatus"), 1);
+    assert_eq!(requests(&back.stderr, "UpdateHealthCheck"), 1);
+    assert!(!latch_holds(&moto).await);
+    let again = dnsfailover(Some(&moto), &["failback", "-f", manual]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stdout.contains("nothing to approve"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(writes(&again.stderr), 0);
+
+    // An Automatic record has no latch: refused before any Route 53 call.
+    let refused = dnsfailover(Some(&moto), &["failover", "-f", automatic]);
+    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("failback is Automatic"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -18,6 +18,8 @@ mod world;
 mod accounts;
 #[path = "cluster/crd.rs"]
 mod crd;
+#[path = "cluster/dnswatch.rs"]
+mod dnswatch;
 #[path = "cluster/gc.rs"]
 mod gc;
 #[path = "cluster/helm.rs"]

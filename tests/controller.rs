@@ -778,9 +778,24 @@ async fn metrics_use_fixed_labels_and_readiness_reports_why() {
         text.contains("dnsfailover_reconcile_errors_total{category=\"Route53Throttled\"} 1"),
         "{text}"
     );
+    // Object names only label the per-FailoverRecord families, which the
+    // README documents; never error text.
+    for line in text.lines().filter(|l| l.contains("examplefailover")) {
+        assert!(
+            [
+                "dnsfailover_record_active_side{",
+                "dnsfailover_record_endpoint_health{",
+                "dnsfailover_record_ready{",
+                "dnsfailover_failovers_total{",
+            ]
+            .iter()
+            .any(|family| line.starts_with(family)),
+            "object name outside the per-record families: {line}"
+        );
+    }
     assert!(
-        !text.contains("examplefailover"),
-        "no object names in labels"
+        !text.to_lowercase().contains("throttl") || !text.contains("Rate exceeded"),
+        "no error text in labels"
     );
     assert_eq!(
         router

@@ -10,7 +10,7 @@ use dnsfailover::api::FailoverRecordSpec;
 use dnsfailover::controller::Settings;
 use dnsfailover::core::report::Category;
 use dnsfailover::route53::fake::FakeRoute53;
-use dnsfailover::route53::{ErrorKind, Failover, RecordSet, Route53, RrType};
+use dnsfailover::route53::{ErrorKind, Failover, HealthCheckKind, RecordSet, Route53, RrType};
 use support::cluster::{self, Harness, NS, SPEC, path, storm};
 
 const NAME: &str = "examplefailover";
@@ -123,38 +123,11 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
         ("delete", delete, None),
     ];
     for (scenario, setup, expected) in scenarios {
-        // How many Route 53 calls the step makes when nothing goes wrong (a
-        // step may take several reconciles: a health check that records
-        // stopped using waits for their change to be INSYNC).
-        let calls = {
-            let h = Harness::new();
-            setup(&h).await;
-            h.fake.clear_calls();
-            settle(&h, NAME).await;
-            h.fake.calls().len() as u32
-        };
-        assert!(calls >= 1, "{scenario}: the step calls Route 53");
-        // Stop after each call but the last: every gap between two calls.
-        for stop_after in 1..calls {
-            let h = Harness::new();
-            setup(&h).await;
-            h.fake.clear_calls();
-            h.fake.abort_after(None, stop_after);
-            // Run the step until the process "stops" (every later call fails).
-            for _ in 0..8 {
-                let _ = h.reconcile(NAME).await;
-                if h.fake.is_aborted() {
-                    break;
-                }
-            }
-            assert!(
-                h.fake.is_aborted(),
-                "{scenario}: the step reached call {stop_after} of {calls}"
-            );
-            h.fake.clear_faults();
-            let restarted = h.restart_with(h.fake.clone(), cluster::settings());
-            settle(&restarted, NAME).await;
-            match expected {
+        interrupt_everywhere(
+            scenario,
+            setup,
+            |_| Box::pin(async {}),
+            |h, stop_after| match expected {
                 Some((interval, threshold)) => {
                     assert_exactly_one_pair(&h.fake, &h.zone.id, interval, threshold)
                 }
@@ -172,13 +145,61 @@ async fn stopped_after_any_route53_call_and_restarted_the_controller_converges()
                         "{scenario}: finalizer removed"
                     );
                 }
+            },
+        )
+        .await;
+    }
+}
+
+/// What a restarted controller does before it settles.
+type Restarted = fn(&Harness) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>;
+
+/// Run `setup`, then the step it leads to with the process stopped after
+/// each of the step's Route 53 calls but the last (every later call fails),
+/// restart the controller, let it settle, and `check` what Route 53 holds.
+async fn interrupt_everywhere(
+    scenario: &str,
+    setup: Setup,
+    restarted: Restarted,
+    check: impl Fn(&Harness, u32),
+) {
+    // How many Route 53 calls the step makes when nothing goes wrong (a
+    // step may take several reconciles: a health check that records
+    // stopped using waits for their change to be INSYNC).
+    let calls = {
+        let h = Harness::new();
+        setup(&h).await;
+        h.fake.clear_calls();
+        settle(&h, NAME).await;
+        h.fake.calls().len() as u32
+    };
+    assert!(calls >= 1, "{scenario}: the step calls Route 53");
+    for stop_after in 1..calls {
+        let h = Harness::new();
+        setup(&h).await;
+        h.fake.clear_calls();
+        h.fake.abort_after(None, stop_after);
+        // Run the step until the process "stops" (every later call fails).
+        for _ in 0..8 {
+            let _ = h.reconcile(NAME).await;
+            if h.fake.is_aborted() {
+                break;
             }
         }
-        eprintln!(
-            "{scenario}: interrupted after each of its first {} of {calls} Route 53 calls; converged every time",
-            calls - 1
+        assert!(
+            h.fake.is_aborted(),
+            "{scenario}: the step reached call {stop_after} of {calls}"
         );
+        h.fake.clear_faults();
+        let fresh = h.restart_with(h.fake.clone(), cluster::settings());
+        restarted(&fresh).await;
+        settle(&fresh, NAME).await;
+        check(&h, stop_after);
     }
+    eprintln!(
+        "{scenario}: interrupted after each of its first {} of {calls} Route 53 calls; converged every time",
+        calls - 1
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -284,4 +305,116 @@ async fn with_a_leader_and_a_stale_former_leader_only_the_lease_holder_writes() 
             .and_then(|s| s.observed_generation),
         Some(1)
     );
+}
+
+/// With `failback: Manual`: exactly the primary's check and one latch on it
+/// that holds as `hold` says, and the PRIMARY record uses the latch.
+fn assert_one_latch(fake: &FakeRoute53, zone_id: &str, hold: bool) {
+    let checks = fake.health_checks();
+    assert_eq!(checks.len(), 2, "the check and the latch: {checks:#?}");
+    let latch = checks
+        .iter()
+        .find(|c| c.config.kind == HealthCheckKind::Calculated)
+        .expect("a latch");
+    let check = checks
+        .iter()
+        .find(|c| c.config.kind != HealthCheckKind::Calculated)
+        .expect("the primary's check");
+    assert_eq!(latch.config.children, vec![check.id.clone()]);
+    assert_eq!(latch.config.holds(), hold, "{latch:#?}");
+    let primary = fake
+        .records(zone_id)
+        .into_iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .expect("primary");
+    assert_eq!(primary.health_check_id.as_deref(), Some(latch.id.as_str()));
+}
+
+/// Poll every check once, as a restarted controller's poller does first.
+async fn poll_all<R: Route53 + 'static>(h: &Harness<R>) {
+    for _ in 0..h.ctx.health().watched().max(1) {
+        h.ctx.health().poll_once(h.ctx.engine().route53()).await;
+    }
+}
+
+#[tokio::test]
+async fn the_failback_latch_survives_a_stop_after_any_route53_call() {
+    let create: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.reconcile(NAME).await.expect("finalizer");
+        })
+    };
+    let hold: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.converge(NAME).await;
+            let check = h
+                .fake
+                .health_checks()
+                .into_iter()
+                .find(|c| c.config.kind != HealthCheckKind::Calculated)
+                .map(|c| c.id)
+                .expect("check");
+            h.fake.set_health(&check, 0, 16);
+            poll_all(h).await;
+        })
+    };
+    let release: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.converge(NAME).await;
+            h.annotate(NAME, "dnsfailover.io/request", "failover");
+            settle(h, NAME).await;
+            h.annotate(NAME, "dnsfailover.io/request", "failback");
+            poll_all(h).await;
+        })
+    };
+    let delete: Setup = |h| {
+        Box::pin(async move {
+            h.create(NAME, &format!("{SPEC}failback: Manual\n"));
+            h.converge(NAME).await;
+            h.delete(NAME);
+        })
+    };
+    // (the scenario, what the latch must end as: `None` when all is gone)
+    let scenarios: [(&str, Setup, Option<bool>); 4] = [
+        ("create", create, Some(false)),
+        ("hold", hold, Some(true)),
+        ("release", release, Some(false)),
+        ("delete", delete, None),
+    ];
+    for (scenario, setup, expected) in scenarios {
+        // A restarted controller knows health only once its poller read it.
+        let restarted: Restarted = |h| {
+            Box::pin(async move {
+                let _ = h.reconcile(NAME).await;
+                poll_all(h).await;
+            })
+        };
+        interrupt_everywhere(scenario, setup, restarted, |h, stop_after| match expected {
+            Some(hold) => {
+                assert_one_latch(&h.fake, &h.zone.id, hold);
+                let request = h
+                    .api
+                    .record(NS, NAME)
+                    .metadata
+                    .annotations
+                    .unwrap_or_default()
+                    .remove("dnsfailover.io/request");
+                assert!(
+                    request.is_none() || scenario != "release",
+                    "{scenario}, stop after {stop_after}: the approval was carried out and removed"
+                );
+            }
+            None => {
+                assert!(
+                    h.fake.records(&h.zone.id).is_empty(),
+                    "{scenario}: records left"
+                );
+                assert!(h.fake.health_checks().is_empty(), "{scenario}: checks left");
+            }
+        })
+        .await;
+    }
 }

@@ -85,6 +85,7 @@ fn run_pipeline(object: &Value) {
         id: "Z1".into(),
         name: "example.com.".into(),
         private: false,
+        name_servers: Vec::new(),
     };
     let Ok(placed) = desired.place(zone) else {
         return;
@@ -92,7 +93,7 @@ fn run_pipeline(object: &Value) {
     let records = plan::ZoneRecords::default();
     let observed = plan::Observed {
         records: &records,
-        health_checks: &[],
+        health_checks: &plan::CheckSet::default(),
         tags: &Default::default(),
     };
     let planned = plan::plan_apply(&placed, observed);

@@ -7,10 +7,13 @@ mod status;
 
 pub use invalid::{FieldError, InvalidSpec};
 pub use spec::{
-    AliasTarget, DeletionPolicy, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
+    AliasTarget, DeletionPolicy, Failback, FailoverRecord, FailoverRecordSpec, HealthCheckRegion,
     HealthCheckSpec, HostedZoneRef, LocalRef, Manage, Protocol, RecordType, Target,
 };
-pub use status::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
+pub use status::{
+    ActiveObservation, ActiveSide, ChangeStatus, FailbackState, FailbackStatus,
+    FailoverRecordStatus, Health, ObservationSource, TargetStatus,
+};
 
 use kube::CustomResourceExt;
 

@@ -86,6 +86,9 @@ use super::status::FailoverRecordStatus;
     validation = addresses_match_type("secondary"),
     validation = cname_target("primary"),
     validation = cname_target("secondary"),
+    validation = Rule::new("!has(self.failback) || self.failback != 'Manual' || (has(self.primary) && has(self.primary.healthCheck))")
+        .message("failback: Manual needs primary.healthCheck (so manage Both or Primary): the failback latch follows that check, and approval needs it to tell that the primary is healthy again")
+        .field_path(".failback"),
     validation = cname_host_name("primary"),
     validation = cname_host_name("secondary"),
     validation = Rule::new("self.type != 'CNAME' || self.name != '@'")
@@ -152,6 +155,26 @@ pub struct FailoverRecordSpec {
     /// this, such records are reported as a conflict and left untouched.
     #[serde(default)]
     pub adopt_existing: bool,
+
+    /// What happens when the primary recovers after a failover. `Automatic`:
+    /// Route 53 answers with the primary again as soon as its health check
+    /// passes. `Manual`: DNS stays on the secondary until a person approves
+    /// (`kubectl annotate failoverrecord NAME dnsfailover.io/request=failback`
+    /// or `dnsfailover failback -f FILE`), so a flapping primary does not send
+    /// users back and forth. Manual adds one CALCULATED health check (the
+    /// latch) that the PRIMARY record uses; it needs `primary.healthCheck`.
+    #[serde(default)]
+    pub failback: Failback,
+}
+
+/// Whether DNS returns to the primary by itself after a failover.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Failback {
+    /// Route 53 answers with the primary as soon as it is healthy again.
+    #[default]
+    Automatic,
+    /// DNS stays on the secondary until failback is approved.
+    Manual,
 }
 
 fn default_ttl() -> i64 {

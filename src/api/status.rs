@@ -28,13 +28,23 @@ pub struct FailoverRecordStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary: Option<TargetStatus>,
 
-    /// Which side Route 53 answers with, derived from the health checks.
+    /// Which side DNS answers with: what the zone's name servers answered
+    /// (see `activeObservation`), or, without an answer, what Route 53's
+    /// health checks imply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<ActiveSide>,
+
+    /// How and since when `active` has been observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_observation: Option<ActiveObservation>,
 
     /// When `active` last changed between Primary and Secondary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failover_time: Option<Time>,
+
+    /// The failback latch, with `failback: Manual`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback: Option<FailbackStatus>,
 
     /// The last change batch submitted to Route 53 for these record sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +106,54 @@ pub enum ActiveSide {
     Primary,
     Secondary,
     Unknown,
+}
+
+/// Where manual failback stands.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FailbackStatus {
+    /// `Following`: DNS follows the primary's health. `Held`: DNS is held
+    /// on the secondary while the primary is not healthy. `WaitingForApproval`:
+    /// the primary is healthy again (or a failover was forced) and DNS stays
+    /// on the secondary until a person approves failback.
+    pub state: FailbackState,
+    /// What it means and what to do.
+    pub message: String,
+    /// Id of the latch: the CALCULATED health check the PRIMARY record uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latch_check_id: Option<String>,
+    /// When `state` last changed.
+    pub since: Time,
+}
+
+/// The states of manual failback.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailbackState {
+    Following,
+    Held,
+    WaitingForApproval,
+}
+
+/// How `active` was learnt.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveObservation {
+    /// `DNSAnswer`: the zone's name servers (or, for a private zone, the
+    /// configured resolver) answered with this side's values.
+    /// `HealthChecks`: derived from Route 53's health-check status, read in
+    /// turn within the GetHealthCheckStatus budget (the DNS watch is off, or
+    /// no answer could be had or told apart).
+    pub source: ObservationSource,
+    /// When `active` was first observed with its current value by this
+    /// source; answers that agree later do not move it.
+    pub time: Time,
+}
+
+/// Where `active` comes from.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObservationSource {
+    DNSAnswer,
+    HealthChecks,
 }
 
 /// A Route 53 change batch and its propagation.

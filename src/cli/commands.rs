@@ -20,7 +20,7 @@ use crate::engine::{Engine, Outcome};
 use crate::manifest;
 use crate::route53::{ChangeState, Counted, Route53};
 
-fn report_calls(common: &Common, r53: &impl Counted) {
+pub(super) fn report_calls(common: &Common, r53: &impl Counted) {
     if common.output == Output::Text {
         eprint!(
             "{}",
@@ -30,7 +30,7 @@ fn report_calls(common: &Common, r53: &impl Counted) {
 }
 
 /// Tell a failure the way the output asks, and return its exit code.
-fn failed(common: &Common, failure: Failure) -> Exit {
+pub(super) fn failed(common: &Common, failure: Failure) -> Exit {
     failure.print(common.output);
     failure.exit
 }
@@ -41,7 +41,7 @@ fn load(common: &Common) -> Result<Vec<manifest::Document>, Failure> {
 }
 
 /// Load and admit every manifest; on any problem name them all.
-fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Failure> {
+pub(super) fn admit(common: &Common) -> Result<Vec<workflow::Admitted>, Failure> {
     let documents = load(common)?;
     workflow::admit_all(&documents, &common.aws.owner_id).map_err(|rejected| {
         Failure::new(
@@ -506,6 +506,7 @@ pub(super) async fn status<R: Route53>(
             error: None,
             change: None,
             disputes: Vec::new(),
+            dns: None,
         };
         statuses.push((
             source.clone(),

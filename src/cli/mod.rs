@@ -10,6 +10,7 @@ mod import;
 mod progress;
 pub mod removal;
 mod render;
+mod steer;
 pub mod workflow;
 
 use std::path::PathBuf;
@@ -174,6 +175,22 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Hold DNS on the secondary of FailoverRecords with `failback: Manual`
+    /// (maintenance of the primary), until `dnsfailover failback` approves
+    /// the return. Only the failback latch changes in Route 53.
+    #[command(override_usage = "dnsfailover failover -f FILE|DIR|- [OPTIONS]")]
+    Failover {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Approve failback of FailoverRecords with `failback: Manual` whose
+    /// primary is healthy again: DNS follows the primary's health again.
+    /// Refused while Route 53 sees the primary unhealthy.
+    #[command(override_usage = "dnsfailover failback -f FILE|DIR|- [OPTIONS]")]
+    Failback {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 /// Options shared by the commands that talk to Route 53.
@@ -267,6 +284,8 @@ async fn run(cli: Cli) -> Exit {
             return gc::gc(&args, &engine).await;
         }
         Command::Import { args, aws } => return import::import(&args, &aws).await,
+        Command::Failover { common } => (common, Standalone::Steer(steer::Steer::Failover)),
+        Command::Failback { common } => (common, Standalone::Steer(steer::Steer::Failback)),
     };
     let r53 = common.aws.routed();
     let stats = r53.stats().clone();
@@ -286,6 +305,9 @@ async fn run(cli: Cli) -> Exit {
                 commands::delete(&common, &engine, &progress, wait_timeout).await
             }
             Standalone::Status { exit_code } => commands::status(&common, &engine, exit_code).await,
+            Standalone::Steer(way) => {
+                steer::steer(&common, &engine, way, Duration::from_secs(60)).await
+            }
         }
     };
     let exit = tokio::select! {
@@ -303,10 +325,21 @@ async fn run(cli: Cli) -> Exit {
 
 /// The standalone commands, with their own options.
 enum Standalone {
-    Plan { exit_code: bool },
-    Apply { wait: bool, wait_timeout: Duration },
-    Delete { wait_timeout: Duration },
-    Status { exit_code: bool },
+    Plan {
+        exit_code: bool,
+    },
+    Apply {
+        wait: bool,
+        wait_timeout: Duration,
+    },
+    Delete {
+        wait_timeout: Duration,
+    },
+    Status {
+        exit_code: bool,
+    },
+    /// `failover` or `failback`: the failback latch.
+    Steer(steer::Steer),
 }
 
 pub(super) fn fail(message: &str) -> Exit {

@@ -55,6 +55,9 @@ fn record_line(record: &RecordSet, check: Option<&CheckRef>) -> String {
         Some(CheckRef::Created(role)) => {
             let _ = write!(line, " health check (new {role})");
         }
+        Some(CheckRef::Latch) => {
+            let _ = write!(line, " health check (new failback latch)");
+        }
         None => {}
     }
     line

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use sha2::{Digest, Sha256};
 
@@ -16,17 +16,20 @@ use super::effects::{self, insync};
 use super::entry::{Error, ensure_leader, resync};
 use super::events::{self, Applied, Reconciled};
 use super::leader::Terms;
-use super::metrics::{HealthLabels, Metrics, SideLabels};
+use super::metrics::{HealthLabels, Metrics};
 use super::patch::{now, patch_status};
 use super::targets;
 use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus, Health};
 use crate::core::desired::PlacedRecord;
+use crate::core::failback;
 use crate::core::ownership::Owner;
 use crate::core::plan::{self, RecordPlan};
 use crate::core::report::{self, Category, Report};
 use crate::core::validate;
 use crate::engine::{self, Job, Outcome, ReconcileError};
-use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Route53};
+use crate::route53::{ChangeInfo, ChangeState, ErrorKind, Failover, RecordSet, Route53};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 
 pub(super) fn owner_of(obj: &FailoverRecord, ctx: &Context<impl Route53>) -> Owner {
     Owner::new(
@@ -36,10 +39,12 @@ pub(super) fn owner_of(obj: &FailoverRecord, ctx: &Context<impl Route53>) -> Own
     )
 }
 
-/// A FailoverRecord's plan, and where it was made.
+/// A FailoverRecord's plan, where it was made, and what was decided about
+/// its failback latch.
 pub(super) struct Planned {
     pub placed: PlacedRecord,
     pub plan: RecordPlan,
+    pub failback: failback::Decision,
 }
 
 /// Targets resolved, spec validated, zone found, Route 53 observed (from the
@@ -60,7 +65,7 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
         ctx.observer.invalidate_checks().await;
     }
     let zone = ctx.observer.zone(&ctx.engine, &desired.zone).await?;
-    let placed = desired
+    let mut placed = desired
         .place(zone)
         .map_err(ReconcileError::NameOutsideZone)?;
     if ctx.health.take_vanished() {
@@ -71,11 +76,40 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
         .view(&ctx.engine, Some(&placed.zone.id))
         .await?;
     ctx.readiness.credentials_ok.store(true, Ordering::Relaxed);
+    let request = obj
+        .annotations()
+        .get(failback::REQUEST_ANNOTATION)
+        .map(|v| failback::Request::parse(v));
+    let decision = view.with(|observed| {
+        let holding = engine::latch(&placed, observed).map(|l| l.config.holds());
+        failback::decide(
+            placed.desired.manual_failback,
+            holding,
+            primary_health(ctx, &placed, observed),
+            request.as_ref(),
+        )
+    });
+    placed.desired.latch = decision.want;
     let mut plan = view.with(|observed| plan::plan_apply(&placed, observed));
     ctx.observer
         .keep_checks_in_use(&ctx.engine, std::slice::from_mut(&mut plan))
         .await?;
-    Ok(Planned { placed, plan })
+    Ok(Planned {
+        placed,
+        plan,
+        failback: decision,
+    })
+}
+
+/// The last read of the primary's own check (behind the latch, if any).
+fn primary_health(
+    ctx: &Context<impl Route53>,
+    placed: &PlacedRecord,
+    observed: plan::Observed<'_>,
+) -> Option<Health> {
+    let serving = engine::serving(placed, observed);
+    let (_, check) = serving.get(&Failover::Primary)?;
+    ctx.health.health(&(*check)?.id).map(|h| h.health)
 }
 
 /// What converging did, for the status, the Events and the next requeue.
@@ -84,6 +118,7 @@ struct Converged {
     action: Action,
     applied: Option<(RecordPlan, bool)>,
     left_zone: Option<String>,
+    failback: failback::Decision,
 }
 
 pub(super) async fn apply<R: Route53 + 'static>(
@@ -92,6 +127,7 @@ pub(super) async fn apply<R: Route53 + 'static>(
     term: &Terms,
 ) -> Result<Action, Error> {
     let before = obj.status.as_ref();
+    let (namespace, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
     match converge(obj, ctx).await {
         Ok(done) => {
             let notes = events::choose(Reconciled {
@@ -103,9 +139,14 @@ pub(super) async fn apply<R: Route53 + 'static>(
                 }),
                 left_zone: done.left_zone.as_deref(),
             });
-            count_transitions(&ctx.metrics, before, &done.status);
+            let mut notes = notes;
+            notes.extend(done.failback.told.as_ref().map(events::failback));
+            count_transitions(&ctx.metrics, (&namespace, &name), before, &done.status);
             events::publish(obj, ctx, &notes).await;
             patch_status(obj, ctx, done.status).await?;
+            if done.failback.consumed {
+                consume_request(obj, ctx).await?;
+            }
             Ok(done.action)
         }
         Err(error) => {
@@ -122,7 +163,7 @@ pub(super) async fn apply<R: Route53 + 'static>(
                 applied: None,
                 left_zone: None,
             });
-            count_transitions(&ctx.metrics, before, &status);
+            count_transitions(&ctx.metrics, (&namespace, &name), before, &status);
             events::publish(obj, ctx, &notes).await;
             patch_status(obj, ctx, status).await?;
             if error.needs_spec_change() {
@@ -158,7 +199,11 @@ async fn converge<R: Route53 + 'static>(
     ctx: &Context<R>,
 ) -> Result<Converged, ReconcileError> {
     let key = ObjectRef::from_obj(obj);
-    let Planned { placed, mut plan } = plan_for(obj, ctx).await?;
+    let Planned {
+        placed,
+        mut plan,
+        failback: decision,
+    } = plan_for(obj, ctx).await?;
     let zone_id = placed.zone.id.clone();
     let previous = obj.status.as_ref();
     let mut change = ctx.last_change(obj);
@@ -237,9 +282,26 @@ async fn converge<R: Route53 + 'static>(
 
     // Status from what Route 53 holds now (the cache includes our writes).
     let view = ctx.observer.view(&ctx.engine, Some(&zone_id)).await?;
+    let latch = view.with(|observed| {
+        engine::latch(&placed, observed).map(|l| (l.id.clone(), l.config.holds()))
+    });
     let sides = view.with(|observed| {
-        ctx.health
-            .watch(&key, &engine::watched_checks(&placed, observed));
+        // The other side's check too (split ownership): its health is shown
+        // read-only, and the DNS watch reads it when answers move to it.
+        let watched = engine::watched_checks(&placed, observed);
+        ctx.health.watch(&key, &watched);
+        if let Some(dns) = &ctx.dns {
+            let others: Vec<&RecordSet> = engine::peers(&placed, observed)
+                .into_values()
+                .map(|peer| peer.record_set)
+                .collect();
+            dns.watch(
+                &key,
+                &placed,
+                &others,
+                watched.iter().map(|c| c.id.clone()).collect(),
+            );
+        }
         engine::side_reports(&placed, observed, |c| ctx.health.health(&c.id))
     });
     let report = Report {
@@ -251,10 +313,25 @@ async fn converge<R: Route53 + 'static>(
         error: None,
         change: change.clone(),
         disputes: disputes.iter().map(|d| d.message.clone()).collect(),
+        dns: ctx.dns.as_ref().and_then(|dns| dns.seen(&key)),
     };
-    let status = report::build(&report, previous, now());
+    let now = now();
+    let mut status = report::build(&report, previous, now.clone());
+    status.failback = placed.desired.manual_failback.then(|| {
+        let primary = status.primary.as_ref().and_then(|p| p.health);
+        let (id, holding) = latch.map_or((None, false), |(id, holds)| (Some(id), holds));
+        failback::status(
+            &obj.name_any(),
+            holding,
+            primary,
+            id,
+            previous.and_then(|p| p.failback.as_ref()),
+            &now,
+        )
+    });
     let pending = change.is_some_and(|c| c.status == ChangeState::Pending);
     Ok(Converged {
+        failback: decision,
         status,
         action: if pending {
             Action::requeue(ctx.settings.short_requeue)
@@ -309,9 +386,52 @@ pub(super) async fn dry_run<R: Route53 + 'static>(
     Ok(resync(ctx))
 }
 
+/// Remove a handled `dnsfailover.io/request`, unless someone changed it
+/// since it was read (the JSON patch tests the value first).
+async fn consume_request<R: Route53>(obj: &FailoverRecord, ctx: &Context<R>) -> Result<(), Error> {
+    let Some(value) = obj.annotations().get(failback::REQUEST_ANNOTATION) else {
+        return Ok(());
+    };
+    if !ctx.gate.is_open() {
+        return Ok(());
+    }
+    let path = format!(
+        "/metadata/annotations/{}",
+        failback::REQUEST_ANNOTATION
+            .replace('~', "~0")
+            .replace('/', "~1")
+    );
+    let patch: json_patch::Patch = match serde_json::from_value(serde_json::json!([
+        {"op": "test", "path": path, "value": value},
+        {"op": "remove", "path": path},
+    ])) {
+        Ok(patch) => patch,
+        Err(e) => {
+            warn!(error = %e, "cannot build the patch that removes the handled request");
+            return Ok(());
+        }
+    };
+    let api: Api<FailoverRecord> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    match api
+        .patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Changed since: the new request is handled by the next reconcile.
+        Err(kube::Error::Api(e)) if e.code == 422 || e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Health transitions and failovers, for the metrics (labels from fixed sets).
 fn count_transitions(
     metrics: &Metrics,
+    (namespace, name): (&str, &str),
     before: Option<&FailoverRecordStatus>,
     after: &FailoverRecordStatus,
 ) {
@@ -343,12 +463,12 @@ fn count_transitions(
             debug!(side, ?old, ?health, "health changed");
         }
     }
-    let to = match (before.and_then(|s| s.active), after.active) {
-        (Some(ActiveSide::Primary), Some(ActiveSide::Secondary)) => Some("secondary"),
-        (Some(ActiveSide::Secondary), Some(ActiveSide::Primary)) => Some("primary"),
-        _ => None,
-    };
-    if let Some(to) = to {
-        metrics.failovers.get_or_create(&SideLabels { to }).inc();
+    match (before.and_then(|s| s.active), after.active) {
+        (Some(ActiveSide::Primary), Some(to @ ActiveSide::Secondary))
+        | (Some(ActiveSide::Secondary), Some(to @ ActiveSide::Primary)) => {
+            metrics.failed_over(namespace, name, to);
+        }
+        _ => {}
     }
+    metrics.record_status(namespace, name, after);
 }

@@ -18,7 +18,7 @@ use tracing::debug;
 
 use crate::core::desired::ZoneSelector;
 use crate::core::ownership::Owner;
-use crate::core::plan::{Observed, RecordPlan, ZoneRecords};
+use crate::core::plan::{CheckSet, Observed, RecordPlan, ZoneRecords};
 use crate::engine::{Engine, ReconcileError};
 use crate::route53::{
     self, Change, ChangeState, Failover, HealthCheck, Route53, Route53Error, Tags, Zone,
@@ -44,7 +44,7 @@ type ChangeSlot = Arc<tokio::sync::Mutex<Option<(ChangeState, Instant)>>>;
 /// and the tags of this owner's.
 #[derive(Clone, Debug, Default)]
 pub struct Checks {
-    pub checks: Vec<HealthCheck>,
+    pub checks: CheckSet,
     pub tags: BTreeMap<String, Tags>,
 }
 
@@ -244,7 +244,10 @@ impl Observer {
             }
         }
         let tags = self.tags.lock().clone();
-        let value = Arc::new(RwLock::new(Checks { checks, tags }));
+        let value = Arc::new(RwLock::new(Checks {
+            checks: CheckSet::new(checks),
+            tags,
+        }));
         *entry = Some(Fresh {
             value: value.clone(),
             at: Instant::now(),
@@ -322,16 +325,13 @@ impl Observer {
         let mut known = self.tags.lock();
         for create in &plan.create_checks {
             if let Some(check) = created.get(&create.role) {
-                if let Some(old) = view.checks.iter().position(|c| c.id == check.id) {
-                    view.checks.swap_remove(old);
-                }
-                view.checks.push(check.clone());
+                view.checks.upsert(check.clone());
                 view.tags.insert(check.id.clone(), create.tags.clone());
                 known.insert(check.id.clone(), create.tags.clone());
             }
         }
         for update in &plan.update_checks {
-            if let Some(check) = view.checks.iter_mut().find(|c| c.id == update.id) {
+            if let Some(check) = view.checks.get_mut(&update.id) {
                 check.config = update.update.config.clone();
                 check.version += 1;
             }
@@ -344,11 +344,21 @@ impl Observer {
             }
         }
         if !deleted.is_empty() {
-            view.checks.retain(|c| !deleted.contains(&c.id));
+            view.checks.remove(deleted);
             for id in deleted {
                 view.tags.remove(id);
                 known.remove(id);
             }
+        }
+    }
+
+    /// A check Route 53 now holds as `check` (the failback latch, created or
+    /// updated). Its tags are the plan's; they are read back at the next
+    /// refresh.
+    pub async fn check_written(&self, check: &HealthCheck) {
+        let entry = self.checks.lock().await;
+        if let Some(fresh) = entry.as_ref() {
+            fresh.value.write().checks.upsert(check.clone());
         }
     }
 

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use kube::Resource;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 
 use super::apply::{owner_of, stale};
 use super::context::Context;
@@ -40,6 +40,11 @@ pub(super) async fn cleanup<R: Route53 + 'static>(
 ) -> Result<Action, Error> {
     let key = ObjectRef::from_obj(obj);
     ctx.health.forget(&key);
+    if let Some(dns) = &ctx.dns {
+        dns.forget(&key);
+    }
+    ctx.metrics
+        .forget_record(&obj.namespace().unwrap_or_default(), &obj.name_any());
     if obj.spec.deletion_policy == DeletionPolicy::Retain {
         events::publish(obj, ctx, &[events::retained()]).await;
         ctx.forget(&key);

@@ -16,6 +16,7 @@ use kube::runtime::reflector::ObjectRef;
 use parking_lot::{Mutex, MutexGuard};
 
 use super::cache::Observer;
+use super::dnswatch::DnsWatch;
 use super::leader::{Gate, Terms};
 use super::metrics::Metrics;
 use super::poller::HealthMonitor;
@@ -114,6 +115,8 @@ pub struct Context<R> {
     pub(super) observer: Observer,
     pub(super) writer: BatchWriter<R>,
     pub(super) health: Arc<HealthMonitor>,
+    /// The DNS answer watch; `None` with `--dns-watch=false`.
+    pub(super) dns: Option<Arc<DnsWatch>>,
     pub(super) recorder: Recorder,
     pub(super) metrics: Arc<Metrics>,
     pub(super) gate: Gate,
@@ -132,6 +135,7 @@ pub struct ContextBuilder<R> {
     client: Client,
     engine: Arc<Engine<R>>,
     health: Option<Arc<HealthMonitor>>,
+    dns: Option<Arc<DnsWatch>>,
     recorder: Option<Recorder>,
     metrics: Option<Arc<Metrics>>,
     gate: Option<Gate>,
@@ -144,6 +148,12 @@ impl<R: Route53 + 'static> ContextBuilder<R> {
     /// The poller whose read-outs status shows (default: one check every 2 s).
     pub fn health(mut self, health: Arc<HealthMonitor>) -> Self {
         self.health = Some(health);
+        self
+    }
+
+    /// The DNS answer watch whose observations status shows (default: none).
+    pub fn dns(mut self, dns: Arc<DnsWatch>) -> Self {
+        self.dns = Some(dns);
         self
     }
 
@@ -199,6 +209,7 @@ impl<R: Route53 + 'static> ContextBuilder<R> {
             health: self
                 .health
                 .unwrap_or_else(|| Arc::new(HealthMonitor::new(Duration::from_secs(2)))),
+            dns: self.dns,
             metrics: self.metrics.unwrap_or_default(),
             readiness: self.readiness.unwrap_or_default(),
             client: self.client,
@@ -217,6 +228,7 @@ impl<R: Route53 + 'static> Context<R> {
             client,
             engine,
             health: None,
+            dns: None,
             recorder: None,
             metrics: None,
             gate: None,
@@ -245,6 +257,20 @@ impl<R: Route53 + 'static> Context<R> {
             .build()
     }
 
+    /// [`Self::for_tests`] with a DNS answer watch.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn for_tests_with_dns(
+        client: Client,
+        engine: Arc<Engine<R>>,
+        gate: Gate,
+        settings: Settings,
+        dns: super::dnswatch::DnsWatchSettings,
+    ) -> Self {
+        let mut ctx = Self::for_tests(client, engine, gate, settings);
+        ctx.dns = Some(Arc::new(DnsWatch::new(dns, ctx.metrics.clone())));
+        ctx
+    }
+
     pub fn engine(&self) -> &Engine<R> {
         &self.engine
     }
@@ -255,6 +281,16 @@ impl<R: Route53 + 'static> Context<R> {
 
     pub fn health(&self) -> &HealthMonitor {
         &self.health
+    }
+
+    pub fn dns(&self) -> Option<&Arc<DnsWatch>> {
+        self.dns.as_ref()
+    }
+
+    /// The engine and the health poller, for tasks that outlive a reconcile
+    /// (the DNS answer watch).
+    pub fn shared(&self) -> (Arc<Engine<R>>, Arc<HealthMonitor>) {
+        (self.engine.clone(), self.health.clone())
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -315,6 +351,9 @@ impl<R: Route53 + 'static> Context<R> {
         if terms.new_term() {
             self.observer.invalidate_all().await;
             self.memory().clear();
+            if let Some(dns) = &self.dns {
+                dns.reset();
+            }
         }
     }
 }

@@ -104,6 +104,10 @@ impl<R: Route53 + 'static> Upkeep for Cache<'_, R> {
         self.ctx.observer.checks_changed(plan, created, &[]).await;
     }
 
+    async fn latch_prepared(&self, latch: &HealthCheck) {
+        self.ctx.observer.check_written(latch).await;
+    }
+
     async fn checks_deleted(&self, plan: &RecordPlan, deleted: &[String]) {
         self.ctx
             .observer

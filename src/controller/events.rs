@@ -11,9 +11,12 @@ use tracing::warn;
 
 use super::cleanup::Removal;
 use super::context::Context;
-use crate::api::{ActiveSide, FailoverRecord, FailoverRecordStatus};
+use crate::api::{
+    ActiveSide, FailbackState, FailoverRecord, FailoverRecordStatus, ObservationSource,
+};
+use crate::core::failback;
 use crate::core::plan::{DeleteReason, RecordPlan};
-use crate::core::report::{self, Category, ConditionStatus};
+use crate::core::report::{self, Category, ConditionStatus, ConditionType, DnsReason};
 use crate::route53::Route53;
 
 /// Normal or Warning.
@@ -40,6 +43,24 @@ pub enum Reason {
     ConflictDetected,
     FailoverToSecondary,
     FailbackToPrimary,
+    /// The name servers answer with neither side's values.
+    AnswerMatchesNeitherSide,
+    /// No answer from the name servers (or a private zone's resolver):
+    /// status.active falls back to health-check polling.
+    NameServersUnreachable,
+    ResolverUnreachable,
+    /// Answers fit a side again after one of the above.
+    DNSAnswerRestored,
+    /// `failback: Manual`: the primary failed, the latch holds DNS on the secondary.
+    FailbackHeld,
+    /// A person forced DNS onto the secondary (`dnsfailover.io/request=failover`).
+    FailoverForced,
+    /// A person approved failback: DNS follows the primary's health again.
+    FailbackApproved,
+    /// The primary is healthy again; failback waits for a person.
+    FailbackWaitingForApproval,
+    /// A request that could not be carried out.
+    RequestRefused,
     CleanupDone,
     Retained,
     DryRun,
@@ -199,20 +220,131 @@ fn transitions(before: Option<&FailoverRecordStatus>, after: &FailoverRecordStat
         };
         notes.push(Note::new(Severity::Warning, reason, now.message.clone()));
     }
+    let by_dns = after
+        .active_observation
+        .as_ref()
+        .is_some_and(|o| o.source == ObservationSource::DNSAnswer);
     match (before.and_then(|s| s.active), after.active) {
         (Some(ActiveSide::Primary), Some(ActiveSide::Secondary)) => notes.push(Note::new(
             Severity::Warning,
             Reason::FailoverToSecondary,
-            "Route 53 sees the primary as unhealthy: DNS now answers with the secondary",
+            if by_dns {
+                "the zone's name servers now answer with the secondary: Route 53 failed over"
+            } else {
+                "Route 53 sees the primary as unhealthy: DNS now answers with the secondary"
+            },
         )),
         (Some(ActiveSide::Secondary), Some(ActiveSide::Primary)) => notes.push(Note::new(
             Severity::Normal,
             Reason::FailbackToPrimary,
-            "the primary is healthy again: DNS answers with the primary",
+            if by_dns {
+                "the zone's name servers answer with the primary again"
+            } else {
+                "the primary is healthy again: DNS answers with the primary"
+            },
         )),
         _ => {}
     }
+    notes.extend(dns_transition(before, after));
+    let waiting = |s: Option<&FailoverRecordStatus>| {
+        s.and_then(|s| s.failback.as_ref())
+            .is_some_and(|f| f.state == FailbackState::WaitingForApproval)
+    };
+    if waiting(Some(after)) && !waiting(before) {
+        notes.push(Note::new(
+            Severity::Normal,
+            Reason::FailbackWaitingForApproval,
+            after
+                .failback
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default(),
+        ));
+    }
     notes
+}
+
+/// Events for the `DNSAnswer` condition: each way of not seeing a side when
+/// it starts, and the end of it.
+fn dns_transition(
+    before: Option<&FailoverRecordStatus>,
+    after: &FailoverRecordStatus,
+) -> Option<Note> {
+    let reason = |status: Option<&FailoverRecordStatus>| {
+        report::find(&status?.conditions, ConditionType::DNSAnswer)
+            .and_then(|c| c.reason.parse::<DnsReason>().ok())
+    };
+    let was = reason(before);
+    let now = reason(Some(after))?;
+    if was == Some(now) {
+        return None;
+    }
+    let message = || {
+        report::find(&after.conditions, ConditionType::DNSAnswer)
+            .map(|c| c.message.clone())
+            .unwrap_or_default()
+    };
+    let failing = |r: Option<DnsReason>| {
+        matches!(
+            r,
+            Some(
+                DnsReason::AnswerMatchesNeitherSide
+                    | DnsReason::NameServersUnreachable
+                    | DnsReason::ResolverUnreachable
+            )
+        )
+    };
+    match now {
+        DnsReason::AnswerMatchesNeitherSide => Some(Note::new(
+            Severity::Warning,
+            Reason::AnswerMatchesNeitherSide,
+            message(),
+        )),
+        DnsReason::NameServersUnreachable => Some(Note::new(
+            Severity::Warning,
+            Reason::NameServersUnreachable,
+            message(),
+        )),
+        DnsReason::ResolverUnreachable => Some(Note::new(
+            Severity::Warning,
+            Reason::ResolverUnreachable,
+            message(),
+        )),
+        DnsReason::AnswerMatchesPrimary | DnsReason::AnswerMatchesSecondary if failing(was) => {
+            Some(Note::new(
+                Severity::Normal,
+                Reason::DNSAnswerRestored,
+                format!("{}; status.active follows the answers again", message()),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The Event of what was done with the failback latch, or refused.
+pub fn failback(told: &failback::Told) -> Note {
+    match told {
+        failback::Told::Held => Note::new(
+            Severity::Warning,
+            Reason::FailbackHeld,
+            "the primary is unhealthy: the failback latch holds DNS on the secondary until failback is approved",
+        ),
+        failback::Told::Forced => Note::new(
+            Severity::Warning,
+            Reason::FailoverForced,
+            "failover requested: the failback latch holds DNS on the secondary until failback is approved",
+        ),
+        failback::Told::Approved => Note::new(
+            Severity::Normal,
+            Reason::FailbackApproved,
+            "failback approved: DNS follows the primary's health again",
+        ),
+        failback::Told::Refused(why) => Note::new(
+            Severity::Warning,
+            Reason::RequestRefused,
+            format!("request not carried out: {why}"),
+        ),
+    }
 }
 
 /// The category of a False condition; `None` for True or Unknown, or a

@@ -7,13 +7,15 @@
 //! [`events`] chooses what to announce, [`patch`] writes `.status`, and
 //! [`targets`] turns `serviceRef`/`ingressRef` into addresses or aliases.
 //! Around them: the shared [`cache`] of Route 53, the [`writer`] that shares
-//! change batches, the health [`poller`], the lease gate ([`leader`]),
+//! change batches, the health [`poller`], the DNS answer watch
+//! ([`dnswatch`]), the lease gate ([`leader`]),
 //! [`metrics`], [`http`] probes, all wired by [`run`].
 
 mod apply;
 pub mod cache;
 mod cleanup;
 mod context;
+pub mod dnswatch;
 mod effects;
 mod entry;
 pub mod events;

@@ -6,8 +6,10 @@
 //! least recently read first, caches the result, and asks for a reconcile of
 //! the FailoverRecord whose health changed. With N checks at rate r, each
 //! check is read every N / r seconds; 1,000 checks never burst the budget.
+//! Checks the DNS answer watch asks for (their record's answer changed) are
+//! read first, in the same slots, so the rate stays what it is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use kube::runtime::reflector::ObjectRef;
@@ -33,6 +35,8 @@ struct State {
     results: HashMap<String, HealthSummary>,
     /// A watched check was found deleted since the last `take_vanished`.
     vanished: bool,
+    /// Checks to read before the round-robin goes on.
+    soon: VecDeque<String>,
 }
 
 /// The cache of health read-outs, and the checks to read.
@@ -100,13 +104,36 @@ impl HealthMonitor {
         self.lock().watched.len()
     }
 
-    /// Read the check read least recently (never-read first). Returns the
-    /// owner to reconcile if its health changed.
+    /// Read these checks next, ahead of the round-robin.
+    pub fn read_soon(&self, checks: &[String]) {
+        let mut state = self.lock();
+        for id in checks {
+            if state.watched.contains_key(id) && !state.soon.contains(id) {
+                state.soon.push_back(id.clone());
+            }
+        }
+    }
+
+    /// Read a check asked for by [`Self::read_soon`], else the one read least
+    /// recently (never-read first). Returns the owner to reconcile if its
+    /// health changed.
     pub async fn poll_once<R: Route53>(&self, r53: &R) -> Option<ObjectRef<FailoverRecord>> {
         let (id, config) = {
-            let state = self.lock();
-            let (id, watched) = state.watched.iter().min_by_key(|(_, w)| w.last_read)?;
-            (id.clone(), watched.config.clone())
+            let mut state = self.lock();
+            let mut next = None;
+            while let Some(id) = state.soon.pop_front() {
+                if let Some(watched) = state.watched.get(&id) {
+                    next = Some((id, watched.config.clone()));
+                    break;
+                }
+            }
+            match next {
+                Some(next) => next,
+                None => {
+                    let (id, watched) = state.watched.iter().min_by_key(|(_, w)| w.last_read)?;
+                    (id.clone(), watched.config.clone())
+                }
+            }
         };
         let result = r53.get_health_check_status(&id).await;
         let mut state = self.lock();

@@ -19,6 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tracing::{error, info, warn};
 
 use super::context::{Context, Readiness, Settings};
+use super::dnswatch::{DnsWatch, DnsWatchSettings};
 use super::entry::{error_policy, reconcile};
 use super::http;
 use super::leader::{Gate, Gated};
@@ -105,8 +106,43 @@ pub struct RunArgs {
     #[arg(long, env = "DNSFAILOVER_CLUSTER_TARGETS", default_value_t = true, action = clap::ArgAction::Set)]
     pub cluster_targets: bool,
 
+    /// Watch which side DNS answers with: query the zone's authoritative
+    /// name servers for every managed record once per --dns-watch-period,
+    /// and read a record's health checks at once when its answer changes.
+    #[arg(long, env = "DNSFAILOVER_DNS_WATCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dns_watch: bool,
+
+    /// How often each record is queried (jittered by ±10%, the queries
+    /// spread over the period).
+    #[arg(long, env = "DNSFAILOVER_DNS_WATCH_PERIOD", default_value = "30s", value_parser = parse_duration)]
+    pub dns_watch_period: Duration,
+
+    /// Ask these DNS servers (`address` or `address:port`, repeatable)
+    /// instead of each zone's own name servers: for split-horizon setups.
+    #[arg(long = "dns-server", env = "DNSFAILOVER_DNS_SERVERS", value_delimiter = ',', value_parser = parse_dns_server)]
+    pub dns_servers: Vec<SocketAddr>,
+
+    /// The recursive resolver (`address` or `address:port`, repeatable) for
+    /// private hosted zones, alias targets and the name servers' host names:
+    /// in a VPC, the VPC resolver (169.254.169.253). Default: the system's.
+    #[arg(long = "dns-resolver", env = "DNSFAILOVER_DNS_RESOLVERS", value_delimiter = ',', value_parser = parse_dns_server)]
+    pub dns_resolvers: Vec<SocketAddr>,
+
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
+    s.parse::<SocketAddr>()
+        .or_else(|_| {
+            s.parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 53))
+        })
+        .map_err(|_| {
+            format!(
+                "{s:?}: use an IP address, optionally with a port (192.0.2.53 or 192.0.2.53:5353)"
+            )
+        })
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -210,6 +246,17 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
     let health = Arc::new(HealthMonitor::new(Duration::from_secs_f64(
         1.0 / args.health_poll_rate,
     )));
+    let dns = args.dns_watch.then(|| {
+        Arc::new(DnsWatch::new(
+            DnsWatchSettings {
+                period: args.dns_watch_period,
+                servers: args.dns_servers.clone(),
+                resolvers: args.dns_resolvers.clone(),
+                ..DnsWatchSettings::default()
+            },
+            metrics.clone(),
+        ))
+    });
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -223,9 +270,12 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         cluster_targets: args.cluster_targets,
         ..Settings::default()
     };
+    let mut builder = Context::builder(client.clone(), engine.clone()).health(health.clone());
+    if let Some(dns) = &dns {
+        builder = builder.dns(dns.clone());
+    }
     let ctx = Arc::new(
-        Context::builder(client.clone(), engine.clone())
-            .health(health.clone())
+        builder
             .recorder(recorder)
             .metrics(metrics.clone())
             .gate(gate.clone())
@@ -242,6 +292,9 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
             loop {
                 let leading = gate.is_open();
                 metrics.leader.set(i64::from(leading));
+                if !leading {
+                    metrics.forget_records();
+                }
                 info!(leading, "leadership");
                 if leading {
                     let _ = gate.closed().await;
@@ -335,6 +388,15 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
             }
         }
     });
+    if let Some(dns) = dns {
+        let engine = engine.clone();
+        let health = health.clone();
+        let gate = gate.clone();
+        let changed = changed.clone();
+        tokio::spawn(async move {
+            dns.run(engine, gate, health, changed).await;
+        });
+    }
     {
         let engine = engine.clone();
         let health = health.clone();

@@ -11,8 +11,8 @@
 
 use serde::Serialize;
 
-use crate::core::plan::RecordPlan;
-use crate::route53::{Failover, HealthCheck, HealthCheckConfig, HealthCheckKind};
+use crate::core::plan::{CheckSet, LatchStep, RecordPlan};
+use crate::route53::{Failover, HealthCheckConfig, HealthCheckKind};
 
 /// Where the prices come from, and when they were read (the AWS Price
 /// List's AmazonRoute53 "DNS Health Check" usage types, as the pricing page
@@ -79,13 +79,16 @@ impl CheckCost {
 
 /// What a check with these settings costs a month.
 pub fn of(config: &HealthCheckConfig) -> CheckCost {
-    let aws_endpoint = config.ip_address.is_none()
-        && config.fqdn.as_deref().is_some_and(|host| {
-            let host = host.trim_end_matches('.').to_ascii_lowercase();
-            AWS_DOMAINS
-                .iter()
-                .any(|d| host == *d || host.ends_with(&format!(".{d}")))
-        });
+    // A calculated check (the failback latch) has no endpoint: Route 53
+    // bills it as a basic check at the AWS-endpoint price.
+    let aws_endpoint = config.kind == HealthCheckKind::Calculated
+        || config.ip_address.is_none()
+            && config.fqdn.as_deref().is_some_and(|host| {
+                let host = host.trim_end_matches('.').to_ascii_lowercase();
+                AWS_DOMAINS
+                    .iter()
+                    .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+            });
     let mut features = Vec::new();
     if config.kind.is_https() {
         features.push("HTTPS");
@@ -138,9 +141,19 @@ pub struct PlanCost {
 
 /// The checks `plan` creates, updates and deletes, priced. `checks`: what
 /// Route 53 holds, to price the checks deleted and the settings updated.
-pub fn of_plan(plan: &RecordPlan, checks: &[HealthCheck]) -> PlanCost {
-    let find = |id: &str| checks.iter().find(|c| c.id == id);
+pub fn of_plan(plan: &RecordPlan, checks: &CheckSet) -> PlanCost {
+    let find = |id: &str| checks.get(id);
     let mut items = Vec::new();
+    if let Some(LatchStep::Create { hold, .. }) = &plan.latch {
+        let cost = of(&HealthCheckConfig::latch("", *hold));
+        items.push(CostItem {
+            action: "create",
+            role: Failover::Primary,
+            id: None,
+            change: cost.monthly,
+            cost,
+        });
+    }
     for create in &plan.create_checks {
         let cost = of(&create.config);
         items.push(CostItem {

@@ -89,6 +89,18 @@ pub struct DesiredSide {
     pub health_check: Option<HealthCheckConfig>,
 }
 
+/// What the failback latch should do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum LatchWant {
+    /// Leave it as Route 53 holds it (a new latch follows).
+    #[default]
+    Keep,
+    /// Hold DNS on the secondary.
+    Hold,
+    /// Follow the primary's health again.
+    Release,
+}
+
 /// A validated FailoverRecord, not yet placed in a zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -106,6 +118,13 @@ pub struct DesiredRecord {
     pub secondary: Option<DesiredSide>,
     pub retain_on_delete: bool,
     pub adopt_existing: bool,
+    /// `failback: Manual`: the PRIMARY record uses the failback latch (a
+    /// CALCULATED check on the primary's check) instead of the check itself.
+    pub manual_failback: bool,
+    /// What to do with the latch now; decided at run time (by the controller
+    /// from health and requests, by `dnsfailover failover/failback`), never
+    /// by the spec.
+    pub latch: LatchWant,
     /// Things that are valid but will probably not do what the user wants.
     pub warnings: Vec<String>,
 }
@@ -227,6 +246,7 @@ mod tests {
             id: "Z1".into(),
             name: "example.com.".into(),
             private: false,
+            name_servers: Vec::new(),
         };
         desired_from_spec(Owner::new("test", "default", "web"), &s)
             .map_err(|e| e.to_string())?

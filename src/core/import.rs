@@ -97,6 +97,7 @@ pub fn spec_of(
         record_type,
         ttl: 60,
         manage: request.manage,
+        failback: Default::default(),
         primary: None,
         secondary: None,
         deletion_policy: Default::default(),
@@ -197,6 +198,11 @@ fn check_spec(check: &HealthCheck, role: Failover) -> Result<HealthCheckSpec, Re
         HealthCheckKind::Http | HealthCheckKind::HttpStrMatch => Protocol::HTTP,
         HealthCheckKind::Https | HealthCheckKind::HttpsStrMatch => Protocol::HTTPS,
         HealthCheckKind::Tcp => Protocol::TCP,
+        HealthCheckKind::Calculated => {
+            return Err(refuse(
+                "is a CALCULATED check, which a FailoverRecord cannot express (with failback: Manual it makes its own, on the primary's endpoint check); keep managing this pair as it is, or point the record at the endpoint check first".to_string(),
+            ));
+        }
         HealthCheckKind::Other(ref kind) => {
             return Err(refuse(format!(
                 "is of type {}, which a FailoverRecord cannot express (it creates HTTP, HTTPS and TCP checks on an endpoint); keep managing this pair as it is, or replace the check with an endpoint check first",

@@ -23,7 +23,7 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::route53::{Failover, HealthCheck, HealthCheckConfig, RrType, Tags};
+use crate::route53::{Failover, HealthCheckConfig, RrType, Tags};
 
 mod marker;
 
@@ -98,16 +98,6 @@ impl Owner {
     pub fn role_of_check(&self, caller_reference: &str) -> Option<Failover> {
         role_after_prefix(caller_reference, &self.reference_prefix())
     }
-
-    /// This resource's health checks among `checks`, with their roles. The
-    /// prefix is hashed once, not once per check.
-    pub fn checks_of<'a>(&self, checks: &'a [HealthCheck]) -> Vec<(&'a HealthCheck, Failover)> {
-        let prefix = self.reference_prefix();
-        checks
-            .iter()
-            .filter_map(|c| role_after_prefix(&c.caller_reference, &prefix).map(|role| (c, role)))
-            .collect()
-    }
 }
 
 impl fmt::Display for Owner {
@@ -116,7 +106,7 @@ impl fmt::Display for Owner {
     }
 }
 
-fn role_after_prefix(caller_reference: &str, prefix: &str) -> Option<Failover> {
+pub(crate) fn role_after_prefix(caller_reference: &str, prefix: &str) -> Option<Failover> {
     let rest = caller_reference.strip_prefix(prefix)?;
     match rest.split('-').next()? {
         "p" => Some(Failover::Primary),
@@ -157,6 +147,35 @@ pub fn caller_reference(
     }
     reference.truncate(MAX_CALLER_REFERENCE);
     reference
+}
+
+/// The caller reference of the failback latch: `<resource prefix>l-<child>`.
+/// It names the child it is created with (not whether it holds: a latch is
+/// always created following and made to hold by an update), so a retried
+/// create returns the latch a lost answer already made.
+pub fn latch_reference(owner: &Owner, child: &str, attempt: u32) -> String {
+    let mut reference = format!("{}l-{}", owner.reference_prefix(), short_hash(child, 12));
+    if attempt > 0 {
+        reference.push_str(&format!("-r{attempt}"));
+    }
+    reference.truncate(MAX_CALLER_REFERENCE);
+    reference
+}
+
+/// Whether a caller reference is a latch of the resource with this prefix.
+pub(crate) fn is_latch_after_prefix(caller_reference: &str, prefix: &str) -> bool {
+    caller_reference
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.starts_with("l-"))
+}
+
+/// Tags of the failback latch.
+pub fn latch_tags(owner: &Owner, zone_id: &str, fqdn: &str, rr_type: &RrType) -> Tags {
+    let mut tags = health_check_tags(owner, zone_id, fqdn, rr_type, Failover::Primary);
+    let name = format!("{} {rr_type} failback latch", fqdn.trim_end_matches('.'));
+    tags.insert(TAG_NAME.into(), truncate(&name, MAX_TAG_VALUE));
+    tags.insert(TAG_ROLE.into(), "latch".into());
+    tags
 }
 
 /// Tags for a health check, so that people (and audits) can tell what it is,

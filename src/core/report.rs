@@ -12,6 +12,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use serde::Serialize;
 
+mod active;
+
+pub use active::{DnsCondition, DnsReason, DnsSeen};
+
 use crate::api::{ActiveSide, ChangeStatus, FailoverRecordStatus, Health, TargetStatus};
 use crate::core::health::{self, HealthSummary};
 use crate::core::plan::RecordPlan;
@@ -23,6 +27,9 @@ pub enum ConditionType {
     Ready,
     HealthCheckSynced,
     RecordsSynced,
+    /// Whether the zone's name servers answer with one side's values (only
+    /// while the DNS watch runs).
+    DNSAnswer,
 }
 
 /// A condition's `status`, as Kubernetes spells it.
@@ -158,6 +165,9 @@ pub struct Report {
     pub change: Option<ChangeInfo>,
     /// Disagreements with another owner of the name (split ownership).
     pub disputes: Vec<String>,
+    /// What the DNS watch last saw; `None` while it is off or has not
+    /// queried the record yet.
+    pub dns: Option<DnsSeen>,
 }
 
 /// Build status, carrying over transition times (and the last failover time)
@@ -204,7 +214,7 @@ pub fn build(
             None
         }
     };
-    let active = if report.sides.is_empty() {
+    let from_health = if report.sides.is_empty() {
         None
     } else {
         Some(health::active_side(
@@ -212,6 +222,18 @@ pub fn build(
             health_of(&secondary, Failover::Secondary),
         ))
     };
+    let changes_pending = report
+        .change
+        .as_ref()
+        .is_some_and(|c| c.status == ChangeState::Pending);
+    let decided = active::decide(
+        from_health,
+        report.dns.as_ref().filter(|_| !report.sides.is_empty()),
+        changes_pending,
+        previous,
+        &now,
+    );
+    let active = decided.active;
     let previous_active = previous.and_then(|p| p.active);
     let last_failover_time = match (previous_active, active) {
         (Some(before), Some(after))
@@ -222,13 +244,23 @@ pub fn build(
         _ => previous.and_then(|p| p.last_failover_time.clone()),
     };
 
-    let conditions = conditions(
-        report,
-        previous
-            .map(|p| p.conditions.as_slice())
-            .unwrap_or_default(),
-        &now,
-    );
+    let previous_conditions = previous
+        .map(|p| p.conditions.as_slice())
+        .unwrap_or_default();
+    let mut conditions = conditions(report, previous_conditions, &now);
+    if decided.keep_condition {
+        conditions.extend(find(previous_conditions, ConditionType::DNSAnswer).cloned());
+    } else if let Some(dns) = &decided.condition {
+        conditions.push(condition(
+            ConditionType::DNSAnswer,
+            dns.status,
+            dns.reason.into(),
+            dns.message.clone(),
+            report.generation,
+            previous_conditions,
+            &now,
+        ));
+    }
     FailoverRecordStatus {
         observed_generation: report.generation,
         fqdn: report.fqdn.clone(),
@@ -236,9 +268,34 @@ pub fn build(
         primary,
         secondary,
         active,
+        active_observation: decided.observation,
         last_failover_time,
+        failback: previous.and_then(|p| p.failback.clone()),
         change: report.change.as_ref().map(change_status),
         conditions,
+    }
+}
+
+/// A condition whose transition time moves only when its status flips.
+fn condition(
+    type_: ConditionType,
+    status: ConditionStatus,
+    reason: &'static str,
+    message: String,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Condition {
+    let last_transition_time = find(previous, type_)
+        .filter(|c| ConditionStatus::of(c) == status)
+        .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+    Condition {
+        type_: <&str>::from(type_).to_string(),
+        status: <&str>::from(status).to_string(),
+        reason: reason.to_string(),
+        message,
+        observed_generation: generation,
+        last_transition_time,
     }
 }
 
@@ -249,17 +306,15 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
         } else {
             ConditionStatus::False
         };
-        let last_transition_time = find(previous, type_)
-            .filter(|c| ConditionStatus::of(c) == status)
-            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
-        Condition {
-            type_: <&str>::from(type_).to_string(),
-            status: <&str>::from(status).to_string(),
-            reason: reason.to_string(),
+        condition(
+            type_,
+            status,
+            reason,
             message,
-            observed_generation: report.generation,
-            last_transition_time,
-        }
+            report.generation,
+            previous,
+            now,
+        )
     };
     let disputes: Vec<String> = report
         .disputes
@@ -362,7 +417,10 @@ pub fn with_error(
         ..Report::default()
     };
     let mut status = previous.cloned().unwrap_or_default();
+    let dns = find(&status.conditions, ConditionType::DNSAnswer).cloned();
     status.conditions = conditions(&report, &status.conditions, &now);
+    // What DNS answers does not depend on this failure.
+    status.conditions.extend(dns);
     // The conditions describe this generation's attempt; tools that wait on
     // observedGeneration should see it too.
     status.observed_generation = generation;

@@ -13,7 +13,9 @@ use crate::api::{
     FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Manage, Protocol, RecordType,
     Target,
 };
-use crate::core::desired::{DesiredRecord, DesiredSide, RecordName, SideTarget, ZoneSelector};
+use crate::core::desired::{
+    DesiredRecord, DesiredSide, LatchWant, RecordName, SideTarget, ZoneSelector,
+};
 use crate::core::ownership::Owner;
 use crate::route53::names;
 use crate::route53::{
@@ -138,6 +140,8 @@ pub fn desired_from_spec(
                 secondary,
                 retain_on_delete: spec.deletion_policy == crate::api::DeletionPolicy::Retain,
                 adopt_existing: spec.adopt_existing,
+                manual_failback: spec.failback == crate::api::Failback::Manual,
+                latch: LatchWant::Keep,
                 warnings,
             })
         }
@@ -526,6 +530,8 @@ fn health_check(
         disabled: spec.disabled,
         enable_sni: kind.is_https() && spec.enable_sni.unwrap_or(true),
         regions: normalize_regions(regions),
+        children: Vec::new(),
+        health_threshold: 0,
     })
 }
 

@@ -128,6 +128,7 @@ mod tests {
             id: id.into(),
             name: "example.com.".into(),
             private,
+            name_servers: Vec::new(),
         }
     }
 

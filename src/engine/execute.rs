@@ -26,10 +26,10 @@ use tracing::{debug, info};
 use super::Engine;
 use crate::backoff::{Jitter, Schedule};
 use crate::core::ownership;
-use crate::core::plan::{self, Conflict, RecordPlan};
+use crate::core::plan::{self, Conflict, LatchStep, RecordPlan};
 use crate::route53::{
-    Change, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, Route53,
-    Route53Error,
+    Change, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, HealthCheckConfig,
+    HealthCheckUpdate, Operation, Route53, Route53Error,
 };
 
 /// How many fresh caller references to try when Route 53 says a reference
@@ -118,6 +118,11 @@ pub trait Upkeep: Sync {
         _plan: &RecordPlan,
         _created: &BTreeMap<Failover, HealthCheck>,
     ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// The failback latch was created or updated: Route 53 now holds `latch`.
+    fn latch_prepared(&self, _latch: &HealthCheck) -> impl Future<Output = ()> + Send {
         async {}
     }
 
@@ -234,6 +239,7 @@ pub struct Executor<'a, R, B, S, U> {
 #[derive(Default)]
 struct Run {
     created: BTreeMap<Failover, String>,
+    latch: Option<String>,
     deleted: Vec<String>,
     waiting: Vec<String>,
     change: Option<ChangeInfo>,
@@ -268,6 +274,18 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
                 Ok(created) => {
                     self.upkeep.checks_prepared(job.plan, &created).await;
                     run.created = ids(created);
+                    match self.prepare_latch(job.plan, &run.created).await {
+                        Ok(latch) => {
+                            if let Some(latch) = &latch {
+                                self.upkeep.latch_prepared(latch).await;
+                            }
+                            run.latch = latch.map(|l| l.id);
+                        }
+                        Err(e) => {
+                            self.upkeep.checks_unknown().await;
+                            run.failed = Some(Failure::Route53(e));
+                        }
+                    }
                 }
                 Err((created, e)) => {
                     // A check may exist without its tags, or a retag may be
@@ -289,7 +307,7 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
             if run.failed.is_some() {
                 continue;
             }
-            match resolve_changes(job.plan, &run.created) {
+            match resolve_changes(job.plan, &run.created, run.latch.as_deref()) {
                 Ok(changes) => {
                     submitted.insert(index, changes.clone());
                     by_zone
@@ -414,6 +432,87 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
         Ok(created)
     }
 
+    /// Step 1b: the failback latch, once the primary's check exists: create
+    /// it following (tagged), then make it hold if asked; or update it.
+    /// Returns the latch as Route 53 now holds it.
+    async fn prepare_latch(
+        &self,
+        plan: &RecordPlan,
+        created: &BTreeMap<Failover, String>,
+    ) -> Result<Option<HealthCheck>, Route53Error> {
+        let Some(step) = &plan.latch else {
+            return Ok(None);
+        };
+        let r53 = self.engine.route53();
+        let missing_child = || {
+            Route53Error::new(
+                Operation::CreateHealthCheck,
+                ErrorKind::Other,
+                format!(
+                    "{}: the primary's health check the failback latch counts was not created",
+                    plan.owner
+                ),
+            )
+        };
+        let (id, version, child, hold) = match step {
+            LatchStep::Create { child, hold, tags } => {
+                let child = child.resolve(created, None).ok_or_else(missing_child)?;
+                let latch = self.create_latch(plan, &child).await?;
+                info!(resource = %plan.owner, id = %latch.id, "failback latch created");
+                r53.change_health_check_tags(&latch.id, tags, &[]).await?;
+                if !*hold {
+                    return Ok(Some(latch));
+                }
+                (latch.id, latch.version, child, true)
+            }
+            LatchStep::Update {
+                id,
+                version,
+                child,
+                hold,
+            } => {
+                let child = child.resolve(created, None).ok_or_else(missing_child)?;
+                (id.clone(), *version, child, *hold)
+            }
+        };
+        let update = HealthCheckUpdate {
+            version,
+            config: HealthCheckConfig::latch(&child, hold),
+            reset: Vec::new(),
+        };
+        let updated = r53.update_health_check(&id, &update).await?;
+        info!(resource = %plan.owner, id = %updated.id, hold, "failback latch updated");
+        Ok(Some(updated))
+    }
+
+    /// CreateHealthCheck of a following latch on `child`; a reference of a
+    /// since-deleted latch gives way to the next attempt number.
+    async fn create_latch(
+        &self,
+        plan: &RecordPlan,
+        child: &str,
+    ) -> Result<HealthCheck, Route53Error> {
+        let config = HealthCheckConfig::latch(child, false);
+        let mut attempt = 0;
+        loop {
+            let reference = ownership::latch_reference(&plan.owner, child, attempt);
+            match self
+                .engine
+                .route53()
+                .create_health_check(&reference, &config)
+                .await
+            {
+                Err(e)
+                    if e.kind == ErrorKind::AlreadyExists
+                        && attempt + 1 < CALLER_REFERENCE_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// CreateHealthCheck with the plan's caller reference; if Route 53 says
     /// that reference belonged to a since-deleted check, the next attempt
     /// number gives a fresh, still deterministic one.
@@ -473,10 +572,11 @@ fn ids(created: BTreeMap<Failover, HealthCheck>) -> BTreeMap<Failover, String> {
 fn resolve_changes(
     plan: &RecordPlan,
     created: &BTreeMap<Failover, String>,
+    latch: Option<&str>,
 ) -> Result<Vec<Change>, Route53Error> {
     plan.changes
         .iter()
-        .map(|c| c.resolve(created))
+        .map(|c| c.resolve(created, latch))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| {
             Route53Error::new(

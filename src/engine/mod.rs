@@ -19,11 +19,11 @@ use crate::core::desired::{PlacedRecord, ZoneSelector};
 use crate::core::health::{self, HealthSummary};
 use crate::core::ownership::{self, Owner};
 use crate::core::plan::batch::{self, BatchLimits};
-use crate::core::plan::{Observed, ZoneRecords};
+use crate::core::plan::{CheckSet, Observed, ZoneRecords};
 use crate::core::report::SideReport;
 use crate::route53::{
-    self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, Operation, RecordSet, Route53,
-    Route53Error, Tags, Zone,
+    self, ChangeInfo, ChangeState, ErrorKind, Failover, HealthCheck, HealthCheckKind, Operation,
+    RecordSet, Route53, Route53Error, Tags, Zone,
 };
 
 /// What Route 53 holds for a set of zones, read once.
@@ -32,11 +32,12 @@ pub struct Snapshot {
     pub zones: BTreeMap<String, ZoneRecords>,
     /// Health checks of the FailoverRecords observed (all of this owner id's
     /// for [`Engine::observe`]), with their tags; and every check of other
-    /// owners and of nobody, whose tags are not read. The planner only ever
-    /// acts on this owner's (by caller reference, or taken over by its marker
-    /// entries); the others are read for the other side of a shared name,
-    /// and to take over a check with its records (`adoptExisting`).
-    pub health_checks: Vec<HealthCheck>,
+    /// owners and of nobody, whose tags are not read; indexed by id and by
+    /// FailoverRecord. The planner only ever acts on this owner's (by caller
+    /// reference, or taken over by its marker entries); the others are read
+    /// for the other side of a shared name, and to take over a check with its
+    /// records (`adoptExisting`).
+    pub health_checks: CheckSet,
     pub tags: BTreeMap<String, Tags>,
     /// This owner id's other health checks, whose tags were not read.
     pub other_checks: Vec<HealthCheck>,
@@ -210,7 +211,7 @@ impl<R: Route53> Engine<R> {
         let tags = route53::list_all_health_check_tags(&self.r53, &ids).await?;
         Ok(Snapshot {
             zones,
-            health_checks,
+            health_checks: CheckSet::new(health_checks),
             tags,
             other_checks,
             unreadable: Vec::new(),
@@ -388,9 +389,19 @@ pub fn serving<'a>(
                         r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())
                     })
             });
+            // Behind the failback latch is the check that reads the
+            // endpoint: that is the side's health.
             let check = record_set
                 .and_then(|r| r.health_check_id.as_deref())
-                .and_then(|id| observed.health_checks.iter().find(|c| c.id == id));
+                .and_then(|id| observed.health_checks.get(id))
+                .and_then(|check| match check.config.kind {
+                    HealthCheckKind::Calculated => check
+                        .config
+                        .children
+                        .first()
+                        .and_then(|child| observed.health_checks.get(child)),
+                    _ => Some(check),
+                });
             (role, (record_set, check))
         })
         .collect()
@@ -438,7 +449,7 @@ pub fn peers<'a>(record: &PlacedRecord, observed: Observed<'a>) -> BTreeMap<Fail
             let check = record_set
                 .health_check_id
                 .as_deref()
-                .and_then(|id| observed.health_checks.iter().find(|c| c.id == id));
+                .and_then(|id| observed.health_checks.get(id));
             Some((
                 role,
                 Peer {
@@ -500,6 +511,37 @@ pub fn watched_checks<'a>(record: &PlacedRecord, observed: Observed<'a>) -> Vec<
                 .into_values()
                 .filter_map(|p| p.check),
         )
+        .collect()
+}
+
+/// The failback latch of `record`: the one its PRIMARY record uses, else
+/// (a run cut short before the record was pointed at it) the lowest id.
+pub fn latch<'a>(record: &PlacedRecord, observed: Observed<'a>) -> Option<&'a HealthCheck> {
+    let latches = observed.health_checks.latches_of(&record.desired.owner);
+    let serving = serving_ids(record, observed);
+    latches
+        .iter()
+        .find(|l| serving.contains(&l.id.as_str()))
+        .or_else(|| latches.iter().min_by(|a, b| a.id.cmp(&b.id)))
+        .copied()
+}
+
+/// The health check ids the record's own record sets use.
+fn serving_ids<'a>(record: &PlacedRecord, observed: Observed<'a>) -> Vec<&'a str> {
+    let Some(found) = observed
+        .records
+        .markers_of(&record.desired.owner)
+        .into_iter()
+        .find(|m| m.name == record.fqdn && m.rr_type == record.desired.rr_type)
+    else {
+        return Vec::new();
+    };
+    observed
+        .records
+        .at(&record.fqdn, &record.desired.rr_type)
+        .iter()
+        .filter(|r| found.marker.claims(r.set_identifier.as_deref()))
+        .filter_map(|r| r.health_check_id.as_deref())
         .collect()
 }
 

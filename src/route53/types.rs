@@ -18,6 +18,11 @@ pub struct Zone {
     /// Normalised name with the trailing dot.
     pub name: String,
     pub private: bool,
+    /// The zone's authoritative name servers (host names, or `address:port`
+    /// in tests), as GetHostedZone returns them; empty for a private zone and
+    /// wherever the zone was found by name only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub name_servers: Vec<String>,
 }
 
 /// Strip the `/hostedzone/` prefix Route 53 puts on zone ids in some answers.
@@ -243,7 +248,10 @@ pub enum HealthCheckKind {
     HttpStrMatch,
     HttpsStrMatch,
     Tcp,
-    /// Calculated, CloudWatch and other kinds this tool never creates.
+    /// Healthy while at least `health_threshold` of its child checks are:
+    /// the failback latch (see `HealthCheckConfig::latch`).
+    Calculated,
+    /// CloudWatch and other kinds this tool never creates.
     Other(String),
 }
 
@@ -255,6 +263,7 @@ impl HealthCheckKind {
             "HTTP_STR_MATCH" => Self::HttpStrMatch,
             "HTTPS_STR_MATCH" => Self::HttpsStrMatch,
             "TCP" => Self::Tcp,
+            "CALCULATED" => Self::Calculated,
             other => Self::Other(other.to_string()),
         }
     }
@@ -266,6 +275,7 @@ impl HealthCheckKind {
             Self::HttpStrMatch => "HTTP_STR_MATCH",
             Self::HttpsStrMatch => "HTTPS_STR_MATCH",
             Self::Tcp => "TCP",
+            Self::Calculated => "CALCULATED",
             Self::Other(s) => s,
         }
     }
@@ -305,9 +315,45 @@ pub struct HealthCheckConfig {
     pub enable_sni: bool,
     /// Sorted region names; empty means Route 53's default (all regions).
     pub regions: Vec<String>,
+    /// CALCULATED checks only: the checks counted, and how many of them must
+    /// be healthy. Empty and 0 for every other kind.
+    pub children: Vec<String>,
+    pub health_threshold: i32,
 }
 
 impl HealthCheckConfig {
+    /// The failback latch: a CALCULATED check on the primary's own check.
+    /// Following, it needs its one child healthy, so it is exactly as healthy
+    /// as the primary; holding, it needs two of its one child, which Route 53
+    /// documents as "always unhealthy", so DNS answers with the secondary
+    /// whatever the primary does. Both are one UpdateHealthCheck apart, and
+    /// the state lives in Route 53, not in the controller.
+    pub fn latch(child: &str, hold: bool) -> Self {
+        Self {
+            kind: HealthCheckKind::Calculated,
+            ip_address: None,
+            fqdn: None,
+            port: 0,
+            resource_path: None,
+            search_string: None,
+            request_interval: 0,
+            failure_threshold: 0,
+            measure_latency: false,
+            inverted: false,
+            disabled: false,
+            enable_sni: false,
+            regions: Vec::new(),
+            children: vec![child.to_string()],
+            health_threshold: if hold { 2 } else { 1 },
+        }
+    }
+
+    /// A latch that holds: more healthy children needed than there are.
+    pub fn holds(&self) -> bool {
+        self.kind == HealthCheckKind::Calculated
+            && usize::try_from(self.health_threshold).unwrap_or(0) > self.children.len()
+    }
+
     /// The settings Route 53 cannot change on an existing check. A difference
     /// in any of them means create a new check, repoint the record, delete the old.
     pub fn immutable_part(&self) -> (&HealthCheckKind, bool, i32, bool) {
@@ -321,6 +367,18 @@ impl HealthCheckConfig {
 
     /// Human summary, such as `HTTP 192.0.2.10:80/index.html every 10s, 3 failures`.
     pub fn summary(&self) -> String {
+        if self.kind == HealthCheckKind::Calculated {
+            return format!(
+                "CALCULATED: {} of [{}] healthy{}",
+                self.health_threshold,
+                self.children.join(", "),
+                if self.holds() {
+                    " (holds: always unhealthy)"
+                } else {
+                    ""
+                }
+            );
+        }
         let endpoint = match (&self.ip_address, &self.fqdn) {
             (Some(ip), Some(host)) => format!("{} (Host: {host})", bracketed(ip)),
             (Some(ip), None) => bracketed(ip),
@@ -377,6 +435,8 @@ impl HealthCheckConfig {
             disabled: false,
             enable_sni: false,
             regions: vec![],
+            children: vec![],
+            health_threshold: 0,
         }
     }
 }

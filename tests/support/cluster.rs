@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use dnsfailover::api::{FailoverRecord, FailoverRecordSpec};
 use dnsfailover::backoff::Jitter;
+use dnsfailover::controller::dnswatch::DnsWatchSettings;
 use dnsfailover::controller::leader::{Gate, Gated};
 use dnsfailover::controller::{self, Context, Settings};
 use dnsfailover::core::report::Category;
@@ -70,7 +71,7 @@ impl<R: Route53 + 'static> Harness<R> {
         port: R,
         settings: Settings,
     ) -> Self {
-        Self::installation(api, fake, zone, port, settings, "test")
+        Self::build(api, fake, zone, port, settings, "test", None)
     }
 
     /// A controller of its own cluster (`api`) with its own owner id,
@@ -83,10 +84,25 @@ impl<R: Route53 + 'static> Harness<R> {
         settings: Settings,
         owner_id: &str,
     ) -> Self {
+        Self::build(api, fake, zone, port, settings, owner_id, None)
+    }
+
+    fn build(
+        api: ApiServer,
+        fake: FakeRoute53,
+        zone: Zone,
+        port: R,
+        settings: Settings,
+        owner_id: &str,
+        dns: Option<DnsWatchSettings>,
+    ) -> Self {
         let client = api.client();
         let (lease, gate) = Gate::manual(true);
         let engine = Arc::new(Engine::new(Gated::new(port, gate.clone()), owner_id));
-        let ctx = Arc::new(Context::for_tests(client, engine, gate, settings));
+        let ctx = Arc::new(match dns {
+            Some(dns) => Context::for_tests_with_dns(client, engine, gate, settings, dns),
+            None => Context::for_tests(client, engine, gate, settings),
+        });
         Self {
             api,
             fake,
@@ -94,6 +110,19 @@ impl<R: Route53 + 'static> Harness<R> {
             ctx,
             lease,
         }
+    }
+
+    /// A controller with a DNS answer watch, over `fake`.
+    pub fn with_dns(fake: FakeRoute53, zone: Zone, port: R, dns: DnsWatchSettings) -> Self {
+        Self::build(
+            ApiServer::default(),
+            fake,
+            zone,
+            port,
+            settings(),
+            "test",
+            Some(dns),
+        )
     }
 
     /// The same cluster and Route 53 with a fresh controller: no caches, no
@@ -122,6 +151,17 @@ impl<R: Route53 + 'static> Harness<R> {
         let mut record = self.api.record(NS, name);
         change(&mut record.spec);
         record.metadata.generation = record.metadata.generation.map(|g| g + 1);
+        self.api.put_record(&record);
+    }
+
+    /// `kubectl annotate failoverrecord NAME KEY=VALUE --overwrite`.
+    pub fn annotate(&self, name: &str, key: &str, value: &str) {
+        let mut record = self.api.record(NS, name);
+        record
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(key.to_string(), value.to_string());
         self.api.put_record(&record);
     }
 

@@ -286,6 +286,10 @@ pub fn test_values(moto: &Moto, secret: &str) -> Value {
             "region": "us-east-1",
             "credentialsSecret": {"name": secret},
         },
+        // The emulator's zones name AWS's real name servers; tests send no
+        // traffic off this machine, so the DNS answer watch is on only where
+        // a test serves DNS itself (tests/cluster/dnswatch.rs).
+        "dnsWatch": {"enabled": false},
     })
 }
 

@@ -12,6 +12,7 @@ pub mod apiserver;
 pub mod cli;
 pub mod cluster;
 pub mod control_plane;
+pub mod dns;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -138,6 +139,7 @@ impl Moto {
             id: zone.id().trim_start_matches("/hostedzone/").to_string(),
             name: dnsfailover::route53::names::normalize(zone.name()),
             private: false,
+            name_servers: Vec::new(),
         }
     }
 

@@ -257,6 +257,38 @@ fn rule_primary_needs_a_health_check_unless_alias_evaluates_target_health() {
 }
 
 #[test]
+fn rule_manual_failback_needs_a_primary_health_check() {
+    accepted(&with(&[("/spec/failback", Some(json!("Manual")))]));
+    accepted(&with(&[("/spec/failback", Some(json!("Automatic")))]));
+    let alias =
+        json!({"dnsName": "lb-1.us-east-1.elb.amazonaws.com", "hostedZoneId": "Z35SXDOTRQ7X7K"});
+    accepted(&with(&[("/spec/primary", Some(json!({"alias": alias})))]));
+    rejected(
+        &with(&[
+            ("/spec/primary", Some(json!({"alias": alias}))),
+            ("/spec/failback", Some(json!("Manual"))),
+        ]),
+        "spec.failback",
+        "needs primary.healthCheck",
+    );
+    // The installation that manages only the SECONDARY has no latch to hold.
+    rejected(
+        &with(&[
+            ("/spec/manage", Some(json!("Secondary"))),
+            ("/spec/primary", None),
+            ("/spec/failback", Some(json!("Manual"))),
+        ]),
+        "spec.failback",
+        "so manage Both or Primary",
+    );
+    rejected(
+        &with(&[("/spec/failback", Some(json!("Later")))]),
+        "spec.failback",
+        "",
+    );
+}
+
+#[test]
 fn rule_primary_addresses_match_the_type() {
     accepted(&with(&[
         ("/spec/type", Some(json!("AAAA"))),

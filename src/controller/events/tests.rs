@@ -359,3 +359,96 @@ fn a_dry_run_speaks_only_when_something_would_change() {
         Some("dry run, nothing written: would create 1 health check(s), apply 1 record change(s)")
     );
 }
+
+/// `status(...)` with a `DNSAnswer` condition of this reason and a failback
+/// state.
+fn watched(dns: Option<&str>, failback: Option<FailbackState>) -> FailoverRecordStatus {
+    let mut s = status(Some("Reconciled"), Some(ActiveSide::Primary), true);
+    if let Some(reason) = dns {
+        s.conditions.push(Condition {
+            type_: "DNSAnswer".into(),
+            status: "Unknown".into(),
+            reason: reason.into(),
+            message: format!("{reason} message"),
+            observed_generation: Some(1),
+            last_transition_time: time(),
+        });
+    }
+    s.failback = failback.map(|state| crate::api::FailbackStatus {
+        state,
+        message: "primary healthy again, failback waiting for approval".into(),
+        latch_check_id: None,
+        since: time(),
+    });
+    s
+}
+
+#[test]
+fn dns_answer_and_failback_events_mark_transitions_only() {
+    let reasons = |before: &FailoverRecordStatus, after: &FailoverRecordStatus| {
+        choose(Reconciled {
+            before: Some(before),
+            after,
+            applied: None,
+            left_zone: None,
+        })
+        .into_iter()
+        .map(|n| (n.severity, n.reason.as_str()))
+        .collect::<Vec<_>>()
+    };
+    let fine = watched(Some("AnswerMatchesPrimary"), None);
+    let table = [
+        (
+            "unreachable starts",
+            fine.clone(),
+            watched(Some("NameServersUnreachable"), None),
+            vec![(Severity::Warning, "NameServersUnreachable")],
+        ),
+        (
+            "unreachable goes on",
+            watched(Some("NameServersUnreachable"), None),
+            watched(Some("NameServersUnreachable"), None),
+            vec![],
+        ),
+        (
+            "answers again",
+            watched(Some("ResolverUnreachable"), None),
+            fine.clone(),
+            vec![(Severity::Normal, "DNSAnswerRestored")],
+        ),
+        (
+            "neither side",
+            fine.clone(),
+            watched(Some("AnswerMatchesNeitherSide"), None),
+            vec![(Severity::Warning, "AnswerMatchesNeitherSide")],
+        ),
+        (
+            "ambiguous is no alarm",
+            fine.clone(),
+            watched(Some("AnswerAmbiguous"), None),
+            vec![],
+        ),
+        (
+            "failback starts waiting",
+            watched(Some("AnswerMatchesSecondary"), Some(FailbackState::Held)),
+            watched(
+                Some("AnswerMatchesSecondary"),
+                Some(FailbackState::WaitingForApproval),
+            ),
+            vec![(Severity::Normal, "FailbackWaitingForApproval")],
+        ),
+        (
+            "still waiting",
+            watched(None, Some(FailbackState::WaitingForApproval)),
+            watched(None, Some(FailbackState::WaitingForApproval)),
+            vec![],
+        ),
+    ];
+    for (case, before, after, expected) in table {
+        assert_eq!(reasons(&before, &after), expected, "{case}");
+    }
+    assert_eq!(
+        failback(&failback::Told::Refused("why".into())).reason,
+        Reason::RequestRefused
+    );
+}

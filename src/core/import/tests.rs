@@ -95,7 +95,7 @@ async fn an_exact_import_takes_the_pair_over_with_no_record_change_and_the_same_
         &request(Manage::Both),
         FQDN,
         &before,
-        &snapshot.health_checks,
+        &snapshot.health_checks.iter().cloned().collect::<Vec<_>>(),
     )
     .expect("importable");
     assert!(spec.adopt_existing);
@@ -190,7 +190,7 @@ async fn one_side_of_a_pair_is_imported_for_split_ownership() {
         &request(Manage::Primary),
         FQDN,
         &world.fake.records(&world.zone.id),
-        &snapshot.health_checks,
+        &snapshot.health_checks.iter().cloned().collect::<Vec<_>>(),
     )
     .expect("importable");
     assert_eq!(spec.manage, Manage::Primary);
@@ -231,7 +231,7 @@ async fn a_check_the_spec_cannot_express_is_refused_naming_it() {
         &request(Manage::Both),
         FQDN,
         &world.fake.records(&world.zone.id),
-        &snapshot.health_checks,
+        &snapshot.health_checks.iter().cloned().collect::<Vec<_>>(),
     )
     .expect_err("refused");
     assert!(refusal.0.contains(&check.id), "{refusal}");

@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 
 use super::{
-    CheckRef, CreateCheck, DeleteCheck, DeleteReason, KeptCheck, RecordPlan, RetagCheck,
-    UpdateCheck, ZoneRecords,
+    CheckRef, CheckSet, CreateCheck, DeleteCheck, DeleteReason, KeptCheck, LatchStep, Observed,
+    RecordPlan, RetagCheck, UpdateCheck, ZoneRecords,
 };
-use crate::core::desired::PlacedRecord;
-use crate::core::ownership;
+use crate::core::desired::{LatchWant, PlacedRecord};
+use crate::core::ownership::{self, Owner};
 use crate::route53::{
-    ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, ResettableElement,
-    Tags,
+    ChangeAction, Failover, HealthCheck, HealthCheckConfig, HealthCheckUpdate, RecordSet,
+    ResettableElement, Tags,
 };
 
 /// Decide the health check of one side: keep (updating and re-tagging it),
@@ -242,4 +242,117 @@ fn reference_changes(plans: &[RecordPlan]) -> (BTreeMap<String, usize>, BTreeMap
         }
     }
     (dropped, added)
+}
+
+/// The failback latch (`failback: Manual`): keep the one the PRIMARY record
+/// uses (else the lowest id), point it at the primary's check and make it
+/// hold or follow as asked; create it if there is none. The PRIMARY record
+/// then refers to the latch. Without Manual, latches go (after the record
+/// is pointed back at the primary's check, and before that check).
+pub(super) fn plan_latch(
+    plan: &mut RecordPlan,
+    record: &PlacedRecord,
+    ours_here: &[&RecordSet],
+    observed: Observed<'_>,
+    check_refs: &mut BTreeMap<Failover, Option<CheckRef>>,
+) {
+    let owner = &record.desired.owner;
+    let latches = observed.health_checks.latches_of(owner);
+    let child = check_refs.get(&Failover::Primary).cloned().flatten();
+    let (Some(child), true) = (child, record.desired.manual_failback) else {
+        let gone = latches.iter().map(|l| DeleteCheck {
+            id: l.id.clone(),
+            role: Failover::Primary,
+            reason: DeleteReason::NoLongerWanted,
+        });
+        plan.delete_checks.splice(0..0, gone);
+        return;
+    };
+    let serving = ours_here
+        .iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .and_then(|r| r.health_check_id.as_deref());
+    let keep = latches
+        .iter()
+        .find(|l| Some(l.id.as_str()) == serving)
+        .or_else(|| latches.iter().min_by(|a, b| a.id.cmp(&b.id)))
+        .copied();
+    let duplicates = latches
+        .iter()
+        .filter(|l| keep.is_some_and(|k| k.id != l.id))
+        .map(|l| DeleteCheck {
+            id: l.id.clone(),
+            role: Failover::Primary,
+            reason: DeleteReason::Duplicate,
+        });
+    plan.delete_checks.splice(0..0, duplicates);
+    let want = record.desired.latch;
+    match keep {
+        Some(latch) => {
+            let hold = match want {
+                LatchWant::Hold => true,
+                LatchWant::Release => false,
+                LatchWant::Keep => latch.config.holds(),
+            };
+            let same_child =
+                matches!(&child, CheckRef::Existing(id) if latch.config.children == [id.as_str()]);
+            if !same_child || latch.config.holds() != hold {
+                plan.latch = Some(LatchStep::Update {
+                    id: latch.id.clone(),
+                    version: latch.version,
+                    child,
+                    hold,
+                });
+            }
+            check_refs.insert(
+                Failover::Primary,
+                Some(CheckRef::Existing(latch.id.clone())),
+            );
+        }
+        None => {
+            plan.latch = Some(LatchStep::Create {
+                child,
+                hold: want == LatchWant::Hold,
+                tags: ownership::latch_tags(
+                    owner,
+                    &record.zone.id,
+                    &record.fqdn,
+                    &record.desired.rr_type,
+                ),
+            });
+            check_refs.insert(Failover::Primary, Some(CheckRef::Latch));
+        }
+    }
+}
+
+/// Route 53 refuses to delete a check that a calculated check counts: keep
+/// the children of the latches this plan keeps (as they will be once the
+/// plan's latch step is done).
+pub(super) fn keep_latch_children(plan: &mut RecordPlan, owner: &Owner, checks: &CheckSet) {
+    let deleted: Vec<String> = plan.delete_checks.iter().map(|d| d.id.clone()).collect();
+    let mut counted: Vec<String> = Vec::new();
+    for latch in checks.latches_of(owner) {
+        if deleted.contains(&latch.id) {
+            continue;
+        }
+        match &plan.latch {
+            Some(LatchStep::Update { id, child, .. }) if *id == latch.id => {
+                if let CheckRef::Existing(child) = child {
+                    counted.push(child.clone());
+                }
+            }
+            _ => counted.extend(latch.config.children.iter().cloned()),
+        }
+    }
+    let kept = &mut plan.kept_checks;
+    plan.delete_checks.retain(|d| {
+        let keep = counted.contains(&d.id);
+        if keep {
+            kept.push(KeptCheck {
+                id: d.id.clone(),
+                reason: "the failback latch counts it".to_string(),
+            });
+        }
+        !keep
+    });
 }

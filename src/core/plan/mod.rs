@@ -20,6 +20,7 @@
 
 pub mod batch;
 mod checks;
+mod checkset;
 mod claims;
 pub use claims::cname_clash;
 mod zone;
@@ -29,10 +30,11 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub use checkset::CheckSet;
 pub use zone::{FoundMarker, ZoneRecords, marker_entries};
 
 pub use checks::keep_checks_in_use;
-use checks::{keep_referenced_checks, plan_side_check};
+use checks::{keep_latch_children, keep_referenced_checks, plan_latch, plan_side_check};
 use claims::{Side, ownership_of};
 
 use crate::core::desired::PlacedRecord;
@@ -48,7 +50,7 @@ use crate::route53::{
 pub struct Observed<'a> {
     pub records: &'a ZoneRecords,
     /// Health checks of this owner id (any resource); others are ignored.
-    pub health_checks: &'a [HealthCheck],
+    pub health_checks: &'a CheckSet,
     /// Tags of those health checks, where they were read.
     pub tags: &'a BTreeMap<String, Tags>,
 }
@@ -60,6 +62,53 @@ pub enum CheckRef {
     Existing(String),
     /// The check this plan creates for that role.
     Created(Failover),
+    /// The failback latch this plan creates.
+    Latch,
+}
+
+impl CheckRef {
+    /// The id this refers to, once the plan's creates are known.
+    pub fn resolve(
+        &self,
+        created: &BTreeMap<Failover, String>,
+        latch: Option<&str>,
+    ) -> Option<String> {
+        match self {
+            Self::Existing(id) => Some(id.clone()),
+            Self::Created(role) => created.get(role).cloned(),
+            Self::Latch => latch.map(str::to_string),
+        }
+    }
+}
+
+/// The failback latch's step: after the side checks exist (it counts the
+/// primary's), before the record batch (the PRIMARY record uses it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LatchStep {
+    /// Create the latch on `child` (following), tag it, and make it hold if
+    /// `hold`.
+    Create {
+        child: CheckRef,
+        hold: bool,
+        tags: Tags,
+    },
+    /// Point the latch at `child`, holding or following.
+    Update {
+        id: String,
+        version: i64,
+        child: CheckRef,
+        hold: bool,
+    },
+}
+
+impl LatchStep {
+    fn write_count(&self) -> usize {
+        match self {
+            Self::Create { hold, .. } => 2 + usize::from(*hold),
+            Self::Update { .. } => 1,
+        }
+    }
 }
 
 /// A record change whose health check may not exist yet.
@@ -84,13 +133,17 @@ impl PlannedChange {
                 .starts_with(&format!("_{}-", ownership::HERITAGE))
     }
 
-    /// The change with its health check id resolved by `created`.
-    pub fn resolve(&self, created: &BTreeMap<Failover, String>) -> Option<Change> {
+    /// The change with its health check id resolved by `created` (and the
+    /// latch this plan created, if it did).
+    pub fn resolve(
+        &self,
+        created: &BTreeMap<Failover, String>,
+        latch: Option<&str>,
+    ) -> Option<Change> {
         let mut record = self.record.clone();
         record.health_check_id = match &self.health_check {
             None => None,
-            Some(CheckRef::Existing(id)) => Some(id.clone()),
-            Some(CheckRef::Created(role)) => Some(created.get(role)?.clone()),
+            Some(reference) => Some(reference.resolve(created, latch)?),
         };
         Some(Change {
             action: self.action,
@@ -226,6 +279,9 @@ pub struct RecordPlan {
     pub create_checks: Vec<CreateCheck>,
     pub update_checks: Vec<UpdateCheck>,
     pub retag_checks: Vec<RetagCheck>,
+    /// The failback latch's create or update (`failback: Manual`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latch: Option<LatchStep>,
     /// One atomic group: deletes first, then creates.
     pub changes: Vec<PlannedChange>,
     pub delete_checks: Vec<DeleteCheck>,
@@ -254,6 +310,7 @@ impl RecordPlan {
             create_checks: Vec::new(),
             update_checks: Vec::new(),
             retag_checks: Vec::new(),
+            latch: None,
             changes: Vec::new(),
             delete_checks: Vec::new(),
             kept_checks: Vec::new(),
@@ -283,6 +340,7 @@ impl RecordPlan {
             create_checks: Vec::new(),
             update_checks: Vec::new(),
             retag_checks: Vec::new(),
+            latch: None,
             changes: Vec::new(),
             ..self.clone()
         }
@@ -302,6 +360,19 @@ impl RecordPlan {
             .filter(|(n, _, _)| *n > 0)
             .map(|(n, verb, what)| format!("{verb} {n} {what}"))
             .collect();
+        match &self.latch {
+            Some(LatchStep::Create { hold, .. }) => parts.push(format!(
+                "create the failback latch{}",
+                if *hold { " (holding)" } else { "" }
+            )),
+            Some(LatchStep::Update { hold: true, .. }) => {
+                parts.push("make the failback latch hold the secondary".to_string())
+            }
+            Some(LatchStep::Update { hold: false, .. }) => {
+                parts.push("make the failback latch follow the primary".to_string())
+            }
+            None => {}
+        }
         if !self.conflicts.is_empty() {
             parts.push("leave conflicting record sets alone".to_string());
         }
@@ -328,6 +399,7 @@ impl RecordPlan {
         self.create_checks.len() * 2
             + self.update_checks.len()
             + self.retag_checks.len()
+            + self.latch.as_ref().map_or(0, LatchStep::write_count)
             + usize::from(!self.changes.is_empty())
             + self.delete_checks.len()
     }
@@ -352,7 +424,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     plan.disputes = claims.disputes.clone();
 
     // Health checks first: the records below refer to them.
-    let mut owned_checks: Vec<(&HealthCheck, Failover)> = owner.checks_of(observed.health_checks);
+    let mut owned_checks: Vec<(&HealthCheck, Failover)> = observed.health_checks.of(owner);
     owned_checks.extend(adopted_checks(
         claims.mine.as_ref(),
         observed,
@@ -374,7 +446,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
                 // spec describes that check (its immutable settings at least).
                 if let (Some(id), Some(want)) = (serving, side.health_check.as_ref())
                     && !candidates.iter().any(|c| c.id == id)
-                    && let Some(found) = observed.health_checks.iter().find(|c| c.id == id)
+                    && let Some(found) = observed.health_checks.get(id)
                     && found.config.immutable_part() == want.immutable_part()
                 {
                     candidates.push(found);
@@ -396,6 +468,36 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
         check_refs.insert(role, check_ref);
     }
     retag_taken_over(&mut plan, record, &check_refs, &taken_over);
+    // Checks of someone else's this entry uses (taken over with the
+    // records), noted before the failback latch steps in front of PRIMARY's.
+    let adopted: BTreeMap<Failover, String> = check_refs
+        .iter()
+        .filter_map(|(role, check_ref)| match check_ref {
+            Some(CheckRef::Existing(id))
+                if owner.role_of_check(
+                    &observed
+                        .health_checks
+                        .get(id)
+                        .map(|c| c.caller_reference.clone())
+                        .unwrap_or_default(),
+                ) != Some(*role) =>
+            {
+                Some((*role, id.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    // While a dispute keeps PRIMARY as it is, so does its latch.
+    if !matches!(claims.side(Failover::Primary), Side::Keep(_)) {
+        let ours_here: Vec<&RecordSet> = Failover::BOTH
+            .into_iter()
+            .filter_map(|role| match claims.side(role) {
+                Side::Write { current } | Side::Keep(current) => *current,
+                _ => None,
+            })
+            .collect();
+        plan_latch(&mut plan, record, &ours_here, observed, &mut check_refs);
+    }
 
     // Then the record sets: PRIMARY, SECONDARY and the marker, as one group.
     let mut entry = Marker::empty(owner);
@@ -405,16 +507,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
         match (claims.side(role), record.desired.side(role)) {
             (Side::Write { current: have }, Some(side)) => {
                 let check_ref = check_refs.get(&role).cloned().flatten();
-                if let Some(CheckRef::Existing(id)) = &check_ref
-                    && owner.role_of_check(
-                        &observed
-                            .health_checks
-                            .iter()
-                            .find(|c| &c.id == id)
-                            .map(|c| c.caller_reference.clone())
-                            .unwrap_or_default(),
-                    ) != Some(role)
-                {
+                if let Some(id) = adopted.get(&role) {
                     entry.set_adopted_check(role, Some(id.clone()));
                 }
                 entry.set_holds(role, Some(side.set_identifier.clone()));
@@ -487,6 +580,7 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
     plan.changes = deletes;
     plan.changes.extend(creates);
     keep_referenced_checks(&mut plan, observed.records);
+    keep_latch_children(&mut plan, owner, observed.health_checks);
     plan
 }
 
@@ -498,7 +592,7 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
     let mut deletes: Vec<PlannedChange> = Vec::new();
     let mut creates: Vec<PlannedChange> = Vec::new();
     let mut adopted: Vec<(&HealthCheck, Failover)> = Vec::new();
-    let owned = owner.checks_of(observed.health_checks);
+    let owned = observed.health_checks.of(owner);
     for found in observed.records.markers_of(owner) {
         if plan.fqdn.is_none() {
             plan.fqdn = Some(found.name.clone());
@@ -522,7 +616,22 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
             reason: DeleteReason::ResourceDeleted,
         })
         .collect();
-    plan.delete_checks.sort_by(|a, b| a.id.cmp(&b.id));
+    // A latch goes before the check it counts: Route 53 refuses to delete
+    // a calculated check's child.
+    let latches: Vec<String> = observed
+        .health_checks
+        .latches_of(owner)
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    plan.delete_checks
+        .extend(latches.iter().map(|id| DeleteCheck {
+            id: id.clone(),
+            role: Failover::Primary,
+            reason: DeleteReason::ResourceDeleted,
+        }));
+    plan.delete_checks
+        .sort_by_key(|d| (!latches.contains(&d.id), d.id.clone()));
     plan.delete_checks.dedup_by(|a, b| a.id == b.id);
     keep_referenced_checks(&mut plan, observed.records);
     plan
@@ -565,7 +674,7 @@ fn adopted_checks<'a>(
         .into_iter()
         .filter_map(|role| {
             let id = entry.adopted_check(role)?;
-            let check = observed.health_checks.iter().find(|c| c.id == id)?;
+            let check = observed.health_checks.get(id)?;
             (!owned.iter().any(|(c, _)| c.id == id)).then_some((check, role))
         })
         .collect()
@@ -618,7 +727,7 @@ fn equivalent(have: &RecordSet, want: &RecordSet, check_ref: Option<&CheckRef>) 
     let check_matches = match check_ref {
         None => have.health_check_id.is_none(),
         Some(CheckRef::Existing(id)) => have.health_check_id.as_deref() == Some(id.as_str()),
-        Some(CheckRef::Created(_)) => false,
+        Some(CheckRef::Created(_) | CheckRef::Latch) => false,
     };
     let values_match = if want.rr_type == RrType::TXT {
         have.values.len() == want.values.len()

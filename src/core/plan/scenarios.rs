@@ -521,11 +521,7 @@ async fn another_installation_sharing_the_zone_is_never_touched() {
         .await
         .expect("observe");
     assert!(
-        record
-            .desired
-            .owner
-            .checks_of(&snapshot.health_checks)
-            .is_empty(),
+        snapshot.health_checks.of(&record.desired.owner).is_empty(),
         "checks of other owner ids are never this owner's"
     );
     let plan = plan_apply(&record, snapshot.observed(&world.zone.id).expect("zone"));

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::api::{FailoverRecordSpec, HealthCheckSpec};
+use crate::core::desired::LatchWant;
 use crate::core::validate::desired_from_spec;
 use crate::route53::{HealthCheck, Tags, Zone};
 
@@ -26,6 +27,7 @@ fn zone() -> Zone {
         id: "Z1".into(),
         name: "example.com.".into(),
         private: false,
+        name_servers: Vec::new(),
     }
 }
 
@@ -49,18 +51,20 @@ struct Held {
 impl Held {
     fn plan(&self, record: &PlacedRecord) -> RecordPlan {
         let zone = ZoneRecords::new(self.records.clone());
-        plan_apply(record, self.observed(&zone))
+        let checks = CheckSet::new(self.checks.clone());
+        plan_apply(record, self.observed(&zone, &checks))
     }
 
     fn plan_delete(&self, owner: &Owner) -> RecordPlan {
         let zone = ZoneRecords::new(self.records.clone());
-        plan_delete(owner, "Z1", self.observed(&zone))
+        let checks = CheckSet::new(self.checks.clone());
+        plan_delete(owner, "Z1", self.observed(&zone, &checks))
     }
 
-    fn observed<'a>(&'a self, zone: &'a ZoneRecords) -> Observed<'a> {
+    fn observed<'a>(&'a self, zone: &'a ZoneRecords, checks: &'a CheckSet) -> Observed<'a> {
         Observed {
             records: zone,
-            health_checks: &self.checks,
+            health_checks: checks,
             tags: &self.tags,
         }
     }
@@ -96,10 +100,35 @@ impl Held {
                 .or_default()
                 .extend(retag.add.clone());
         }
+        // The latch gets the id `hc-latch`.
+        let latch = match &plan.latch {
+            Some(LatchStep::Create { child, hold, tags }) => {
+                let child = child.resolve(&created, None).unwrap_or_default();
+                held.checks.push(HealthCheck {
+                    id: "hc-latch".into(),
+                    caller_reference: ownership::latch_reference(&plan.owner, &child, 0),
+                    version: 1,
+                    config: HealthCheckConfig::latch(&child, *hold),
+                });
+                held.tags.insert("hc-latch".into(), tags.clone());
+                Some("hc-latch".to_string())
+            }
+            Some(LatchStep::Update {
+                id, child, hold, ..
+            }) => {
+                let child = child.resolve(&created, None).unwrap_or_default();
+                if let Some(check) = held.checks.iter_mut().find(|c| &c.id == id) {
+                    check.config = HealthCheckConfig::latch(&child, *hold);
+                    check.version += 1;
+                }
+                Some(id.clone())
+            }
+            None => None,
+        };
         let changes: Vec<Change> = plan
             .changes
             .iter()
-            .filter_map(|c| c.resolve(&created))
+            .filter_map(|c| c.resolve(&created, latch.as_deref()))
             .collect();
         let mut zone = ZoneRecords::new(held.records.clone());
         zone.apply_changes(&changes);
@@ -145,10 +174,25 @@ fn steps(plan: &RecordPlan) -> Vec<String> {
     for r in &plan.retag_checks {
         steps.push(format!("retag check {}", r.id));
     }
+    let child = |c: &CheckRef| match c {
+        CheckRef::Existing(id) => id.clone(),
+        CheckRef::Created(role) => format!("new {role}"),
+        CheckRef::Latch => "new latch".into(),
+    };
+    match &plan.latch {
+        Some(LatchStep::Create { child: c, hold, .. }) => {
+            steps.push(format!("create latch on {} hold={hold}", child(c)));
+        }
+        Some(LatchStep::Update {
+            id, child: c, hold, ..
+        }) => steps.push(format!("update latch {id} on {} hold={hold}", child(c))),
+        None => {}
+    }
     for c in &plan.changes {
         let check = match &c.health_check {
             Some(CheckRef::Existing(id)) => format!(" -> {id}"),
             Some(CheckRef::Created(role)) => format!(" -> new {role}"),
+            Some(CheckRef::Latch) => " -> new latch".to_string(),
             None => String::new(),
         };
         steps.push(format!(
@@ -434,4 +478,104 @@ fn deletion_rules() {
     for (case, held, owner, expected) in table {
         assert_eq!(steps(&held.plan_delete(&owner)), expected, "{case}");
     }
+}
+
+#[test]
+fn latch_rules() {
+    let manual = |want: LatchWant| {
+        let mut record = placed(|s| s.failback = crate::api::Failback::Manual);
+        record.desired.latch = want;
+        record
+    };
+    let latched = converged().after(&converged().plan(&manual(LatchWant::Keep)));
+    let held = latched.after(&latched.plan(&manual(LatchWant::Hold)));
+    let replaced = |want| {
+        let mut record = manual(want);
+        if let Some(c) = record
+            .desired
+            .primary
+            .as_mut()
+            .and_then(|p| p.health_check.as_mut())
+        {
+            c.request_interval = 30;
+        }
+        record
+    };
+
+    let table: Vec<(&str, Held, PlacedRecord, Vec<&str>)> = vec![
+        (
+            "Manual: a latch on the primary's check, and the PRIMARY record uses it",
+            converged(),
+            manual(LatchWant::Keep),
+            vec![
+                "create latch on hc-primary hold=false",
+                "DELETE www.example.com. A primary -> hc-primary",
+                "CREATE www.example.com. A primary -> new latch",
+            ],
+        ),
+        (
+            "in place: nothing to do",
+            latched.clone(),
+            manual(LatchWant::Keep),
+            vec![],
+        ),
+        (
+            "hold: one update of the latch, no record change",
+            latched.clone(),
+            manual(LatchWant::Hold),
+            vec!["update latch hc-latch on hc-primary hold=true"],
+        ),
+        (
+            "held stays held",
+            held.clone(),
+            manual(LatchWant::Keep),
+            vec![],
+        ),
+        (
+            "release",
+            held.clone(),
+            manual(LatchWant::Release),
+            vec!["update latch hc-latch on hc-primary hold=false"],
+        ),
+        (
+            "a replaced primary check: the latch counts the new one before the old goes",
+            held.clone(),
+            replaced(LatchWant::Keep),
+            vec![
+                "create check primary",
+                "update latch hc-latch on new primary hold=true",
+                "delete check hc-primary Replaced",
+            ],
+        ),
+        (
+            "back to Automatic: the PRIMARY record uses the check again, then the latch goes",
+            held.clone(),
+            placed(|_| {}),
+            vec![
+                "DELETE www.example.com. A primary -> hc-latch",
+                "CREATE www.example.com. A primary -> hc-primary",
+                "delete check hc-latch NoLongerWanted",
+            ],
+        ),
+    ];
+    for (case, held, record, expected) in table {
+        let plan = held.plan(&record);
+        assert_eq!(steps(&plan), expected, "{case}");
+        let after = held.after(&plan);
+        assert!(
+            after.plan(&record).is_empty(),
+            "{case}: converged after one plan"
+        );
+    }
+
+    // Deleting: the records, then the latch, then the check it counts.
+    let owner = Owner::new("test", "web", "www");
+    let steps_of = steps(&held.plan_delete(&owner));
+    assert_eq!(
+        steps_of[steps_of.len() - 2..],
+        [
+            "delete check hc-latch ResourceDeleted".to_string(),
+            "delete check hc-primary ResourceDeleted".to_string()
+        ]
+    );
 }

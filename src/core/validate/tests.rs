@@ -22,6 +22,7 @@ fn zone() -> Zone {
         id: "Z1".into(),
         name: "example.com.".into(),
         private: false,
+        name_servers: Vec::new(),
     }
 }
 

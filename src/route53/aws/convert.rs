@@ -25,6 +25,7 @@ pub(super) fn zone_from(zone: &sdk::HostedZone) -> Zone {
         id: bare_zone_id(zone.id()),
         name: names::normalize(zone.name()),
         private: zone.config().is_some_and(|c| c.private_zone()),
+        name_servers: Vec::new(),
     }
 }
 
@@ -106,6 +107,22 @@ pub(super) fn check_from(check: &sdk::HealthCheck) -> HealthCheck {
         HealthCheckKind::parse(c.r#type().as_str())
     });
     let http = kind.is_http_family();
+    if kind == HealthCheckKind::Calculated {
+        // Only the children and the threshold mean anything; the rest is
+        // left at what `HealthCheckConfig::latch` sets, so plans compare.
+        let children = config
+            .map(|c| c.child_health_checks().to_vec())
+            .unwrap_or_default();
+        let mut latch = HealthCheckConfig::latch("", false);
+        latch.children = children;
+        latch.health_threshold = config.and_then(|c| c.health_threshold()).unwrap_or(0);
+        return HealthCheck {
+            id: check.id().to_string(),
+            caller_reference: check.caller_reference().to_string(),
+            version: check.health_check_version(),
+            config: latch,
+        };
+    }
     HealthCheck {
         id: check.id().to_string(),
         caller_reference: check.caller_reference().to_string(),
@@ -134,6 +151,8 @@ pub(super) fn check_from(check: &sdk::HealthCheck) -> HealthCheck {
                     .map(|c| c.regions().iter().map(|r| r.as_str().to_string()).collect())
                     .unwrap_or_default(),
             ),
+            children: Vec::new(),
+            health_threshold: 0,
             kind,
         },
     }
@@ -151,6 +170,13 @@ pub(super) fn canonical_ip(raw: &str) -> String {
 pub(super) fn check_config_to(
     config: &HealthCheckConfig,
 ) -> std::result::Result<sdk::HealthCheckConfig, aws_sdk_route53::error::BuildError> {
+    if config.kind == HealthCheckKind::Calculated {
+        return sdk::HealthCheckConfig::builder()
+            .r#type(sdk::HealthCheckType::Calculated)
+            .set_child_health_checks(Some(config.children.clone()))
+            .health_threshold(config.health_threshold)
+            .build();
+    }
     sdk::HealthCheckConfig::builder()
         .r#type(sdk::HealthCheckType::from(config.kind.as_route53()))
         .set_ip_address(config.ip_address.clone())

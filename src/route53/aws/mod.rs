@@ -24,9 +24,9 @@ use aws_sdk_route53::types as sdk;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use super::{
-    Change, ChangeInfo, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
-    HealthObservation, Operation, Page, RecordCursor, RecordSet, Result, Route53, Route53Error,
-    Tags, Zone, bare_zone_id,
+    Change, ChangeInfo, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckKind,
+    HealthCheckUpdate, HealthObservation, Operation, Page, RecordCursor, RecordSet, Result,
+    Route53, Route53Error, Tags, Zone, bare_zone_id,
 };
 use crate::route53::names;
 use classify::{change_error, error};
@@ -142,9 +142,14 @@ impl Route53 for AwsRoute53 {
             .send()
             .await
             .map_err(|e| error(op, e))?;
-        out.hosted_zone().map(zone_from).ok_or_else(|| {
+        let mut zone = out.hosted_zone().map(zone_from).ok_or_else(|| {
             Route53Error::new(op, ErrorKind::Other, "the answer held no hosted zone")
-        })
+        })?;
+        zone.name_servers = out
+            .delegation_set()
+            .map(|d| d.name_servers().to_vec())
+            .unwrap_or_default();
+        Ok(zone)
     }
 
     async fn list_hosted_zones_page(&self, marker: Option<&str>) -> Result<Page<Zone, String>> {
@@ -316,6 +321,21 @@ impl Route53 for AwsRoute53 {
     ) -> Result<HealthCheck> {
         let op = Operation::UpdateHealthCheck;
         let c = &update.config;
+        if c.kind == HealthCheckKind::Calculated {
+            let out = self
+                .client
+                .update_health_check()
+                .health_check_id(id)
+                .health_check_version(update.version)
+                .set_child_health_checks(Some(c.children.clone()))
+                .health_threshold(c.health_threshold)
+                .send()
+                .await
+                .map_err(|e| error(op, e))?;
+            return out.health_check().map(check_from).ok_or_else(|| {
+                Route53Error::new(op, ErrorKind::Other, "the answer held no health check")
+            });
+        }
         let out = self
             .client
             .update_health_check()

@@ -23,7 +23,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use super::{
     ErrorKind, HealthCheck, HealthObservation, Operation, RecordKey, RecordSet, Result,
-    Route53Error, Tags, Zone,
+    Route53Error, RrType, Tags, Zone,
 };
 use crate::route53::{HEALTH_CHECK_REGIONS, names};
 
@@ -172,6 +172,7 @@ impl FakeRoute53 {
             id: id.clone(),
             name: names::normalize(name),
             private,
+            name_servers: Vec::new(),
         };
         state.zones.insert(
             id,
@@ -181,6 +182,24 @@ impl FakeRoute53 {
             },
         );
         zone
+    }
+
+    /// The name servers GetHostedZone reports for a zone (Route 53 assigns
+    /// four; tests point them at a DNS server of their own).
+    pub fn set_name_servers(&self, zone_id: &str, name_servers: Vec<String>) {
+        if let Some(zone) = self.lock().zones.get_mut(zone_id) {
+            zone.zone.name_servers = name_servers;
+        }
+    }
+
+    /// What the checkers report for a check now, without counting a call
+    /// (for a test DNS server that answers the way Route 53's name servers do).
+    pub fn observations(&self, check_id: &str) -> Vec<HealthObservation> {
+        self.lock()
+            .health
+            .get(check_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Put a record set in place directly, as another tool or a person would.
@@ -195,6 +214,36 @@ impl FakeRoute53 {
     pub fn remove_record(&self, zone_id: &str, key: &RecordKey) -> Option<RecordSet> {
         let mut state = self.lock();
         state.zones.get_mut(zone_id)?.records.remove(&sort_key(key))
+    }
+
+    /// The record sets at one name and type in any zone, without counting
+    /// a call (a test DNS server answers thousands of these a second).
+    pub fn records_at(&self, name: &str, rr_type: &RrType) -> Vec<RecordSet> {
+        let start = sort_key(&RecordKey {
+            name: name.to_string(),
+            rr_type: rr_type.clone(),
+            set_identifier: None,
+        });
+        let state = self.lock();
+        state
+            .zones
+            .values()
+            .flat_map(|zone| {
+                zone.records
+                    .range(start.clone()..)
+                    .take_while(|((labels, kind, _), _)| *labels == start.0 && *kind == start.1)
+                    .map(|(_, record)| record.clone())
+            })
+            .collect()
+    }
+
+    /// One health check, without counting a call.
+    pub fn health_check(&self, id: &str) -> Option<HealthCheck> {
+        self.lock().checks.get(id).cloned()
+    }
+
+    pub fn zone_ids(&self) -> Vec<String> {
+        self.lock().zones.keys().cloned().collect()
     }
 
     pub fn records(&self, zone_id: &str) -> Vec<RecordSet> {

@@ -8,9 +8,9 @@ use super::{
     CHECKERS, FakeRoute53, HEALTH_CHECK_PAGE_SIZE, RECORD_PAGE_SIZE, observations, sort_key,
 };
 use crate::route53::{
-    Change, ChangeInfo, ChangeState, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckUpdate,
-    HealthObservation, Operation, Page, RecordCursor, RecordKey, RecordSet, ResettableElement,
-    Result, Route53, Route53Error, RrType, TAGS_PER_REQUEST, Tags, Zone, names,
+    Change, ChangeInfo, ChangeState, ErrorKind, HealthCheck, HealthCheckConfig, HealthCheckKind,
+    HealthCheckUpdate, HealthObservation, Operation, Page, RecordCursor, RecordKey, RecordSet,
+    ResettableElement, Result, Route53, Route53Error, RrType, TAGS_PER_REQUEST, Tags, Zone, names,
 };
 
 impl Route53 for FakeRoute53 {
@@ -54,7 +54,11 @@ impl Route53 for FakeRoute53 {
                 .zones
                 .values()
                 .filter(|z| z.zone.name == name)
-                .map(|z| z.zone.clone())
+                // Route 53 lists zones without their delegation sets.
+                .map(|z| Zone {
+                    name_servers: Vec::new(),
+                    ..z.zone.clone()
+                })
                 .collect())
         })
     }
@@ -164,6 +168,10 @@ impl Route53 for FakeRoute53 {
             if let Some(existing) = state.checks.values().find(|c| c.caller_reference == caller_reference) {
                 return if &existing.config == config { Ok(existing.clone()) } else { Err(exists()) };
             }
+            if let Some(child) = config.children.iter().find(|c| !state.checks.contains_key(*c)) {
+                return Err(Route53Error::new(Operation::CreateHealthCheck, ErrorKind::InvalidInput, format!("child health check {child} does not exist"))
+                    .with_code("InvalidInput"));
+            }
             if state.checks.len() >= state.max_health_checks {
                 return Err(Route53Error::new(Operation::CreateHealthCheck, ErrorKind::LimitExceeded, "This AWS account has reached the limit on the number of health checks")
                     .with_code("TooManyHealthChecks"));
@@ -233,6 +241,15 @@ impl Route53 for FakeRoute53 {
                 )
                 .with_code("HealthCheckInUse"));
             }
+            // Route 53 refuses to delete a check a calculated check counts.
+            if let Some(parent) = state.checks.values().find(|c| c.config.children.iter().any(|child| child == id)) {
+                return Err(Route53Error::new(
+                    Operation::DeleteHealthCheck,
+                    ErrorKind::InUse,
+                    format!("The health check with id {id} is a child of calculated health check {}", parent.id),
+                )
+                .with_code("HealthCheckInUse"));
+            }
             if let Some(check) = state.checks.remove(id) {
                 state.deleted_references.insert(check.caller_reference);
             }
@@ -244,6 +261,10 @@ impl Route53 for FakeRoute53 {
 
     async fn get_health_check_status(&self, id: &str) -> Result<Vec<HealthObservation>> {
         self.call(Operation::GetHealthCheckStatus, |state| {
+            if state.checks.get(id).is_some_and(|c| c.config.kind == HealthCheckKind::Calculated) {
+                return Err(Route53Error::new(Operation::GetHealthCheckStatus, ErrorKind::InvalidInput, "You can't use GetHealthCheckStatus to get the status of a calculated health check")
+                    .with_code("InvalidInput"));
+            }
             if !state.checks.contains_key(id) {
                 return Err(not_found_check(Operation::GetHealthCheckStatus, id));
             }
