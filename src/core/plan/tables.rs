@@ -568,6 +568,45 @@ fn latch_rules() {
         );
     }
 
+    // One side managed here (two clusters, `manage: Primary`): the latch
+    // works the same, and the marker entry names no check as taken over
+    // (the latch and the check are this owner's own).
+    let primary_only = |want: LatchWant| {
+        let mut record = placed(|s| {
+            s.failback = crate::api::Failback::Manual;
+            s.manage = crate::api::Manage::Primary;
+            s.secondary = None;
+        });
+        record.desired.latch = want;
+        record
+    };
+    let split = Held::default().after(&Held::default().plan(&primary_only(LatchWant::Keep)));
+    let primary = split
+        .records
+        .iter()
+        .find(|r| r.failover == Some(Failover::Primary))
+        .expect("the PRIMARY record set");
+    assert_eq!(primary.health_check_id.as_deref(), Some("hc-latch"));
+    assert!(
+        !split
+            .records
+            .iter()
+            .any(|r| r.failover == Some(Failover::Secondary)),
+        "the other installation's side is not written"
+    );
+    let marker = split
+        .records
+        .iter()
+        .find(|r| r.rr_type == RrType::TXT)
+        .expect("the marker");
+    let entry = Marker::parse(&marker.values[0]).expect("an entry");
+    assert_eq!(entry.adopted_check(Failover::Primary), None);
+    assert!(split.plan(&primary_only(LatchWant::Keep)).is_empty());
+    assert_eq!(
+        steps(&split.plan(&primary_only(LatchWant::Hold))),
+        vec!["update latch hc-latch on hc-primary hold=true"]
+    );
+
     // Deleting: the records, then the latch, then the check it counts.
     let owner = Owner::new("test", "web", "www");
     let steps_of = steps(&held.plan_delete(&owner));
