@@ -28,7 +28,7 @@ fn every_example_failover_record_passes_the_api_servers_validation() {
         let refs = [&record.spec.primary, &record.spec.secondary]
             .into_iter()
             .flatten()
-            .any(|t| t.service_ref.is_some() || t.ingress_ref.is_some());
+            .any(|t| t.service_ref.is_some() || t.ingress_ref.is_some() || t.gateway_ref.is_some());
         let owner = Owner::new(
             "docs",
             "web",

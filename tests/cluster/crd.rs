@@ -114,7 +114,7 @@ fn each_class_of_invalid_spec_is_refused_by_the_apiserver_with_its_message() {
             json!({"spec": {"secondary": {"alias": {"dnsName": "lb.example.net", "hostedZoneId": "Z35SXDOTRQ7X7K"}}}}),
             &[
                 "spec.secondary",
-                "set exactly one of addresses, alias, serviceRef or ingressRef",
+                "set exactly one of addresses, alias, serviceRef, ingressRef or gatewayRef",
             ],
         ),
         (
