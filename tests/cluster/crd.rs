@@ -33,6 +33,9 @@ fn examples_in(ns: &str) -> Vec<(String, Value)> {
 #[test]
 fn every_example_passes_a_server_side_dry_run() {
     let plane = control_plane();
+    // examples/gateway-backed.yaml holds a Gateway, checked against the
+    // Gateway API's published schema.
+    plane.install_gateway_api();
     let ns = plane.namespace("examples", &[]);
     let docs = examples_in(&ns);
     let kinds: Vec<&str> = docs
