@@ -103,4 +103,13 @@ fn the_control_plane_versions_agree_between_the_go_modules_and_the_scripts() {
         read("tools/etcd/go.mod").contains(&format!("require go.etcd.io/etcd/server/v3 {etcd}\n")),
         "tools/etcd/go.mod must require go.etcd.io/etcd/server/v3 {etcd}"
     );
+    // The Gateway API CRDs the cluster tests install: the README names the
+    // version and its cache directory.
+    let gateway_api = pinned(&versions, "GATEWAY_API_VERSION");
+    let readme = read("README.md");
+    assert!(
+        readme.contains(&format!("gateway-api-{gateway_api}/crd/standard"))
+            && readme.contains(&format!("Gateway API {gateway_api}")),
+        "README.md must name the Gateway API version the tests install ({gateway_api})"
+    );
 }
