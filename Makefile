@@ -17,7 +17,7 @@ MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 CRD_FILE := crds/failoverrecords.dnsfailover.io.yaml
 CHART_CRD := charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml
-SHELL_SCRIPTS := scripts/demo.sh scripts/demo-cli.sh scripts/cluster-bins.sh scripts/cluster-versions.sh .ci/run tests/e2e/run.sh
+SHELL_SCRIPTS := scripts/demo.sh scripts/demo-cli.sh scripts/cluster-bins.sh scripts/cluster-versions.sh scripts/gateway-api-crds.sh .ci/run tests/e2e/run.sh
 
 # Tools built from crates.io once per machine, outside the work tree.
 TOOLS_DIR     ?= $(HOME)/.cache/dnsfailover/tools

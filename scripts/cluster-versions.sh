@@ -9,6 +9,9 @@
     K8S_VERSION=v1.34.4
     ETCD_VERSION=v3.6.16
     GO_MIN_VERSION=1.26
+    # The Gateway API whose published CRDs (config/crd/standard in the
+    # sigs.k8s.io/gateway-api module) the gatewayRef tests install.
+    GATEWAY_API_VERSION=v1.3.0
 }
 
 # Outside the checkout, so clones and CI runs on one machine share it;
@@ -16,4 +19,10 @@
 cluster_bin_dir() {
     local base="${DNSFAILOVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dnsfailover}"
     echo "$base/control-plane-k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin"
+}
+
+# The Gateway API's standard CRD manifests, cached like the binaries.
+gateway_api_crd_dir() {
+    local base="${DNSFAILOVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dnsfailover}"
+    echo "$base/gateway-api-$GATEWAY_API_VERSION/crd/standard"
 }

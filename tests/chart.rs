@@ -703,6 +703,56 @@ fn rbac_follows_leader_election_and_cluster_targets() {
     );
 }
 
+/// The Gateway read that `gatewayAPI.enabled` adds.
+fn gateway_grant() -> Grants {
+    expected(&[(
+        "gateway.networking.k8s.io",
+        "gateways",
+        &["get", "list", "watch"],
+    )])
+}
+
+#[test]
+fn gateways_are_read_only_with_gateway_api_enabled_in_both_rbac_modes() {
+    let default = render(None, None);
+    assert_eq!(
+        roles(&default)[&key("ClusterRole", "", "dnsfailover")],
+        watch_grants(true),
+        "no Gateway permission by default"
+    );
+    assert!(args(&default).iter().any(|a| a == "--gateway-api=false"));
+
+    let enabled = render(None, Some(json!({"gatewayAPI": {"enabled": true}})));
+    let mut with_gateways = watch_grants(true);
+    with_gateways.extend(gateway_grant());
+    assert_eq!(
+        roles(&enabled)[&key("ClusterRole", "", "dnsfailover")],
+        with_gateways
+    );
+    assert!(args(&enabled).iter().any(|a| a == "--gateway-api=true"));
+
+    let namespaced = |enabled: bool| {
+        render(
+            None,
+            Some(json!({"watchNamespaces": ["web", "shop"], "gatewayAPI": {"enabled": enabled}})),
+        )
+    };
+    let off = namespaced(false);
+    let on = namespaced(true);
+    for ns in ["web", "shop"] {
+        assert_eq!(
+            roles(&off)[&key("Role", ns, "dnsfailover")],
+            watch_grants(true)
+        );
+        assert_eq!(roles(&on)[&key("Role", ns, "dnsfailover")], with_gateways);
+    }
+    assert!(
+        !roles(&on).keys().any(|(kind, _, _)| kind == "ClusterRole"),
+        "no cluster-wide permission with watchNamespaces"
+    );
+    assert!(args(&on).iter().any(|a| a == "--gateway-api=true"));
+}
+
 #[test]
 fn more_than_one_replica_requires_leader_election() {
     let out = chart_py(&[

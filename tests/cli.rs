@@ -246,7 +246,13 @@ const INVALID: &[(&str, &str, &str, &str)] = &[
         "addresses and alias",
         "    addresses: [192.0.2.20]",
         "    addresses: [192.0.2.20]\n    alias: {dnsName: lb.example.net, hostedZoneId: Z35SXDOTRQ7X7K}",
-        "spec.secondary: set exactly one of addresses, alias, serviceRef or ingressRef",
+        "spec.secondary: set exactly one of addresses, alias, serviceRef, ingressRef or gatewayRef",
+    ),
+    (
+        "gatewayRef outside the cluster",
+        "    addresses: [192.0.2.20]",
+        "    gatewayRef: {name: public}",
+        "spec.secondary: serviceRef, ingressRef and gatewayRef need the controller running in the cluster; the standalone CLI takes addresses or alias",
     ),
     (
         "IP/type mismatch",

@@ -20,6 +20,8 @@ mod accounts;
 mod crd;
 #[path = "cluster/dnswatch.rs"]
 mod dnswatch;
+#[path = "cluster/gateway.rs"]
+mod gateway;
 #[path = "cluster/gc.rs"]
 mod gc;
 #[path = "cluster/helm.rs"]

@@ -527,6 +527,152 @@ async fn a_service_without_a_load_balancer_address_is_retried_not_invalid() {
     );
 }
 
+const GATEWAYS: &str = "/apis/gateway.networking.k8s.io/v1/namespaces";
+
+/// A Gateway whose controller has published these `status.addresses`.
+fn gateway(addresses: serde_json::Value) -> serde_json::Value {
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "public", "namespace": NS},
+        "spec": {"gatewayClassName": "example", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
+        "status": {"addresses": addresses}
+    })
+}
+
+fn with_gateway_primary() -> String {
+    SPEC.replace(
+        "  addresses: [52.94.236.10]\n",
+        "  gatewayRef: {name: public}\n",
+    )
+}
+
+#[tokio::test]
+async fn a_gateway_ref_takes_the_gateways_addresses_and_follows_them() {
+    let h = Harness::with(Settings {
+        gateway_api: true,
+        ..cluster::settings()
+    });
+    let at = format!("{GATEWAYS}/{NS}/gateways/public");
+    h.api.put(at.clone(), gateway(json!([])));
+    h.create("examplefailover", &with_gateway_primary());
+    h.reconcile("examplefailover").await.expect("finalizer");
+    let error = h
+        .reconcile("examplefailover")
+        .await
+        .expect_err("no address");
+    assert_eq!(error.category(), Category::TargetNotReady);
+    assert_eq!(h.fake.write_calls(), 0);
+    assert!(
+        h.condition("examplefailover", "Ready")
+            .2
+            .contains("waiting for Gateway public to get an address in status.addresses")
+    );
+    assert!(
+        h.api.take_lines().contains(&format!("GET {at}")),
+        "the Gateway is read from the Gateway API"
+    );
+
+    h.api.put(
+        at.clone(),
+        gateway(json!([{"type": "IPAddress", "value": "52.94.236.11"}])),
+    );
+    h.converge("examplefailover").await;
+    assert_eq!(h.side(Failover::Primary).values, vec!["52.94.236.11"]);
+    let check = h.fake.health_checks();
+    assert_eq!(
+        check
+            .first()
+            .and_then(|c| c.config.ip_address.clone())
+            .as_deref(),
+        Some("52.94.236.11"),
+        "the health check defaults to the Gateway's first address"
+    );
+
+    h.api.put(
+        at.clone(),
+        gateway(json!([{"type": "IPAddress", "value": "52.94.236.12"}])),
+    );
+    h.reconcile("examplefailover").await.expect("follows");
+    assert_eq!(h.side(Failover::Primary).values, vec!["52.94.236.12"]);
+
+    // A Gateway with only a NamedAddress: the condition says what it has
+    // and what is needed.
+    h.api.put(
+        at,
+        gateway(json!([{"type": "NamedAddress", "value": "shared-lb"}])),
+    );
+    // Not retried: the Gateway's next change triggers a reconcile.
+    let action = h.reconcile("examplefailover").await.expect("reported");
+    assert_eq!(action, Action::await_change());
+    let (_, reason, message) = h.condition("examplefailover", "Ready");
+    assert_eq!(reason, "InvalidSpec");
+    assert!(
+        message.contains("spec.primary.gatewayRef")
+            && message.contains("NamedAddress shared-lb")
+            && message.contains("IPAddress or Hostname"),
+        "{message}"
+    );
+    assert_eq!(h.side(Failover::Primary).values, vec!["52.94.236.12"]);
+}
+
+#[tokio::test]
+async fn a_gateway_ref_without_the_gateway_api_flag_says_how_to_enable_it() {
+    let h = Harness::new();
+    h.create("examplefailover", &with_gateway_primary());
+    h.reconcile("examplefailover").await.expect("finalizer");
+    h.api.take_lines();
+    // Not retried: enabling the flag restarts the controller, which
+    // reconciles everything again.
+    let action = h.reconcile("examplefailover").await.expect("reported");
+    assert_eq!(action, Action::await_change());
+    assert_eq!(h.fake.write_calls(), 0);
+    assert!(
+        !h.api.take_lines().iter().any(|l| l.contains("gateways")),
+        "no Gateway is read without the flag"
+    );
+    let (status, reason, message) = h.condition("examplefailover", "Ready");
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "InvalidSpec"));
+    assert!(
+        message.contains("spec.primary.gatewayRef")
+            && message.contains("--gateway-api")
+            && message.contains("gatewayAPI.enabled=true"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_event_maps_to_the_failover_records_that_refer_to_it() {
+    use dnsfailover::controller::run::referring;
+    use dnsfailover::controller::targets::Gateway;
+    use kube::runtime::{reflector, watcher};
+    let (store, mut writer) = reflector::store::<FailoverRecord>();
+    let record = |name: &str, spec: &str| {
+        let mut r = FailoverRecord::new(name, serde_yaml::from_str(spec).expect("spec"));
+        r.metadata.namespace = Some(NS.into());
+        r
+    };
+    writer.apply_watcher_event(&watcher::Event::Apply(record(
+        "uses-gateway",
+        &with_gateway_primary(),
+    )));
+    let with_service = SPEC.replace(
+        "  addresses: [52.94.236.10]\n",
+        "  serviceRef: {name: public}\n",
+    );
+    writer.apply_watcher_event(&watcher::Event::Apply(record(
+        "uses-service",
+        &with_service,
+    )));
+    let gw: Gateway = serde_json::from_value(gateway(json!([]))).expect("gateway");
+    let found = referring(&store, &gw, |t| {
+        t.gateway_ref.as_ref().map(|r| r.name.as_str())
+    });
+    assert_eq!(
+        found.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        vec!["uses-gateway"]
+    );
+}
+
 #[tokio::test]
 async fn without_the_lease_nothing_is_written() {
     let h = Harness::new();

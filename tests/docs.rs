@@ -28,7 +28,7 @@ fn every_example_failover_record_passes_the_api_servers_validation() {
         let refs = [&record.spec.primary, &record.spec.secondary]
             .into_iter()
             .flatten()
-            .any(|t| t.service_ref.is_some() || t.ingress_ref.is_some());
+            .any(|t| t.service_ref.is_some() || t.ingress_ref.is_some() || t.gateway_ref.is_some());
         let owner = Owner::new(
             "docs",
             "web",
@@ -102,5 +102,14 @@ fn the_control_plane_versions_agree_between_the_go_modules_and_the_scripts() {
     assert!(
         read("tools/etcd/go.mod").contains(&format!("require go.etcd.io/etcd/server/v3 {etcd}\n")),
         "tools/etcd/go.mod must require go.etcd.io/etcd/server/v3 {etcd}"
+    );
+    // The Gateway API CRDs the cluster tests install: the README names the
+    // version and its cache directory.
+    let gateway_api = pinned(&versions, "GATEWAY_API_VERSION");
+    let readme = read("README.md");
+    assert!(
+        readme.contains(&format!("gateway-api-{gateway_api}/crd/standard"))
+            && readme.contains(&format!("Gateway API {gateway_api}")),
+        "README.md must name the Gateway API version the tests install ({gateway_api})"
     );
 }

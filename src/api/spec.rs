@@ -75,7 +75,7 @@ use super::status::FailoverRecordStatus;
     validation = Rule::new("!has(self.primary) || !has(self.secondary) || (has(self.primary.setIdentifier) ? self.primary.setIdentifier : 'primary') != (has(self.secondary.setIdentifier) ? self.secondary.setIdentifier : 'secondary')")
         .message("primary.setIdentifier and secondary.setIdentifier must differ (they default to 'primary' and 'secondary')")
         .field_path(".secondary.setIdentifier"),
-    validation = Rule::new("!has(self.primary) || has(self.primary.healthCheck) || (has(self.primary.alias) && self.primary.alias.evaluateTargetHealth) || has(self.primary.serviceRef) || has(self.primary.ingressRef)")
+    validation = Rule::new("!has(self.primary) || has(self.primary.healthCheck) || (has(self.primary.alias) && self.primary.alias.evaluateTargetHealth) || has(self.primary.serviceRef) || has(self.primary.ingressRef) || has(self.primary.gatewayRef)")
         .message("primary.healthCheck is required: Route 53 rejects a PRIMARY failover record without a health check unless it is an alias target with evaluateTargetHealth: true")
         .field_path(".primary.healthCheck"),
     validation = managed_side("primary", "Secondary"),
@@ -258,7 +258,7 @@ fn cname_host_name(side: &str) -> Rule {
 /// CEL rule: a CNAME side holds exactly one host name and no alias.
 fn cname_target(side: &str) -> Rule {
     Rule::new(format!(
-        "self.type != 'CNAME' || !has(self.{side}) || has(self.{side}.serviceRef) || has(self.{side}.ingressRef) || (has(self.{side}.addresses) && self.{side}.addresses.size() == 1 && !isIP(self.{side}.addresses[0]))"
+        "self.type != 'CNAME' || !has(self.{side}) || has(self.{side}.serviceRef) || has(self.{side}.ingressRef) || has(self.{side}.gatewayRef) || (has(self.{side}.addresses) && self.{side}.addresses.size() == 1 && !isIP(self.{side}.addresses[0]))"
     ))
     .message(
         format!(
@@ -374,8 +374,8 @@ pub enum RecordType {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[x_kube(
     cel,
-    validation = Rule::new("[has(self.addresses), has(self.alias), has(self.serviceRef), has(self.ingressRef)].filter(x, x).size() == 1")
-        .message("set exactly one of addresses, alias, serviceRef or ingressRef"),
+    validation = Rule::new("[has(self.addresses), has(self.alias), has(self.serviceRef), has(self.ingressRef), has(self.gatewayRef)].filter(x, x).size() == 1")
+        .message("set exactly one of addresses, alias, serviceRef, ingressRef or gatewayRef"),
     validation = Rule::new("!has(self.alias) || !has(self.healthCheck) || has(self.healthCheck.ipAddress) || has(self.healthCheck.fqdn)")
         .message("a health check on an alias target needs healthCheck.ipAddress or healthCheck.fqdn: there is no address to default to")
         .field_path(".healthCheck")
@@ -410,6 +410,15 @@ pub struct Target {
     /// through its load balancer status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_ref: Option<LocalRef>,
+
+    /// A Gateway (`gateway.networking.k8s.io/v1`) in this namespace
+    /// (controller only, with `--gateway-api`), used like `ingressRef`
+    /// through its `status.addresses`: IP addresses become the values, a
+    /// host name an alias (AWS load balancer) or the CNAME target. The
+    /// addresses belong to the whole Gateway, not to one listener, so there
+    /// is no listener to choose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_ref: Option<LocalRef>,
 
     /// A Route 53 health check on this endpoint. Required on the primary unless
     /// it is an alias target that evaluates target health; optional on the

@@ -36,6 +36,9 @@ pub struct Settings {
     pub dry_run: bool,
     /// Whether `serviceRef` and `ingressRef` may be used.
     pub cluster_targets: bool,
+    /// Whether `gatewayRef` may be used (the Gateway API's CRDs are
+    /// installed and Gateways are watched).
+    pub gateway_api: bool,
     /// How soon to look again while a change batch is PENDING (after
     /// submitting one, and while a deletion waits for one).
     pub short_requeue: Duration,
@@ -49,6 +52,7 @@ impl Default for Settings {
             resync: Duration::from_secs(300),
             dry_run: false,
             cluster_targets: true,
+            gateway_api: false,
             short_requeue: Duration::from_secs(30),
             retry: Schedule {
                 base: Duration::from_secs(2),

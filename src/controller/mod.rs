@@ -5,7 +5,7 @@
 //! with the controller's [`effects`] (batch writer, cache upkeep, INSYNC
 //! asked once); [`cleanup`] runs while the finalizer holds a deleted object.
 //! [`events`] chooses what to announce, [`patch`] writes `.status`, and
-//! [`targets`] turns `serviceRef`/`ingressRef` into addresses or aliases.
+//! [`targets`] turns `serviceRef`/`ingressRef`/`gatewayRef` into addresses or aliases.
 //! Around them: the shared [`cache`] of Route 53, the [`writer`] that shares
 //! change batches, the health [`poller`], the DNS answer watch
 //! ([`dnswatch`]), the lease gate ([`leader`]),

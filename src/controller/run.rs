@@ -25,6 +25,7 @@ use super::http;
 use super::leader::{Gate, Gated};
 use super::metrics::Metrics;
 use super::poller::HealthMonitor;
+use super::targets::Gateway;
 use crate::api::{FailoverRecord, Target};
 use crate::backoff::{Jitter, Restarting, Schedule};
 use crate::engine::Engine;
@@ -105,6 +106,12 @@ pub struct RunArgs {
     /// Services and Ingresses).
     #[arg(long, env = "DNSFAILOVER_CLUSTER_TARGETS", default_value_t = true, action = clap::ArgAction::Set)]
     pub cluster_targets: bool,
+
+    /// Allow `gatewayRef` targets and watch Gateways
+    /// (gateway.networking.k8s.io/v1). Off by default: it needs the Gateway
+    /// API's CRDs installed and read access to Gateways.
+    #[arg(long, env = "DNSFAILOVER_GATEWAY_API", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub gateway_api: bool,
 
     /// Watch which side DNS answers with: query the zone's authoritative
     /// name servers for every managed record once per --dns-watch-period,
@@ -268,6 +275,7 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         resync: args.resync,
         dry_run: args.dry_run,
         cluster_targets: args.cluster_targets,
+        gateway_api: args.gateway_api,
         ..Settings::default()
     };
     let mut builder = Context::builder(client.clone(), engine.clone()).health(health.clone());
@@ -359,6 +367,20 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
                         t.ingress_ref.as_ref().map(|r| r.name.as_str())
                     })
                 });
+        }
+        if args.gateway_api {
+            // Only with the flag: without the Gateway API's CRDs this watch
+            // would fail (and be retried) for ever.
+            let gateways: Api<Gateway> = match namespace {
+                Some(ns) => Api::namespaced(client.clone(), ns),
+                None => Api::all(client.clone()),
+            };
+            let by_gateway = store.clone();
+            controller = controller.watches(gateways, watcher::Config::default(), move |gw| {
+                referring(&by_gateway, &gw, |t| {
+                    t.gateway_ref.as_ref().map(|r| r.name.as_str())
+                })
+            });
         }
         let ctx = ctx.clone();
         let run = controller

@@ -1,5 +1,5 @@
-//! Targets from the cluster: a `serviceRef` or `ingressRef` becomes the
-//! addresses or alias its load balancer stands for.
+//! Targets from the cluster: a `serviceRef`, `ingressRef` or `gatewayRef`
+//! becomes the addresses or alias its load balancer (or Gateway) stands for.
 //!
 //! An AWS load balancer host name becomes an alias record with the load
 //! balancer's canonical hosted zone id; an IP becomes an address; a host name
@@ -10,6 +10,10 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
 
 use kube::ResourceExt;
 use kube::api::Api;
+
+mod gateway;
+
+pub use gateway::{Gateway, GatewayAddress, GatewayStatus, gateway_endpoint};
 
 use super::context::Context;
 use crate::api::{
@@ -194,6 +198,7 @@ pub fn resolve(
     let mut resolved = Target {
         service_ref: None,
         ingress_ref: None,
+        gateway_ref: None,
         ..target.clone()
     };
     match endpoint {
@@ -214,7 +219,7 @@ pub fn resolve(
         },
         Endpoint::Ips(ips) => {
             let wanted: Vec<String> = ips
-                .into_iter()
+                .iter()
                 .filter(|ip| {
                     matches!(
                         (record_type, ip.parse::<std::net::IpAddr>()),
@@ -222,16 +227,23 @@ pub fn resolve(
                             | (RecordType::AAAA, Ok(std::net::IpAddr::V6(_)))
                     )
                 })
+                .cloned()
                 .collect();
             if wanted.is_empty() {
-                return Err(TargetError::Invalid(format!(
-                    "{what} has no {} address for a record of type {record_type:?}",
-                    if record_type == RecordType::AAAA {
-                        "IPv6"
-                    } else {
-                        "IPv4"
-                    }
-                )));
+                // Say what there is, so that the fix (another type, or
+                // another address on the load balancer) is plain.
+                let has = ips.join(", ");
+                return Err(TargetError::Invalid(match record_type {
+                    RecordType::CNAME => format!(
+                        "{what} has only IP addresses ({has}): a CNAME record needs a host name; use type A or AAAA"
+                    ),
+                    RecordType::A => format!(
+                        "{what} has no IPv4 address for a record of type A (it has {has}); use type AAAA"
+                    ),
+                    RecordType::AAAA => format!(
+                        "{what} has no IPv6 address for a record of type AAAA (it has {has}); use type A"
+                    ),
+                }));
             }
             resolved.addresses = Some(wanted);
         }
@@ -246,7 +258,8 @@ pub fn resolve(
     Ok(resolved)
 }
 
-/// Replace `serviceRef` / `ingressRef` by what their load balancers stand for.
+/// Replace `serviceRef` / `ingressRef` / `gatewayRef` by what their load
+/// balancers or Gateways stand for.
 pub(super) async fn spec_with_targets<R: Route53>(
     obj: &FailoverRecord,
     ctx: &Context<R>,
@@ -254,30 +267,41 @@ pub(super) async fn spec_with_targets<R: Route53>(
     let mut spec = obj.spec.clone();
     let namespace = obj.namespace().unwrap_or_default();
     for (side, target) in spec.targets_mut() {
-        let (field, what, endpoint) = match (&target.service_ref, &target.ingress_ref) {
-            (None, None) => continue,
+        let (field, what, endpoint) = match (
+            &target.service_ref,
+            &target.ingress_ref,
+            &target.gateway_ref,
+        ) {
+            (None, None, None) => continue,
+            (None, None, Some(gateway)) => {
+                if !ctx.settings.gateway_api {
+                    return Err(InvalidSpec::single(
+                        format!("spec.{side}.gatewayRef"),
+                        "gatewayRef is disabled in this installation: install the Gateway API CRDs, then start the controller with --gateway-api (Helm chart: gatewayAPI.enabled=true), which also grants it read access to Gateways",
+                    )
+                    .into());
+                }
+                let what = format!("Gateway {namespace}/{}", gateway.name);
+                let endpoint = match read::<Gateway>(ctx, &namespace, &gateway.name, &what).await? {
+                    Some(gw) => gateway_endpoint(&gw),
+                    None => Err(TargetError::Pending(format!("{what} does not exist"))),
+                };
+                ("gatewayRef", what, endpoint)
+            }
             _ if !ctx.settings.cluster_targets => {
                 return Err(InvalidSpec::single(format!("spec.{side}"), "serviceRef and ingressRef are disabled in this installation (--cluster-targets=false)").into());
             }
-            (Some(service), _) => {
+            (Some(service), _, _) => {
                 let what = format!("Service {namespace}/{}", service.name);
-                let api: Api<Service> = Api::namespaced(ctx.client.clone(), &namespace);
-                let found = api.get_opt(&service.name).await.map_err(|e| {
-                    ReconcileError::TargetNotReady(format!("cannot read {what}: {e}"))
-                })?;
-                let endpoint = match found {
+                let endpoint = match read::<Service>(ctx, &namespace, &service.name, &what).await? {
                     Some(svc) => service_endpoint(&svc),
                     None => Err(TargetError::Pending(format!("{what} does not exist"))),
                 };
                 ("serviceRef", what, endpoint)
             }
-            (None, Some(ingress)) => {
+            (None, Some(ingress), _) => {
                 let what = format!("Ingress {namespace}/{}", ingress.name);
-                let api: Api<Ingress> = Api::namespaced(ctx.client.clone(), &namespace);
-                let found = api.get_opt(&ingress.name).await.map_err(|e| {
-                    ReconcileError::TargetNotReady(format!("cannot read {what}: {e}"))
-                })?;
-                let endpoint = match found {
+                let endpoint = match read::<Ingress>(ctx, &namespace, &ingress.name, &what).await? {
                     Some(ing) => ingress_endpoint(&ing),
                     None => Err(TargetError::Pending(format!("{what} does not exist"))),
                 };
@@ -295,6 +319,26 @@ pub(super) async fn spec_with_targets<R: Route53>(
         };
     }
     Ok(spec)
+}
+
+/// The referenced object, if it exists; a failed read is retried as "not
+/// ready" (the API server may be briefly away, or RBAC not yet granted).
+async fn read<K>(
+    ctx: &Context<impl Route53>,
+    namespace: &str,
+    name: &str,
+    what: &str,
+) -> Result<Option<K>, ReconcileError>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
+    api.get_opt(name)
+        .await
+        .map_err(|e| ReconcileError::TargetNotReady(format!("cannot read {what}: {e}")))
 }
 
 #[cfg(test)]

@@ -160,6 +160,7 @@ fn target_of(
         alias: None,
         service_ref: None,
         ingress_ref: None,
+        gateway_ref: None,
         health_check: None,
     };
     match &record.alias {

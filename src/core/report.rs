@@ -86,7 +86,7 @@ impl Category {
         match self {
             Self::InvalidSpec => "fix the spec; nothing was written to Route 53",
             Self::TargetNotReady => {
-                "retrying until the Service or Ingress has a load balancer address"
+                "retrying until the Service or Ingress has a load balancer address, or the Gateway an address"
             }
             Self::ChangesPending => "this finishes by itself, usually within a minute",
             Self::NotLeader => "another replica holds the leader lease and does the work",

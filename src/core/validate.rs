@@ -246,12 +246,13 @@ fn side(
         Some(id) => id.clone(),
         None => role.as_str().to_string(),
     };
-    if target.service_ref.is_some() || target.ingress_ref.is_some() {
+    if target.service_ref.is_some() || target.ingress_ref.is_some() || target.gateway_ref.is_some()
+    {
         // The controller replaces references with what they point at before
         // validating; anything else (the standalone CLI) cannot read them.
         errors.add(
             path.clone(),
-            "serviceRef and ingressRef need the controller running in the cluster; the standalone CLI takes addresses or alias",
+            "serviceRef, ingressRef and gatewayRef need the controller running in the cluster; the standalone CLI takes addresses or alias",
         );
         return None;
     }

@@ -43,6 +43,8 @@ pub struct State {
 pub struct ControlPlane {
     pub state: State,
     holder: Mutex<Holder>,
+    /// Set once the Gateway API's CRDs are installed.
+    gateway_api: OnceLock<()>,
 }
 
 struct Holder {
@@ -137,6 +139,7 @@ impl ControlPlane {
                 stdin,
                 stdout,
             }),
+            gateway_api: OnceLock::new(),
         };
         plane.install_crd();
         plane
@@ -177,6 +180,46 @@ impl ControlPlane {
             "--timeout=60s",
             "crd/failoverrecords.dnsfailover.io",
         ]);
+    }
+
+    /// The Gateway API's published CRDs for GatewayClass and Gateway (the
+    /// version pinned in `scripts/cluster-versions.sh`), installed once for
+    /// the tests that need them. `scripts/gateway-api-crds.sh` fetches them
+    /// through the Go module proxy into the cache on first use; when it
+    /// cannot, the test fails with its reason.
+    pub fn install_gateway_api(&self) {
+        self.gateway_api.get_or_init(|| {
+            let out = Command::new(root().join("scripts/gateway-api-crds.sh"))
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run scripts/gateway-api-crds.sh: {e}"));
+            assert!(
+                out.status.success(),
+                "the Gateway API CRDs could not be fetched (scripts/gateway-api-crds.sh):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let dir = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
+            let file = |kind: &str| {
+                dir.join(format!("gateway.networking.k8s.io_{kind}.yaml"))
+                    .display()
+                    .to_string()
+            };
+            self.kubectl_ok(&[
+                "apply",
+                "--server-side",
+                "-f",
+                &file("gatewayclasses"),
+                "-f",
+                &file("gateways"),
+            ]);
+            self.kubectl_ok(&[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/gatewayclasses.gateway.networking.k8s.io",
+                "crd/gateways.gateway.networking.k8s.io",
+            ]);
+        });
     }
 
     pub fn kubectl_path(&self) -> PathBuf {

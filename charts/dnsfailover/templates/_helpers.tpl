@@ -57,7 +57,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/*
 Rules every installation needs on FailoverRecords and Events, in each watched
 namespace (ClusterRole) or in each listed namespace (Role). Cluster-target
-rules are added only with clusterTargets.enabled.
+rules are added only with clusterTargets.enabled, the Gateway rule only with
+gatewayAPI.enabled.
 */}}
 {{- define "dnsfailover.rules" -}}
 # Watch FailoverRecords, and add/remove the dnsfailover.io/cleanup finalizer
@@ -86,6 +87,12 @@ rules are added only with clusterTargets.enabled.
 # ingressRef targets: read the load balancer address of an Ingress, and follow it.
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+{{- if .Values.gatewayAPI.enabled }}
+# gatewayRef targets: read a Gateway's status.addresses, and follow them.
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["gateways"]
   verbs: ["get", "list", "watch"]
 {{- end }}
 {{- end }}

@@ -440,12 +440,12 @@ fn rule_target_exactly_one_of_addresses_alias_or_a_reference() {
     rejected(
         &with(&[("/spec/secondary/alias", Some(alias))]),
         "spec.secondary",
-        "exactly one of addresses, alias, serviceRef or ingressRef",
+        "exactly one of addresses, alias, serviceRef, ingressRef or gatewayRef",
     );
     rejected(
         &with(&[("/spec/secondary", Some(json!({})))]),
         "spec.secondary",
-        "exactly one of addresses, alias, serviceRef or ingressRef",
+        "exactly one of addresses, alias, serviceRef, ingressRef or gatewayRef",
     );
     accepted(&with(&[(
         "/spec/secondary",
@@ -461,8 +461,57 @@ fn rule_target_exactly_one_of_addresses_alias_or_a_reference() {
             Some(json!({"name": "web-backup"})),
         )]),
         "spec.secondary",
-        "exactly one of addresses, alias, serviceRef or ingressRef",
+        "exactly one of addresses, alias, serviceRef, ingressRef or gatewayRef",
     );
+}
+
+#[test]
+fn rule_a_gateway_ref_is_one_target_like_the_other_references() {
+    accepted(&with(&[(
+        "/spec/secondary",
+        Some(json!({"gatewayRef": {"name": "public"}})),
+    )]));
+    // Like serviceRef/ingressRef, the primary's check may come from the
+    // Gateway's load balancer (an alias that evaluates target health).
+    accepted(&with(&[(
+        "/spec/primary",
+        Some(json!({"gatewayRef": {"name": "public"}})),
+    )]));
+    for other in [
+        ("addresses", json!(["192.0.2.20"])),
+        ("ingressRef", json!({"name": "web"})),
+        ("serviceRef", json!({"name": "web"})),
+    ] {
+        let mut side = json!({"gatewayRef": {"name": "public"}});
+        side[other.0] = other.1;
+        rejected(
+            &with(&[("/spec/secondary", Some(side))]),
+            "spec.secondary",
+            "exactly one of addresses, alias, serviceRef, ingressRef or gatewayRef",
+        );
+    }
+    rejected(
+        &with(&[("/spec/secondary", Some(json!({"gatewayRef": {"name": ""}})))]),
+        "spec.secondary.gatewayRef.name",
+        "",
+    );
+}
+
+#[test]
+fn rule_cname_sides_may_be_gateway_refs() {
+    // The Gateway's host name becomes the CNAME target once resolved.
+    let object = with(&[
+        ("/spec/type", Some(json!("CNAME"))),
+        (
+            "/spec/primary",
+            Some(json!({"gatewayRef": {"name": "public"}, "healthCheck": {"protocol": "HTTPS"}})),
+        ),
+        (
+            "/spec/secondary",
+            Some(json!({"gatewayRef": {"name": "backup"}})),
+        ),
+    ]);
+    accepted(&object);
 }
 
 #[test]
