@@ -616,6 +616,50 @@ async fn a_gateway_ref_takes_the_gateways_addresses_and_follows_them() {
 }
 
 #[tokio::test]
+async fn a_missing_gateway_says_whether_the_cluster_serves_gateways_at_all() {
+    let h = Harness::with(Settings {
+        gateway_api: true,
+        ..cluster::settings()
+    });
+    h.create("examplefailover", &with_gateway_primary());
+    h.reconcile("examplefailover").await.expect("finalizer");
+    // No Gateway API in this cluster: discovery of its group answers 404.
+    let error = h
+        .reconcile("examplefailover")
+        .await
+        .expect_err("nothing to resolve");
+    let message = error.to_string();
+    assert!(
+        message.contains("does not serve gateway.networking.k8s.io/v1 Gateways")
+            && message.contains("install the Gateway API CRDs"),
+        "{message}"
+    );
+    assert_eq!(h.fake.write_calls(), 0);
+
+    // The CRDs installed, the Gateway not created yet.
+    h.api.put(
+        "/apis/gateway.networking.k8s.io/v1".to_string(),
+        json!({
+            "kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": "gateway.networking.k8s.io/v1",
+            "resources": [{"name": "gateways", "singularName": "gateway", "namespaced": true,
+                           "kind": "Gateway", "verbs": ["get", "list", "watch"]}]
+        }),
+    );
+    let message = h
+        .reconcile("examplefailover")
+        .await
+        .expect_err("no Gateway yet")
+        .to_string();
+    assert!(message.contains("Gateway"), "{message}");
+    assert!(message.contains("does not exist"), "{message}");
+    assert!(
+        !message.contains("install the Gateway API CRDs"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn a_gateway_ref_without_the_gateway_api_flag_says_how_to_enable_it() {
     let h = Harness::new();
     h.create("examplefailover", &with_gateway_primary());

@@ -284,7 +284,7 @@ pub(super) async fn spec_with_targets<R: Route53>(
                 let what = format!("Gateway {namespace}/{}", gateway.name);
                 let endpoint = match read::<Gateway>(ctx, &namespace, &gateway.name, &what).await? {
                     Some(gw) => gateway_endpoint(&gw),
-                    None => Err(TargetError::Pending(format!("{what} does not exist"))),
+                    None => Err(TargetError::Pending(gateway_missing(ctx, &what).await)),
                 };
                 ("gatewayRef", what, endpoint)
             }
@@ -319,6 +319,29 @@ pub(super) async fn spec_with_targets<R: Route53>(
         };
     }
     Ok(spec)
+}
+
+/// Why a Gateway reads as missing. A GET answers 404 both for a Gateway
+/// that does not exist and for a cluster that serves no Gateways at all
+/// (the Gateway API's CRDs are not installed); only discovery tells them
+/// apart, and only the second needs someone to install something.
+async fn gateway_missing(ctx: &Context<impl Route53>, what: &str) -> String {
+    let api_version = format!("{}/{}", gateway::GROUP, gateway::VERSION);
+    match ctx.client.list_api_group_resources(&api_version).await {
+        Ok(list) if list.resources.iter().any(|r| r.name == "gateways") => {
+            format!("{what} does not exist")
+        }
+        Ok(_) => not_served(what, &api_version),
+        Err(kube::Error::Api(status)) if status.is_not_found() => not_served(what, &api_version),
+        // Discovery itself failed: say what is known for sure.
+        Err(_) => format!("{what} does not exist"),
+    }
+}
+
+fn not_served(what: &str, api_version: &str) -> String {
+    format!(
+        "{what} cannot be read: this cluster does not serve {api_version} Gateways; install the Gateway API CRDs (standard channel), or turn gatewayRef off (--gateway-api=false, Helm chart: gatewayAPI.enabled=false)"
+    )
 }
 
 /// The referenced object, if it exists; a failed read is retried as "not
