@@ -20,7 +20,8 @@ CHART_CRD := charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml
 SHELL_SCRIPTS := scripts/demo.sh scripts/demo-cli.sh scripts/cluster-bins.sh scripts/cluster-versions.sh scripts/gateway-api-crds.sh .ci/run tests/e2e/run.sh
 
 # Tools built from crates.io once per machine, outside the work tree.
-TOOLS_DIR     ?= $(HOME)/.cache/dnsfailover/tools
+# DNSFAILOVER_CACHE_DIR moves them with the control-plane binaries.
+TOOLS_DIR     ?= $(or $(DNSFAILOVER_CACHE_DIR),$(HOME)/.cache/dnsfailover)/tools
 CARGO_DENY    := $(TOOLS_DIR)/bin/cargo-deny
 DENY_VERSION  := 0.20.2
 # The oldest Rust the crate promises to build with (Cargo.toml's rust-version).
