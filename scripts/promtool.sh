@@ -24,11 +24,13 @@ minor="${release%%.*}"
 release="${minor:0:1}.$((10#${minor:1})).${release#*.}"
 
 if [ ! -x "$bin" ]; then
+    # Prometheus's module asks for this Go, or newer.
+    go_min="$(sed -n 's/^go //p' "$root/tools/promtool/go.mod")"
     if ! command -v go >/dev/null 2>&1; then
         cat >&2 <<MSG
 error: Go is needed to build promtool (Prometheus $release), with which the
 chart tests evaluate the alerting rules, and was not found on PATH.
-Install Go ${GO_MIN_VERSION} or newer (https://go.dev/doc/install, or your
+Install Go ${go_min} or newer (https://go.dev/doc/install, or your
 distribution's golang package), then run this again.
 MSG
         exit 1
@@ -46,7 +48,7 @@ MSG
     started=$(date +%s)
     cat >&2 <<MSG
 ==> Building promtool (Prometheus $release, github.com/prometheus/prometheus $PROMETHEUS_VERSION) into $(dirname "$bin")
-    Once per machine: about 4 minutes on 2 cores and ~270 MB of Go modules
+    Once per machine: about 4 minutes on 2 cores and ~160 MB of Go modules
     (less when the Go module and build caches are warm). Later runs reuse it.
 MSG
     # remove_all_sd leaves out the service-discovery plugins (AWS, Azure, GCE

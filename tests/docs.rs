@@ -103,6 +103,15 @@ fn the_control_plane_versions_agree_between_the_go_modules_and_the_scripts() {
         read("tools/etcd/go.mod").contains(&format!("require go.etcd.io/etcd/server/v3 {etcd}\n")),
         "tools/etcd/go.mod must require go.etcd.io/etcd/server/v3 {etcd}"
     );
+    // promtool (the chart's rule tests): its cache directory is named after
+    // the pin, so the module must build that version.
+    let prometheus = pinned(&versions, "PROMETHEUS_VERSION");
+    assert!(
+        read("tools/promtool/go.mod").contains(&format!(
+            "require github.com/prometheus/prometheus {prometheus}\n"
+        )),
+        "tools/promtool/go.mod must require github.com/prometheus/prometheus {prometheus}"
+    );
     // The Gateway API CRDs the cluster tests install: the README names the
     // version and its cache directory.
     let gateway_api = pinned(&versions, "GATEWAY_API_VERSION");
