@@ -4,8 +4,8 @@
 # the control plane. tests/chart.rs runs its `check rules` and `test rules` on
 # the chart's PrometheusRule.
 #
-#   scripts/promtool.sh          build it if missing, show its --version, print its path
-#   scripts/promtool.sh --path   print its path only (building it first if missing)
+#   scripts/promtool.sh [--path]   print its path, building it first if missing
+#                                  (what it builds, and its --version, on stderr)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -60,9 +60,7 @@ MSG
         github.com/prometheus/prometheus/cmd/promtool)
     mv "$staging" "$bin"
     echo "==> promtool built in $(( $(date +%s) - started ))s ($(du -h "$bin" | cut -f1))" >&2
-fi
-
-if [ -z "${1:-}" ]; then
     "$bin" --version >&2
 fi
+
 echo "$bin"
