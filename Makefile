@@ -17,7 +17,7 @@ MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 CRD_FILE := crds/failoverrecords.dnsfailover.io.yaml
 CHART_CRD := charts/dnsfailover/crds/failoverrecords.dnsfailover.io.yaml
-SHELL_SCRIPTS := scripts/demo.sh scripts/demo-cli.sh scripts/cluster-bins.sh scripts/cluster-versions.sh scripts/gateway-api-crds.sh .ci/run tests/e2e/run.sh
+SHELL_SCRIPTS := scripts/demo.sh scripts/demo-cli.sh scripts/cluster-bins.sh scripts/cluster-versions.sh scripts/gateway-api-crds.sh scripts/promtool.sh .ci/run tests/e2e/run.sh
 
 # Tools built from crates.io once per machine, outside the work tree.
 # DNSFAILOVER_CACHE_DIR moves them with the control-plane binaries.
@@ -31,7 +31,7 @@ MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
 .DEFAULT_GOAL := help
 
 .PHONY: help venv test soak bench bench-cluster fmt fmt-check lint script-lint deny msrv crd crd-check chart-check demo demo-cli image e2e \
-	cluster-bins cluster-up cluster-down
+	cluster-bins promtool cluster-up cluster-down
 
 help: ## List the targets
 	@echo "dnsfailover make targets:"
@@ -45,12 +45,16 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
-test: venv cluster-bins lint script-lint deny msrv ## lint, shell and Dockerfile lint, licences and sources, MSRV, cargo test (debug; includes the CRD drift, chart and real-control-plane suites)
+test: venv cluster-bins promtool lint script-lint deny msrv ## lint, shell and Dockerfile lint, licences and sources, MSRV, cargo test (debug; includes the CRD drift, chart with promtool rule tests, and real-control-plane suites)
 	DNSFAILOVER_MOTO_SERVER="$(MOTO_SERVER)" DNSFAILOVER_CLUSTER_BINS="$$(scripts/cluster-bins.sh --path)" \
+		DNSFAILOVER_PROMTOOL="$$(scripts/promtool.sh --path)" \
 		$(CARGO) test --all-targets --locked
 
 cluster-bins: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl from their Go modules (once per machine, cached in ~/.cache/dnsfailover)
 	@scripts/cluster-bins.sh >/dev/null
+
+promtool: ## Build promtool from Prometheus's Go module (once per machine, cached in ~/.cache/dnsfailover); the chart tests run its rule tests
+	@scripts/promtool.sh >/dev/null
 
 cluster-up: venv cluster-bins ## Start a local control plane and the Route 53 emulator (state in .cluster/; then `. .cluster/env`)
 	$(VENV)/bin/python scripts/cluster.py up
@@ -87,8 +91,8 @@ crd: ## Regenerate the committed CRD YAML (crds/ and the chart's crds/)
 crd-check: ## Fail if the committed CRD YAML differs from the generated one
 	$(CARGO) test --quiet --test crd_drift
 
-chart-check: venv ## Helm chart: lint --strict, strict render of default and ci/*.yaml values, RBAC, schema (tests/chart.rs; part of `make test`)
-	$(CARGO) test --quiet --test chart
+chart-check: venv promtool ## Helm chart: lint --strict, strict render of default and ci/*.yaml values, RBAC, schema, promtool rule tests (tests/chart.rs; part of `make test`)
+	DNSFAILOVER_PROMTOOL="$$(scripts/promtool.sh --path)" $(CARGO) test --quiet --test chart
 
 demo: venv cluster-bins ## The controller on a local control plane with the Route 53 emulator: apply, status, events, records, drill, delete
 	@echo "==> Building dnsfailover (a debug build: 2-3 minutes the first time)"

@@ -5,7 +5,10 @@
 //! to be: k8s-openapi ignores unknown fields, so each document is also
 //! serialized back and must have kept every field it had. Then the content:
 //! RBAC rules exactly as documented, the hardened pod, the namespaced and HA
-//! modes, and a schema that rejects bad values by name.
+//! modes, and a schema that rejects bad values by name. The alerting rules
+//! are evaluated by `promtool test rules` against recorded series
+//! (`tests/alerts/alerts_test.yaml`); promtool comes from `DNSFAILOVER_PROMTOOL`,
+//! else `scripts/promtool.sh --path`, which builds it when it is not cached.
 //!
 //! The interpreter comes from `DNSFAILOVER_PYTHON`, else `.venv/bin/python`.
 //! Without it the tests fail and say `run make venv`; they never skip.
@@ -14,8 +17,10 @@
 //! security contexts, probes, schema), all from one render per values file.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Probe, Service, ServiceAccount};
@@ -1175,6 +1180,267 @@ fn the_selector_check_rejects_what_the_controller_does_not_export() {
         )
     });
     assert!(result.is_err(), "a label value no series has is caught");
+}
+
+// ---------------------------------------------------------------------------
+// The alerts evaluated by promtool
+// ---------------------------------------------------------------------------
+
+/// The promtool rule tests (`promtool test rules`) of the PrometheusRule with
+/// the chart's default values; their `rule_files` is `rules.yaml` in the same
+/// directory, where the tests write the rendered rule.
+const ALERT_TESTS: &str = "tests/alerts/alerts_test.yaml";
+
+/// promtool, from `DNSFAILOVER_PROMTOOL` (`make test` and `make chart-check`
+/// set it), else from `scripts/promtool.sh --path`, which builds it from its
+/// Go module once per machine (a few minutes) when it is not cached yet.
+/// Without it the tests fail and say why; they never skip.
+fn promtool() -> PathBuf {
+    static PROMTOOL: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = PROMTOOL.get_or_init(|| {
+        if let Some(path) = std::env::var_os("DNSFAILOVER_PROMTOOL") {
+            let path = PathBuf::from(path);
+            return if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!(
+                    "DNSFAILOVER_PROMTOOL={} is not a file: run `make promtool`, or unset it",
+                    path.display()
+                ))
+            };
+        }
+        let script = root().join("scripts/promtool.sh");
+        let out = Command::new(&script)
+            .arg("--path")
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "no promtool to evaluate the alerting rules with: scripts/promtool.sh --path failed ({}):\n{stderr}",
+                out.status
+            ))
+        }
+    });
+    found.clone().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `promtool ARGS` and returns whether it succeeded, and what it printed.
+fn run_promtool(args: &[&OsStr]) -> (bool, String) {
+    let promtool = promtool();
+    let out = Command::new(&promtool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {} {args:?}: {e}", promtool.display()));
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), printed)
+}
+
+/// The PrometheusRule's `spec`, rendered once with the chart's default
+/// values and the rule enabled: a Prometheus rule file (`groups:`).
+fn default_rule_spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let docs = render(
+            None,
+            Some(json!({"metrics": {"prometheusRule": {"enabled": true}}})),
+        );
+        one(&docs, "PrometheusRule").value["spec"].clone()
+    })
+}
+
+/// A directory holding the rendered rule as `rules.yaml` and `tests` as
+/// `alerts_test.yaml` next to it.
+fn rules_dir(tests: &serde_yaml::Value) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules = dir.path().join("rules.yaml");
+    let spec = serde_yaml::to_string(default_rule_spec()).expect("YAML");
+    std::fs::write(&rules, spec).expect("write rules.yaml");
+    let test_file = dir.path().join("alerts_test.yaml");
+    std::fs::write(&test_file, serde_yaml::to_string(tests).expect("YAML"))
+        .expect("write alerts_test.yaml");
+    (dir, rules, test_file)
+}
+
+fn alert_tests() -> serde_yaml::Value {
+    let text = std::fs::read_to_string(root().join(ALERT_TESTS))
+        .unwrap_or_else(|e| panic!("{ALERT_TESTS}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{ALERT_TESTS}: {e}"))
+}
+
+/// Every `alert_rule_test` case of a promtool test file, in order.
+fn alert_cases(tests: &mut serde_yaml::Value) -> Vec<&mut serde_yaml::Value> {
+    tests["tests"]
+        .as_sequence_mut()
+        .expect("tests:")
+        .iter_mut()
+        .flat_map(|t| {
+            t["alert_rule_test"]
+                .as_sequence_mut()
+                .expect("alert_rule_test:")
+                .iter_mut()
+        })
+        .collect()
+}
+
+/// A series of a promtool test's `input_series`: its metric, its labels.
+fn series_labels(series: &str) -> (String, Vec<(String, String)>) {
+    let (name, rest) = series.split_once('{').unwrap_or((series, "}"));
+    let labels = rest.trim_end().trim_end_matches('}');
+    let pairs = labels
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or_else(|| panic!("{series}"));
+            (k.trim().to_string(), v.trim().trim_matches('"').to_string())
+        })
+        .collect();
+    (name.trim().to_string(), pairs)
+}
+
+#[test]
+fn the_alerts_fire_on_recorded_series_as_promtool_evaluates_them() {
+    let tests = alert_tests();
+    assert_eq!(
+        tests["rule_files"],
+        serde_yaml::from_str::<serde_yaml::Value>("[rules.yaml]").unwrap(),
+        "{ALERT_TESTS} reads the rule the tests render, rules.yaml next to it"
+    );
+
+    // The input series are what the controller exports: its metric names, its
+    // label values (the record's namespace and name, and the operation, are
+    // free), plus what a scrape adds.
+    use dnsfailover::route53::Operation;
+    let exported = exported();
+    let mut series_count = 0;
+    for test in tests["tests"].as_sequence().expect("tests:") {
+        for input in test["input_series"].as_sequence().expect("input_series:") {
+            let series = input["series"].as_str().expect("series:");
+            let (name, pairs) = series_labels(series);
+            let labels = exported.get(&name).unwrap_or_else(|| {
+                panic!("{series}: {name} is not a metric the controller exports")
+            });
+            for (k, v) in pairs {
+                let known = match k.as_str() {
+                    "job" | "pod" => true,
+                    "namespace" | "name" => labels.iter().any(|(key, _)| *key == k),
+                    "operation" => {
+                        labels.iter().any(|(key, _)| key == "operation")
+                            && Operation::ALL.iter().any(|op| op.as_str() == v)
+                    }
+                    _ => labels.contains(&(k.clone(), v.clone())),
+                };
+                assert!(
+                    known,
+                    "{series}: {name} has no series with {k}={v:?}; it has {labels:?}"
+                );
+            }
+            series_count += 1;
+        }
+    }
+    assert!(series_count >= 20, "{series_count} input series");
+
+    // Each alert is tested both firing and not (yet) firing, and no case names
+    // an alert the rule does not have (promtool would find none, and pass).
+    let spec: RuleSpec =
+        serde_json::from_value(default_rule_spec().clone()).expect("the rule's spec");
+    let alerts: BTreeSet<String> = spec
+        .groups
+        .iter()
+        .flat_map(|g| g.rules.iter().map(|r| r.alert.clone()))
+        .collect();
+    let mut fires = BTreeSet::new();
+    let mut quiet = BTreeSet::new();
+    let mut cases = tests.clone();
+    for case in alert_cases(&mut cases) {
+        let alert = case["alertname"].as_str().expect("alertname:").to_string();
+        assert!(
+            alerts.contains(&alert),
+            "{ALERT_TESTS} tests {alert}, which the rule does not have"
+        );
+        let expected = case["exp_alerts"].as_sequence().expect("exp_alerts:");
+        for firing in expected {
+            for label in ["namespace", "name", "severity"] {
+                assert!(
+                    (alert == "DNSFailoverRoute53Throttling" && label != "severity")
+                        || firing["exp_labels"][label].is_string(),
+                    "{alert}: the expected alert has no {label} label"
+                );
+            }
+        }
+        if expected.is_empty() {
+            &mut quiet
+        } else {
+            &mut fires
+        }
+        .insert(alert);
+    }
+    assert_eq!(fires, alerts, "every alert is expected to fire");
+    assert_eq!(quiet, alerts, "every alert is expected not to fire (yet)");
+
+    let (_dir, rules, test_file) = rules_dir(&tests);
+    let (ok, printed) = run_promtool(&["check".as_ref(), "rules".as_ref(), rules.as_os_str()]);
+    assert!(ok, "promtool check rules:\n{printed}");
+    assert!(printed.contains("SUCCESS: 4 rules found"), "{printed}");
+    let (ok, printed) = run_promtool(&["test".as_ref(), "rules".as_ref(), test_file.as_os_str()]);
+    assert!(ok, "promtool test rules {ALERT_TESTS}:\n{printed}");
+    assert!(printed.contains("SUCCESS"), "{printed}");
+}
+
+/// promtool's verdict is what the test above reads: each expectation of the
+/// rule tests, made wrong on its own (no alert where one fires; where none
+/// fires yet, the alert that fires later), makes `promtool test rules` fail.
+#[test]
+fn promtool_fails_the_rule_tests_when_an_expectation_is_wrong() {
+    let tests = alert_tests();
+    let mut firing_of: BTreeMap<String, serde_yaml::Value> = BTreeMap::new();
+    let mut scratch = tests.clone();
+    for case in alert_cases(&mut scratch) {
+        let alert = case["alertname"].as_str().expect("alertname:").to_string();
+        if case["exp_alerts"]
+            .as_sequence()
+            .is_some_and(|s| !s.is_empty())
+        {
+            firing_of
+                .entry(alert)
+                .or_insert_with(|| case["exp_alerts"].clone());
+        }
+    }
+    let cases = alert_cases(&mut scratch).len();
+    assert!(cases >= 8, "{cases} cases");
+    for i in 0..cases {
+        let mut wrong = tests.clone();
+        let case = alert_cases(&mut wrong).swap_remove(i);
+        let alert = case["alertname"].as_str().expect("alertname:").to_string();
+        let at = case["eval_time"].as_str().unwrap_or_default().to_string();
+        let fired = case["exp_alerts"]
+            .as_sequence()
+            .is_some_and(|s| !s.is_empty());
+        case["exp_alerts"] = if fired {
+            serde_yaml::Value::Sequence(Vec::new())
+        } else {
+            firing_of[&alert].clone()
+        };
+        let (_dir, _rules, test_file) = rules_dir(&wrong);
+        let (ok, printed) =
+            run_promtool(&["test".as_ref(), "rules".as_ref(), test_file.as_os_str()]);
+        assert!(
+            !ok,
+            "promtool passed {alert} at {at} expected {}:\n{printed}",
+            if fired { "not to fire" } else { "to fire" }
+        );
+        assert!(
+            printed.contains("FAILED") && printed.contains(&alert),
+            "promtool test rules, {alert} at {at}:\n{printed}"
+        );
+    }
 }
 
 #[test]

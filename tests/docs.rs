@@ -64,10 +64,11 @@ fn the_iam_policy_grants_every_route53_action_the_code_uses_and_nothing_else() {
     }
 }
 
-/// The control plane's versions are pinned twice: in the Go wrapper modules
-/// that build it (`tools/`) and in `scripts/cluster-versions.sh`, which keys
-/// the binary cache and is what `/version` must report. They must agree, or
-/// the cache would hold binaries of another version than its name says.
+/// The control plane's versions (and promtool's) are pinned twice: in the Go
+/// wrapper modules that build them (`tools/`) and in
+/// `scripts/cluster-versions.sh`, which keys the binary cache and is what
+/// `/version` must report. They must agree, or the cache would hold binaries
+/// of another version than its name says.
 #[test]
 fn the_control_plane_versions_agree_between_the_go_modules_and_the_scripts() {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -102,6 +103,15 @@ fn the_control_plane_versions_agree_between_the_go_modules_and_the_scripts() {
     assert!(
         read("tools/etcd/go.mod").contains(&format!("require go.etcd.io/etcd/server/v3 {etcd}\n")),
         "tools/etcd/go.mod must require go.etcd.io/etcd/server/v3 {etcd}"
+    );
+    // promtool (the chart's rule tests): its cache directory is named after
+    // the pin, so the module must build that version.
+    let prometheus = pinned(&versions, "PROMETHEUS_VERSION");
+    assert!(
+        read("tools/promtool/go.mod").contains(&format!(
+            "require github.com/prometheus/prometheus {prometheus}\n"
+        )),
+        "tools/promtool/go.mod must require github.com/prometheus/prometheus {prometheus}"
     );
     // The Gateway API CRDs the cluster tests install: the README names the
     // version and its cache directory.
