@@ -255,6 +255,7 @@ struct MonitorSelector {
 struct MonitorEndpoint {
     port: String,
     path: String,
+    honor_labels: bool,
     interval: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     scrape_timeout: Option<String>,
@@ -632,6 +633,9 @@ fn namespaced_ha_install_has_roles_per_namespace_pdb_monitor_and_policy() {
     );
     let monitor = one(&docs, "ServiceMonitor");
     assert_eq!(monitor.value["spec"]["endpoints"][0]["port"], "http");
+    // The series' own `namespace` (the FailoverRecord's) must survive the
+    // scrape: the alerts group by it.
+    assert_eq!(monitor.value["spec"]["endpoints"][0]["honorLabels"], true);
     let policy: NetworkPolicy = one(&docs, "NetworkPolicy").parse();
     let spec = policy.spec.expect("a NetworkPolicy spec");
     assert_eq!(
