@@ -8,8 +8,11 @@
 //! A check is this owner's by its caller reference (which carries the owner
 //! id) or by its owner tag (checks taken over with `adoptExisting`). It is
 //! garbage only when all of these hold: no record set in any hosted zone of
-//! the account refers to it, and it belongs to no FailoverRecord that still
-//! exists (by its resource tag, or by the resource hash in its reference).
+//! the account refers to it, no calculated check in use counts it (the
+//! failback latch counts the primary's check, and the PRIMARY record refers
+//! to the latch only), no calculated check of someone else counts it, and it
+//! belongs to no FailoverRecord that still exists (by its resource tag, or by
+//! the resource hash in its reference).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +20,7 @@ use serde::Serialize;
 
 use crate::core::cost::{self, CheckCost};
 use crate::core::ownership::{Owner, TAG_NAME, TAG_OWNER, TAG_RESOURCE};
-use crate::route53::{HealthCheck, Tags};
+use crate::route53::{HealthCheck, HealthCheckKind, Tags};
 
 /// A check nothing uses.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -45,6 +48,14 @@ pub fn garbage(
     live: &[Owner],
 ) -> Vec<Garbage> {
     let prefix = Owner::owner_id_prefix(owner_id);
+    let ours = |check: &HealthCheck| {
+        check.caller_reference.starts_with(&prefix)
+            || tags
+                .get(&check.id)
+                .and_then(|t| t.get(TAG_OWNER))
+                .is_some_and(|o| o == owner_id)
+    };
+    let in_use = in_use(checks, referenced, &ours);
     let live_resources: BTreeSet<String> = live.iter().map(Owner::resource).collect();
     let live_prefixes: Vec<String> = live.iter().map(Owner::reference_prefix).collect();
     let mut found: Vec<Garbage> = checks
@@ -52,9 +63,7 @@ pub fn garbage(
         .filter_map(|check| {
             let tags = tags.get(&check.id);
             let tag = |key: &str| tags.and_then(|t| t.get(key)).cloned();
-            let by_reference = check.caller_reference.starts_with(&prefix);
-            let by_tag = tag(TAG_OWNER).as_deref() == Some(owner_id);
-            if !(by_reference || by_tag) || referenced.contains(&check.id) {
+            if !ours(check) || in_use.contains(check.id.as_str()) {
                 return None;
             }
             let resource = tag(TAG_RESOURCE);
@@ -72,8 +81,47 @@ pub fn garbage(
             })
         })
         .collect();
-    found.sort_by(|a, b| a.id.cmp(&b.id));
+    // A calculated check goes before the checks it counts: Route 53 refuses
+    // to delete a check that a calculated check still counts.
+    let calculated: BTreeSet<&str> = checks
+        .iter()
+        .filter(|c| c.config.kind == HealthCheckKind::Calculated)
+        .map(|c| c.id.as_str())
+        .collect();
+    found.sort_by(|a, b| {
+        (!calculated.contains(a.id.as_str()), &a.id)
+            .cmp(&(!calculated.contains(b.id.as_str()), &b.id))
+    });
     found
+}
+
+/// The checks in use: those a record set refers to, those a calculated check
+/// in use counts (transitively), and those any calculated check that is not
+/// this owner's counts (someone else depends on them, and Route 53 would
+/// refuse to delete them anyway).
+fn in_use<'a>(
+    checks: &'a [HealthCheck],
+    referenced: &'a BTreeSet<String>,
+    ours: &impl Fn(&HealthCheck) -> bool,
+) -> BTreeSet<&'a str> {
+    let by_id: BTreeMap<&str, &HealthCheck> = checks.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut used: BTreeSet<&str> = referenced.iter().map(String::as_str).collect();
+    let mut pending: Vec<&str> = used.iter().copied().collect();
+    pending.extend(
+        checks
+            .iter()
+            .filter(|c| c.config.kind == HealthCheckKind::Calculated && !ours(c))
+            .map(|c| c.id.as_str()),
+    );
+    while let Some(id) = pending.pop() {
+        let Some(check) = by_id.get(id) else { continue };
+        for child in &check.config.children {
+            if used.insert(child.as_str()) {
+                pending.push(child.as_str());
+            }
+        }
+    }
+    used
 }
 
 #[cfg(test)]
@@ -146,5 +194,41 @@ mod tests {
         assert_eq!(found[1].resource.as_deref(), Some("web/old"));
         assert_eq!(found[1].name.as_deref(), Some("old.example.com A primary"));
         assert_eq!(found[1].cost.monthly, 2.75);
+    }
+
+    #[test]
+    fn a_check_a_calculated_check_in_use_counts_is_in_use_and_latches_go_first() {
+        let config = HealthCheckConfig::http("52.94.236.10", 10);
+        let gone = Owner::new("prod", "web", "gone");
+        let reference = caller_reference(&gone, Failover::Primary, &config, 0);
+        let latch = |id: &str, child: &str, reference: &str| HealthCheck {
+            id: id.into(),
+            caller_reference: reference.into(),
+            version: 1,
+            config: HealthCheckConfig::latch(child, false),
+        };
+        let checks = vec![
+            // The PRIMARY record uses the latch; the latch counts the check.
+            check("behind-a-used-latch", &reference),
+            latch(
+                "used-latch",
+                "behind-a-used-latch",
+                &format!("{reference}-l"),
+            ),
+            // Someone else's calculated check counts one of ours.
+            check("counted-by-another", &reference),
+            latch("anothers", "counted-by-another", "made-by-hand"),
+            // Nothing uses this latch: both go, the latch first.
+            check("behind-an-unused-latch", &reference),
+            latch(
+                "unused-latch",
+                "behind-an-unused-latch",
+                &format!("{reference}-m"),
+            ),
+        ];
+        let referenced = BTreeSet::from(["used-latch".to_string()]);
+        let found = garbage("prod", &checks, &BTreeMap::new(), &referenced, &[]);
+        let ids: Vec<&str> = found.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids, vec!["unused-latch", "behind-an-unused-latch"]);
     }
 }
