@@ -574,6 +574,26 @@ async fn failover_and_failback_steer_the_latch_of_a_manual_record_and_nothing_el
     assert_eq!(requests(&held.stderr, "UpdateHealthCheck"), 1);
     assert!(latch_holds(&moto).await);
 
+    // status tells where DNS answers while held, though the endpoint is
+    // healthy, and what the latch is doing.
+    let status = dnsfailover(Some(&moto), &["status", "-o", "json", "-f", manual]);
+    assert_eq!(status.code, 0, "{}{}", status.stdout, status.stderr);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+    let record = &json["records"][0]["status"];
+    assert_eq!(record["active"], "Secondary", "{record}");
+    assert_eq!(record["primary"]["health"], "Healthy", "{record}");
+    assert_eq!(
+        record["failback"]["state"], "WaitingForApproval",
+        "{record}"
+    );
+    let text = dnsfailover(Some(&moto), &["status", "-f", manual]);
+    assert!(text.stdout.contains("active: Secondary"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("failback: WaitingForApproval"),
+        "{}",
+        text.stdout
+    );
+
     // The emulator's checkers say healthy: failback is approved.
     let back = dnsfailover(Some(&moto), &["failback", "-f", manual]);
     assert_eq!(back.code, 0, "{}{}", back.stdout, back.stderr);

@@ -229,3 +229,57 @@ async fn two_clusters_claiming_one_side_both_get_a_condition_and_an_event() {
     assert_eq!(t.a.condition("www", "Ready").0, "True");
     assert!(t.side(Failover::Secondary).is_some());
 }
+
+#[tokio::test]
+async fn the_other_cluster_reads_the_primary_behind_a_failback_latch_and_sees_it_held() {
+    use dnsfailover::core::failback::REQUEST_ANNOTATION;
+    let t = two_clusters();
+    t.a.create("www", &format!("{CLUSTER_A}failback: Manual\n"));
+    t.a.converge("www").await;
+    t.b.create("www", CLUSTER_B);
+    t.b.converge("www").await;
+    let primary = t.side(Failover::Primary).expect("A's PRIMARY");
+    let latch_id = primary.health_check_id.clone().expect("the latch");
+    let latch = t
+        .fake
+        .health_checks()
+        .into_iter()
+        .find(|c| c.id == latch_id)
+        .expect("the latch exists");
+    let endpoint = latch.config.children[0].clone();
+
+    let poll = || async {
+        for _ in 0..3 {
+            t.b.ctx.health().poll_once(t.b.ctx.engine().route53()).await;
+        }
+    };
+    t.fake.set_health(&endpoint, 16, 16);
+    t.b.ctx.observer().invalidate_all().await;
+    t.b.reconcile("www").await.expect("reconcile");
+    t.fake.clear_calls();
+    poll().await;
+    t.b.reconcile("www").await.expect("reconcile");
+    let status = t.b.status("www");
+    let theirs = status.primary.clone().expect("A's side in B's status");
+    assert_eq!(
+        theirs.health_check_id.as_deref(),
+        Some(endpoint.as_str()),
+        "B reads the check behind the latch, which Route 53 serves health for"
+    );
+    assert_eq!(theirs.health, Some(Health::Healthy));
+    assert_eq!(status.active, Some(ActiveSide::Primary));
+
+    // A holds DNS on the secondary for maintenance: the endpoint stays
+    // healthy, and B's status says where DNS answers.
+    t.a.annotate("www", REQUEST_ANNOTATION, "failover");
+    t.a.converge("www").await;
+    t.b.ctx.observer().invalidate_all().await;
+    poll().await;
+    t.b.reconcile("www").await.expect("reconcile");
+    let status = t.b.status("www");
+    assert_eq!(
+        status.primary.as_ref().and_then(|p| p.health),
+        Some(Health::Healthy)
+    );
+    assert_eq!(status.active, Some(ActiveSide::Secondary));
+}

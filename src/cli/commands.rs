@@ -508,11 +508,23 @@ pub(super) async fn status<R: Route53>(
             disputes: Vec::new(),
             dns: None,
         };
+        let mut status = report::build(&report, None, now.clone());
+        status.failback = record.desired.manual_failback.then(|| {
+            let latch = crate::engine::latch(record, observed);
+            crate::core::failback::status(
+                &record.desired.owner.name,
+                latch.is_some_and(|l| l.config.holds()),
+                status.primary.as_ref().and_then(|p| p.health),
+                latch.map(|l| l.id.clone()),
+                None,
+                &now,
+            )
+        });
         statuses.push((
             source.clone(),
             record.desired.owner.to_string(),
             record.desired.rr_type.clone(),
-            report::build(&report, None, now.clone()),
+            status,
         ));
     }
     let not_ready = statuses

@@ -293,6 +293,13 @@ pub fn status(
     if let Some(active) = status.active {
         let _ = writeln!(out, "  active: {active:?}");
     }
+    if let Some(failback) = &status.failback {
+        let _ = writeln!(
+            out,
+            "  failback: {:?}: {}",
+            failback.state, failback.message
+        );
+    }
     for condition in &status.conditions {
         let _ = writeln!(
             out,

@@ -147,6 +147,9 @@ pub struct SideReport {
     /// was not read.
     pub health: Option<HealthSummary>,
     pub has_check: bool,
+    /// Its record set uses a failback latch that holds: Route 53 counts the
+    /// side unhealthy, and answers with the other, whatever the endpoint does.
+    pub held: bool,
     /// Who manages the side, when another installation does.
     pub managed_by: Option<String>,
 }
@@ -206,9 +209,13 @@ pub fn build(
     };
     let primary = side(Failover::Primary);
     let secondary = side(Failover::Secondary);
+    // Which side DNS answers with is Route 53's view: a held latch makes the
+    // primary unhealthy to it while the endpoint itself is healthy.
     let health_of = |s: &Option<TargetStatus>, role: Failover| {
         let has_check = report.sides.get(&role).is_some_and(|s| s.has_check);
-        if has_check {
+        if report.sides.get(&role).is_some_and(|s| s.held) {
+            Some(Health::Unhealthy)
+        } else if has_check {
             Some(s.as_ref().and_then(|t| t.health).unwrap_or(Health::Unknown))
         } else {
             None
@@ -454,4 +461,55 @@ pub fn find(conditions: &[Condition], type_: ConditionType) -> Option<&Condition
 /// The Ready condition, if any.
 pub fn ready(status: Option<&FailoverRecordStatus>) -> Option<&Condition> {
     find(&status?.conditions, ConditionType::Ready)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(health: Health, held: bool) -> SideReport {
+        SideReport {
+            set_identifier: None,
+            health_check_id: Some("hc".into()),
+            health: Some(HealthSummary {
+                health,
+                healthy_checkers: 8,
+                reporting_checkers: 8,
+            }),
+            has_check: true,
+            held,
+            managed_by: None,
+        }
+    }
+
+    fn active(primary: SideReport) -> Option<ActiveSide> {
+        let mut secondary = side(Health::Healthy, false);
+        secondary.has_check = false;
+        secondary.health = None;
+        let report = Report {
+            sides: BTreeMap::from([
+                (Failover::Primary, primary),
+                (Failover::Secondary, secondary),
+            ]),
+            ..Report::default()
+        };
+        let now = Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
+        build(&report, None, now).active
+    }
+
+    #[test]
+    fn a_held_latch_puts_dns_on_the_secondary_whatever_the_primary_endpoint_does() {
+        assert_eq!(
+            active(side(Health::Healthy, false)),
+            Some(ActiveSide::Primary)
+        );
+        assert_eq!(
+            active(side(Health::Healthy, true)),
+            Some(ActiveSide::Secondary)
+        );
+        assert_eq!(
+            active(side(Health::Unhealthy, true)),
+            Some(ActiveSide::Secondary)
+        );
+    }
 }

@@ -389,22 +389,37 @@ pub fn serving<'a>(
                         r.failover == Some(role) && found.marker.claims(r.set_identifier.as_deref())
                     })
             });
-            // Behind the failback latch is the check that reads the
-            // endpoint: that is the side's health.
-            let check = record_set
-                .and_then(|r| r.health_check_id.as_deref())
-                .and_then(|id| observed.health_checks.get(id))
-                .and_then(|check| match check.config.kind {
-                    HealthCheckKind::Calculated => check
-                        .config
-                        .children
-                        .first()
-                        .and_then(|child| observed.health_checks.get(child)),
-                    _ => Some(check),
-                });
+            let check = record_set.and_then(|r| endpoint_check(r, observed));
             (role, (record_set, check))
         })
         .collect()
+}
+
+/// The check that reads `record_set`'s endpoint. Behind a failback latch
+/// (a calculated check) it is the latch's child: that is the side's health,
+/// and Route 53 serves GetHealthCheckStatus for it, not for the latch.
+fn endpoint_check<'a>(record_set: &RecordSet, observed: Observed<'a>) -> Option<&'a HealthCheck> {
+    let check = observed
+        .health_checks
+        .get(record_set.health_check_id.as_deref()?)?;
+    match check.config.kind {
+        HealthCheckKind::Calculated => check
+            .config
+            .children
+            .first()
+            .and_then(|child| observed.health_checks.get(child)),
+        _ => Some(check),
+    }
+}
+
+/// Whether `record_set` uses a failback latch that holds: Route 53 then
+/// counts the side unhealthy whatever its endpoint does.
+fn held_by_latch(record_set: &RecordSet, observed: Observed<'_>) -> bool {
+    record_set
+        .health_check_id
+        .as_deref()
+        .and_then(|id| observed.health_checks.get(id))
+        .is_some_and(|check| check.config.holds())
 }
 
 /// The other side of a name and type this FailoverRecord shares with
@@ -446,10 +461,7 @@ pub fn peers<'a>(record: &PlacedRecord, observed: Observed<'a>) -> BTreeMap<Fail
                     || "outside dnsfailover".to_string(),
                     |e| format!("owner {}, FailoverRecord {}", e.owner_id, e.resource),
                 );
-            let check = record_set
-                .health_check_id
-                .as_deref()
-                .and_then(|id| observed.health_checks.get(id));
+            let check = endpoint_check(record_set, observed);
             Some((
                 role,
                 Peer {
@@ -480,6 +492,7 @@ pub fn side_reports(
                     health_check_id: check.map(|c| c.id.clone()),
                     has_check: check.is_some(),
                     health: check.and_then(&health),
+                    held: held_by_latch(record_set, observed),
                     managed_by: None,
                 },
             );
@@ -490,9 +503,10 @@ pub fn side_reports(
             role,
             SideReport {
                 set_identifier: peer.record_set.set_identifier.clone(),
-                health_check_id: peer.record_set.health_check_id.clone(),
+                health_check_id: peer.check.map(|c| c.id.clone()),
                 has_check: peer.record_set.health_check_id.is_some(),
                 health: peer.check.and_then(&health),
+                held: held_by_latch(peer.record_set, observed),
                 managed_by: Some(peer.holder),
             },
         );
