@@ -17,12 +17,12 @@ use super::events;
 use super::leader::Terms;
 use super::patch::{now, patch_status};
 use crate::api::{DeletionPolicy, FailoverRecord};
-use crate::core::ownership::Owner;
+use crate::core::ownership::{self, Owner, TAG_OWNER, TAG_RESOURCE};
 use crate::core::plan::{self, RecordPlan};
 use crate::core::report::{self, ConditionStatus};
 use crate::core::validate;
 use crate::engine::{Job, Outcome, ReconcileError};
-use crate::route53::{ErrorKind, Route53};
+use crate::route53::{self, ErrorKind, Failover, Route53, RrType};
 
 /// What a cleanup did.
 #[derive(Debug, Default)]
@@ -192,6 +192,11 @@ async fn remove_once<R: Route53 + 'static>(
     let Some(mut checks) = checks else {
         return Ok(removal);
     };
+    for taken_over in taken_over_checks(obj, &owner, ctx).await? {
+        if !checks.delete_checks.iter().any(|d| d.id == taken_over.id) {
+            checks.delete_checks.push(taken_over);
+        }
+    }
     checks
         .delete_checks
         .retain(|d| !removal.kept.contains(&d.id));
@@ -229,6 +234,70 @@ async fn remove_once<R: Route53 + 'static>(
     }
     removal.removed = true;
     Ok(removal)
+}
+
+/// The checks this FailoverRecord took over (`adoptExisting`, `import`)
+/// that are still in Route 53. Only its marker entry names them as its own,
+/// and the record batch has removed that entry by the time checks are
+/// deleted (after INSYNC, possibly in a later reconcile), so they are found
+/// from its status instead, and confirmed by the owner and resource tags
+/// they were given when taken over.
+async fn taken_over_checks<R: Route53 + 'static>(
+    obj: &FailoverRecord,
+    owner: &Owner,
+    ctx: &Context<R>,
+) -> Result<Vec<plan::DeleteCheck>, ReconcileError> {
+    let Some(status) = obj.status.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let remembered: Vec<(Failover, String)> = [
+        (Failover::Primary, &status.primary),
+        (Failover::Secondary, &status.secondary),
+    ]
+    .into_iter()
+    .filter_map(|(role, side)| {
+        let side = side.as_ref().filter(|s| s.managed_by.is_none())?;
+        Some((role, side.health_check_id.clone()?))
+    })
+    .collect();
+    if remembered.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ours_by_reference = Owner::owner_id_prefix(&owner.owner_id);
+    let view = ctx.observer.view(&ctx.engine, None).await?;
+    let candidates: Vec<(Failover, String)> = view.with(|observed| {
+        remembered
+            .into_iter()
+            .filter(|(_, id)| {
+                observed
+                    .health_checks
+                    .get(id)
+                    .is_some_and(|c| !c.caller_reference.starts_with(&ours_by_reference))
+            })
+            .collect()
+    });
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = candidates.iter().map(|(_, id)| id.clone()).collect();
+    let tags = route53::list_all_health_check_tags(ctx.engine.route53(), &ids).await?;
+    let expected = ownership::health_check_tags(owner, "", "", &RrType::A, Failover::Primary);
+    let is_ours = |id: &String| {
+        tags.get(id).is_some_and(|t| {
+            [TAG_OWNER, TAG_RESOURCE]
+                .iter()
+                .all(|key| t.get(*key).is_some() && t.get(*key) == expected.get(*key))
+        })
+    };
+    Ok(candidates
+        .into_iter()
+        .filter(|(_, id)| is_ours(id))
+        .map(|(role, id)| plan::DeleteCheck {
+            id,
+            role,
+            reason: plan::DeleteReason::ResourceDeleted,
+        })
+        .collect())
 }
 
 async fn plan_removal<R: Route53 + 'static>(

@@ -9,7 +9,8 @@ use dnsfailover::route53::{
     Change, ChangeAction, Failover, HealthCheckConfig, HealthCheckKind, RecordSet, Route53, RrType,
 };
 
-use crate::world::World;
+use crate::support::control_plane::eventually;
+use crate::world::{CONVERGE, World};
 
 const FQDN: &str = "shop.example.com.";
 
@@ -120,4 +121,19 @@ async fn an_imported_pair_is_taken_over_by_the_controller_with_no_record_change(
         Some(format!("{}/shop", w.ns)),
         "tagged as this FailoverRecord's"
     );
+
+    // Deleted like any other: the pair and the check taken over go too (the
+    // marker entry that names the check goes with the records, before the
+    // check is deleted once that change is INSYNC).
+    w.kubectl_ok(&["delete", "failoverrecord", "shop", "--wait=false"]);
+    eventually(CONVERGE, "the object to be gone", || async {
+        match w.get("shop") {
+            None => Ok(()),
+            Some(o) => Err(o["status"].to_string()),
+        }
+    })
+    .await;
+    assert!(pair().await.is_empty(), "{:?}", pair().await);
+    let left = w.health_checks().await;
+    assert!(left.is_empty(), "the taken-over check is deleted: {left:?}");
 }
