@@ -1321,3 +1321,87 @@ async fn a_restart_during_deletion_still_waits_for_the_record_removal_to_be_insy
     restarted.finish_deletion("examplefailover").await;
     assert!(h.fake.health_checks().is_empty());
 }
+
+#[tokio::test]
+async fn a_taken_over_check_that_is_replaced_is_deleted_in_a_later_reconcile() {
+    use dnsfailover::route53::{HealthCheckConfig, RecordSet, Route53};
+    let h = Harness::new();
+    // A pair made by hand, its PRIMARY with a check made by hand.
+    let mut config = HealthCheckConfig::http("52.94.236.10", 10);
+    config.resource_path = Some("/health".into());
+    let console = h
+        .fake
+        .create_health_check("made-in-the-console", &config)
+        .await
+        .expect("a check");
+    let side = |role: Failover, set: &str, ip: &str, check: Option<String>| RecordSet {
+        name: "www.example.com.".into(),
+        rr_type: RrType::A,
+        set_identifier: Some(set.into()),
+        failover: Some(role),
+        ttl: Some(60),
+        values: vec![ip.into()],
+        alias: None,
+        health_check_id: check,
+        other_routing: None,
+    };
+    h.fake.put_record(
+        &h.zone.id,
+        side(
+            Failover::Primary,
+            "primary",
+            "52.94.236.10",
+            Some(console.id.clone()),
+        ),
+    );
+    h.fake.put_record(
+        &h.zone.id,
+        side(Failover::Secondary, "secondary", "52.95.110.20", None),
+    );
+    h.create(
+        "www",
+        r#"
+hostedZone: {name: example.com}
+name: www
+ttl: 60
+adoptExisting: true
+primary:
+  addresses: [52.94.236.10]
+  healthCheck: {protocol: HTTP, port: 80, path: /health, requestInterval: 10}
+secondary:
+  addresses: [52.95.110.20]
+"#,
+    );
+    h.converge("www").await;
+    let checks = h.fake.health_checks();
+    assert_eq!(checks.len(), 1, "taken over, not replaced: {checks:?}");
+    assert_eq!(checks[0].id, console.id);
+    let marker = h
+        .fake
+        .records(&h.zone.id)
+        .into_iter()
+        .find(|r| r.rr_type == RrType::TXT)
+        .expect("the marker");
+    assert!(
+        marker.values[0].contains(&format!("primary-check={}", console.id)),
+        "the entry names the check taken over: {:?}",
+        marker.values
+    );
+
+    // The interval cannot change in place: a new check replaces the one
+    // taken over, which goes once the record uses the new one.
+    h.edit("www", |spec| {
+        if let Some(check) = spec.primary.as_mut().and_then(|p| p.health_check.as_mut()) {
+            check.request_interval = 30;
+        }
+    });
+    // Each reconcile does what Route 53 allows by then: the new check and
+    // the record batch, then (INSYNC) the old check's deletion.
+    for _ in 0..4 {
+        h.reconcile("www").await.expect("reconcile");
+    }
+    let checks = h.fake.health_checks();
+    assert_eq!(checks.len(), 1, "the old check is deleted: {checks:?}");
+    assert_ne!(checks[0].id, console.id);
+    assert_eq!(checks[0].config.request_interval, 30);
+}

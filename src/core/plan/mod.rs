@@ -533,6 +533,22 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
             _ => {}
         }
     }
+    // A check taken over earlier stays named in the entry while it exists
+    // and this plan deletes it (replaced, no longer wanted, its side handed
+    // over): the controller deletes checks only once the record change is
+    // INSYNC, often in a later reconcile, which knows the check as this
+    // owner's only through the entry.
+    if let Some(mine) = claims.mine.as_ref() {
+        for role in Failover::BOTH {
+            if entry.adopted_check(role).is_none()
+                && let Some(id) = mine.adopted_check(role)
+                && observed.health_checks.get(id).is_some()
+                && plan.delete_checks.iter().any(|d| d.id == id)
+            {
+                entry.set_adopted_check(role, Some(id.to_string()));
+            }
+        }
+    }
     if !entry.wants.is_empty() && record.desired.ttl_applies() {
         entry.ttl = Some(record.desired.ttl);
     }
