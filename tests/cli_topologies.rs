@@ -311,6 +311,32 @@ async fn importing_a_pair_whose_check_the_spec_cannot_express_is_refused() {
     assert!(import.stderr.contains("cannot import"), "{}", import.stderr);
     assert!(import.stderr.contains(&calculated), "{}", import.stderr);
     assert!(import.stderr.contains("CALCULATED"), "{}", import.stderr);
+
+    // A malformed role is refused before any request, like --zone-role.
+    let bad_role = dnsfailover_with(
+        &moto,
+        &[],
+        &[
+            "import",
+            "--zone",
+            &zone.id,
+            "--name",
+            "examplefailover",
+            "--role-arn",
+            "notanarn",
+        ],
+    );
+    assert_eq!(bad_role.code, 2, "{}", bad_role.all());
+    assert!(
+        bad_role.stderr.contains("not an IAM role ARN"),
+        "{}",
+        bad_role.stderr
+    );
+    assert!(
+        !bad_role.stderr.contains("ListHostedZones"),
+        "{}",
+        bad_role.stderr
+    );
 }
 
 fn with_regions(regions: &str) -> String {

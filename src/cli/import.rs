@@ -48,8 +48,16 @@ pub(super) struct ImportArgs {
 
     /// The role that reaches the zone in another account; written into
     /// `hostedZone.roleArn` of the printed FailoverRecord.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_role_arn)]
     role_arn: Option<String>,
+}
+
+fn parse_role_arn(s: &str) -> Result<String, String> {
+    crate::route53::routed::account_of(s)
+        .map(|_| s.to_string())
+        .ok_or_else(|| {
+            format!("{s:?} is not an IAM role ARN, such as arn:aws:iam::123456789012:role/dns")
+        })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

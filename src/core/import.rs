@@ -55,22 +55,49 @@ pub fn spec_of(
     };
     let marker = ownership::marker_name(fqdn, rr_type);
     if let Some(existing) = records.iter().find(|r| r.name == marker) {
-        let owners: Vec<String> = existing
+        let entries: Vec<Marker> = existing
             .values
             .iter()
             .filter_map(|v| Marker::parse(v))
+            .collect();
+        if entries.is_empty() {
+            return Err(Refusal(format!(
+                "{marker} holds a TXT record that dnsfailover did not write; it needs that name for its ownership marker"
+            )));
+        }
+        // Another installation may manage one side of a shared name (split
+        // ownership): the other side can still be imported.
+        let importing = |role: Failover| {
+            matches!(
+                (request.manage, role),
+                (Manage::Both, _)
+                    | (Manage::Primary, Failover::Primary)
+                    | (Manage::Secondary, Failover::Secondary)
+            )
+        };
+        let group_of = |role: Failover| {
+            records
+                .iter()
+                .find(|r| r.name == fqdn && &r.rr_type == rr_type && r.failover == Some(role))
+        };
+        let holders: Vec<String> = entries
+            .iter()
+            .filter(|m| {
+                Failover::BOTH.into_iter().any(|role| {
+                    importing(role)
+                        && (m.wants(role)
+                            || group_of(role)
+                                .is_some_and(|r| m.claims(r.set_identifier.as_deref())))
+                })
+            })
             .map(|m| format!("FailoverRecord {} of owner {:?}", m.resource, m.owner_id))
             .collect();
-        return Err(Refusal(if owners.is_empty() {
-            format!(
-                "{marker} holds a TXT record that dnsfailover did not write; it needs that name for its ownership marker"
-            )
-        } else {
-            format!(
+        if !holders.is_empty() {
+            return Err(Refusal(format!(
                 "{fqdn} {rr_type} is already managed by dnsfailover ({}); there is nothing to import",
-                owners.join(", ")
-            )
-        }));
+                holders.join(", ")
+            )));
+        }
     }
     let group: Vec<&RecordSet> = records
         .iter()
@@ -87,7 +114,12 @@ pub fn spec_of(
             None => "simple routing".to_string(),
         };
         return Err(Refusal(format!(
-            "{fqdn} {rr_type} uses {what}, not failover; a FailoverRecord describes a PRIMARY and a SECONDARY failover record set (to replace such records, write the FailoverRecord yourself with adoptExisting: true)"
+            "{fqdn} {rr_type} uses {what}, not failover; a FailoverRecord describes a PRIMARY and a SECONDARY failover record set ({})",
+            if other.other_routing.is_some() {
+                "adoptExisting cannot take over other routing policies either: delete those record sets first, then apply a FailoverRecord"
+            } else {
+                "to replace such records, write the FailoverRecord yourself with adoptExisting: true"
+            }
         )));
     }
 

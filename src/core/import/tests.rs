@@ -205,6 +205,38 @@ async fn one_side_of_a_pair_is_imported_for_split_ownership() {
 }
 
 #[tokio::test]
+async fn the_side_another_installation_manages_is_not_imported_but_the_other_is() {
+    use crate::core::ownership::{Marker, marker_name, record_of};
+    let world = World::new();
+    hand_made(&world).await;
+    // Cluster B already manages the SECONDARY (split ownership).
+    let mut entry = Marker::empty(&Owner::new("cluster-b", "web", "www"));
+    entry.set_holds(Failover::Secondary, Some("green".into()));
+    world.put(record_of(
+        &marker_name(FQDN, &RrType::A),
+        vec![entry.to_txt_value()],
+    ));
+    let snapshot = world.snapshot().await;
+    let import = |manage| {
+        spec_of(
+            &request(manage),
+            FQDN,
+            &world.fake.records(&world.zone.id),
+            &snapshot.health_checks.iter().cloned().collect::<Vec<_>>(),
+        )
+    };
+    let spec = import(Manage::Primary).expect("the PRIMARY is nobody's yet");
+    assert!(spec.primary.is_some() && spec.secondary.is_none());
+    for manage in [Manage::Secondary, Manage::Both] {
+        let refusal = import(manage).expect_err("cluster B's side");
+        assert!(
+            refusal.0.contains("already managed by dnsfailover") && refusal.0.contains("cluster-b"),
+            "{refusal}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_check_the_spec_cannot_express_is_refused_naming_it() {
     let world = World::new();
     let mut calculated = HealthCheckConfig::http("52.94.236.10", 30);
@@ -260,7 +292,13 @@ fn what_is_not_one_pair_is_refused_with_the_reason() {
     let mut simple = pair[1].clone();
     simple.failover = None;
     simple.set_identifier = None;
-    refused(&[simple], "simple routing");
+    refused(&[simple.clone()], "simple routing");
+    refused(&[simple.clone()], "adoptExisting: true");
+    let mut weighted = simple;
+    weighted.set_identifier = Some("blue".into());
+    weighted.other_routing = Some("weighted".into());
+    refused(&[weighted.clone()], "weighted routing");
+    refused(&[weighted], "delete those record sets first");
     refused(&pair[..1], "no SECONDARY");
     let mut slow = pair[1].clone();
     slow.ttl = Some(300);
