@@ -557,6 +557,19 @@ async fn failover_and_failback_steer_the_latch_of_a_manual_record_and_nothing_el
         "the check and the latch"
     );
     assert!(!latch_holds(&moto).await);
+    let r53 = moto.route53().await;
+    for check in route53::list_all_health_checks(&r53).await.expect("checks") {
+        assert!(
+            applied.stdout.contains(&check.id),
+            "apply names every check it created, the latch too: {}",
+            applied.stdout
+        );
+    }
+    assert!(
+        applied.stdout.contains("failback latch $0.50/month (calculated $0.50)"),
+        "the plan prices the latch as one: {}",
+        applied.stdout
+    );
 
     let held = dnsfailover(Some(&moto), &["failover", "-f", manual]);
     assert_eq!(held.code, 0, "{}{}", held.stdout, held.stderr);

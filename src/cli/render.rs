@@ -167,7 +167,14 @@ pub fn cost(priced: &crate::core::cost::PlanCost) -> String {
     let items: Vec<String> = priced
         .items
         .iter()
-        .map(|i| format!("{} {} {}", i.action, i.role, i.cost.describe()))
+        .map(|i| {
+            let what = if i.latch {
+                "failback latch".to_string()
+            } else {
+                i.role.to_string()
+            };
+            format!("{} {what} {}", i.action, i.cost.describe())
+        })
         .collect();
     let _ = writeln!(
         out,

@@ -51,6 +51,10 @@ const AWS_DOMAINS: &[&str] = &["amazonaws.com", "amazonaws.com.cn", "cloudfront.
 pub struct CheckCost {
     pub monthly: f64,
     pub aws_endpoint: bool,
+    /// A calculated check (the failback latch): no endpoint of its own,
+    /// billed as a basic check.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub calculated: bool,
     /// The optional features it pays for.
     pub features: Vec<&'static str>,
 }
@@ -63,11 +67,15 @@ impl CheckCost {
         } else {
             (PRICES.non_aws_endpoint, PRICES.non_aws_feature)
         };
-        let mut parts = vec![format!(
-            "{} endpoint {}",
-            if self.aws_endpoint { "AWS" } else { "non-AWS" },
-            dollars(base)
-        )];
+        let mut parts = vec![if self.calculated {
+            format!("calculated {}", dollars(base))
+        } else {
+            format!(
+                "{} endpoint {}",
+                if self.aws_endpoint { "AWS" } else { "non-AWS" },
+                dollars(base)
+            )
+        }];
         parts.extend(
             self.features
                 .iter()
@@ -113,6 +121,7 @@ pub fn of(config: &HealthCheckConfig) -> CheckCost {
     CheckCost {
         monthly: base + feature * features.len() as f64,
         aws_endpoint,
+        calculated: config.kind == HealthCheckKind::Calculated,
         features,
     }
 }
@@ -124,6 +133,10 @@ pub struct CostItem {
     /// `create`, `update` or `delete`.
     pub action: &'static str,
     pub role: Failover,
+    /// The failback latch (a calculated check on the primary's check), not
+    /// a check of an endpoint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub latch: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub cost: CheckCost,
@@ -149,6 +162,7 @@ pub fn of_plan(plan: &RecordPlan, checks: &CheckSet) -> PlanCost {
         items.push(CostItem {
             action: "create",
             role: Failover::Primary,
+            latch: true,
             id: None,
             change: cost.monthly,
             cost,
@@ -159,6 +173,7 @@ pub fn of_plan(plan: &RecordPlan, checks: &CheckSet) -> PlanCost {
         items.push(CostItem {
             action: "create",
             role: create.role,
+            latch: false,
             id: None,
             change: cost.monthly,
             cost,
@@ -170,6 +185,7 @@ pub fn of_plan(plan: &RecordPlan, checks: &CheckSet) -> PlanCost {
         items.push(CostItem {
             action: "update",
             role: update.role,
+            latch: false,
             id: Some(update.id.clone()),
             change: cost.monthly - before,
             cost,
@@ -181,6 +197,7 @@ pub fn of_plan(plan: &RecordPlan, checks: &CheckSet) -> PlanCost {
             items.push(CostItem {
                 action: "delete",
                 role: delete.role,
+                latch: check.config.kind == HealthCheckKind::Calculated,
                 id: Some(delete.id.clone()),
                 change: -cost.monthly,
                 cost,
@@ -238,6 +255,28 @@ mod tests {
         assert_eq!(of(&load_balancer).monthly, 1.50);
         load_balancer.fqdn = Some("web.example.com".into());
         assert!(!of(&load_balancer).aws_endpoint);
+    }
+
+    #[test]
+    fn the_failback_latch_is_priced_as_a_calculated_check_and_said_to_be_one() {
+        let latch = of(&HealthCheckConfig::latch("hc-1", false));
+        assert_eq!(latch.monthly, 0.50);
+        assert!(latch.calculated);
+        assert_eq!(latch.describe(), "$0.50/month (calculated $0.50)");
+
+        let owner = crate::core::ownership::Owner::new("test", "web", "www");
+        let mut plan = RecordPlan::new(&owner, "Z1");
+        plan.latch = Some(LatchStep::Create {
+            child: crate::core::plan::CheckRef::Existing("hc-1".into()),
+            hold: false,
+            tags: Default::default(),
+        });
+        let priced = of_plan(&plan, &CheckSet::default());
+        assert_eq!(priced.items.len(), 1);
+        assert!(priced.items[0].latch);
+        assert_eq!(priced.monthly_change, 0.50);
+        let json = serde_json::to_value(&priced.items[0]).expect("JSON");
+        assert_eq!(json["latch"], true);
     }
 
     #[test]

@@ -384,7 +384,17 @@ impl<R: Route53, B: Batches, S: Settle, U: Upkeep> Executor<'_, R, B, S, U> {
                 None if job.plan.is_empty() => Outcome::Unchanged,
                 None => Outcome::Changed {
                     change: run.change,
-                    created_checks: run.created.into_values().collect(),
+                    // The latch this run created is a created check too.
+                    created_checks: run
+                        .created
+                        .into_values()
+                        .chain(run.latch.filter(|_| {
+                            matches!(
+                                job.plan.latch,
+                                Some(crate::core::plan::LatchStep::Create { .. })
+                            )
+                        }))
+                        .collect(),
                     deleted_checks: run.deleted,
                     waiting_checks: run.waiting,
                 },
