@@ -566,7 +566,9 @@ async fn failover_and_failback_steer_the_latch_of_a_manual_record_and_nothing_el
         );
     }
     assert!(
-        applied.stdout.contains("failback latch $0.50/month (calculated $0.50)"),
+        applied
+            .stdout
+            .contains("failback latch $0.50/month (calculated $0.50)"),
         "the plan prices the latch as one: {}",
         applied.stdout
     );

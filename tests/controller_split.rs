@@ -283,3 +283,51 @@ async fn the_other_cluster_reads_the_primary_behind_a_failback_latch_and_sees_it
     );
     assert_eq!(status.active, Some(ActiveSide::Secondary));
 }
+
+#[tokio::test]
+async fn a_ttl_one_cluster_changes_alone_is_a_dispute_on_both_sides() {
+    let t = two_clusters();
+    t.a.create("www", CLUSTER_A);
+    t.a.converge("www").await;
+    t.b.create("www", CLUSTER_B);
+    t.b.converge("www").await;
+    let secondary = t.side(Failover::Secondary).expect("B's SECONDARY");
+
+    // B moves to TTL 300; Route 53 keeps one TTL for the name, so B's side
+    // is left as it is, and both clusters say why.
+    t.b.edit("www", |spec| spec.ttl = 300);
+    t.b.reconcile("www").await.expect("reconcile");
+    let (status, reason, message) = t.b.condition("www", "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "RecordConflict")
+    );
+    assert!(message.contains("TTL"), "{message}");
+    assert_eq!(
+        t.side(Failover::Secondary),
+        Some(secondary),
+        "left as it is"
+    );
+
+    t.a.ctx.observer().invalidate_all().await;
+    t.a.reconcile("www").await.expect("reconcile");
+    let (status, reason, message) = t.a.condition("www", "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "RecordConflict"),
+        "{message}"
+    );
+    assert!(
+        message.contains("cluster-b") && message.contains("TTL 300"),
+        "{message}"
+    );
+    t.a.assert_event("Warning", "ConflictDetected");
+
+    // B goes back to A's TTL: both Ready again.
+    t.b.edit("www", |spec| spec.ttl = 60);
+    t.b.reconcile("www").await.expect("reconcile");
+    assert_eq!(t.b.condition("www", "Ready").0, "True");
+    t.a.ctx.observer().invalidate_all().await;
+    t.a.reconcile("www").await.expect("reconcile");
+    assert_eq!(t.a.condition("www", "Ready").0, "True");
+}

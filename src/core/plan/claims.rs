@@ -262,21 +262,24 @@ pub(super) fn ownership_of<'a>(
                     other.owner_id,
                     role.as_route53()
                 )));
-            } else if let Some(ttl) = other.ttl.filter(|t| *t != record.desired.ttl)
-                && record
-                    .desired
-                    .sides()
-                    .iter()
-                    .any(|s| matches!(s.target, SideTarget::Values(_)))
-            {
-                disputes.push(dispute(format!(
-                    "FailoverRecord {} of dnsfailover owner {:?} waits to write the {} of {fqdn} {rr_type} with TTL {ttl}, and this FailoverRecord's TTL is {}: give both sides the same TTL",
-                    other.resource,
-                    other.owner_id,
-                    role.as_route53(),
-                    record.desired.ttl
-                )));
             }
+        }
+        // The other owner writes the TTL it wants into its entry while it
+        // cannot write its side (or has to leave it as it is) for a TTL
+        // that differs from this one's.
+        if let Some(ttl) = other.ttl.filter(|t| *t != record.desired.ttl)
+            && record
+                .desired
+                .sides()
+                .iter()
+                .any(|s| matches!(s.target, SideTarget::Values(_)))
+        {
+            disputes.push(dispute(format!(
+                "FailoverRecord {} of dnsfailover owner {:?} wants TTL {ttl} for its side of {fqdn} {rr_type}, and this FailoverRecord's TTL is {}: Route 53 keeps one TTL for a name and type; give both sides the same TTL",
+                other.resource,
+                other.owner_id,
+                record.desired.ttl
+            )));
         }
     }
     disputes.extend(type_mismatch(record, zone, mine.as_ref(), &others));

@@ -549,7 +549,13 @@ pub fn plan_apply(record: &PlacedRecord, observed: Observed<'_>) -> RecordPlan {
             }
         }
     }
-    if !entry.wants.is_empty() && record.desired.ttl_applies() {
+    // A side this FailoverRecord waits for, or holds but has to leave as it
+    // is, tells the other owners its TTL, so that a TTL dispute is reported
+    // on both sides.
+    let blocked = Failover::BOTH
+        .into_iter()
+        .any(|role| matches!(claims.side(role), Side::Keep(_)));
+    if (!entry.wants.is_empty() || blocked) && record.desired.ttl_applies() {
         entry.ttl = Some(record.desired.ttl);
     }
     let entry = (!entry.is_empty()).then_some(entry);
