@@ -7,7 +7,7 @@ mod support;
 
 use dnsfailover::route53::{self, Failover};
 use support::Moto;
-use support::cli::{dnsfailover_with, manifest, requests};
+use support::cli::{dnsfailover_with, manifest, requests, writes};
 
 const SIDE_A: &str = r#"apiVersion: dnsfailover.io/v1alpha1
 kind: FailoverRecord
@@ -60,6 +60,14 @@ async fn two_owner_ids_share_a_name_from_the_cli() {
         "{json}"
     );
     assert_eq!(primary["health"], "Healthy", "{json}");
+
+    // A third owner id that has nothing there deletes nothing, and does not
+    // call the other owners' sides strangers.
+    let as_c = [("DNSFAILOVER_OWNER_ID", "cluster-c")];
+    let run = dnsfailover_with(&moto, &as_c, &["delete", "-f", &b]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("by hand"), "{}", run.all());
+    assert_eq!(writes(&run.stderr), 0, "{}", run.all());
 
     // Cluster B also claims the PRIMARY: exit code 4 from both owners.
     let greedy = manifest(

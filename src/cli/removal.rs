@@ -208,7 +208,22 @@ fn not_ours(target: &DeleteTarget, zone: Option<&Zone>, snapshot: &Snapshot) -> 
     let zone = zone?;
     let (name, rr_type) = target.name.as_ref()?;
     let fqdn = name.fqdn_in(&zone.name).ok()?;
-    let records = snapshot.zones.get(&zone.id)?.at(&fqdn, rr_type);
+    let held = snapshot.zones.get(&zone.id)?;
+    // Sides another dnsfailover owner holds (split ownership) are theirs:
+    // nothing of this FailoverRecord's is there, and nothing to report.
+    let marker = ownership::marker_name(&fqdn, rr_type);
+    let others: Vec<ownership::Marker> = held
+        .at(&marker, &crate::route53::RrType::TXT)
+        .iter()
+        .flat_map(|m| m.values.iter())
+        .filter_map(|v| ownership::Marker::parse(v))
+        .filter(|m| !m.is_owned_by(&target.owner))
+        .collect();
+    let records: Vec<_> = held
+        .at(&fqdn, rr_type)
+        .iter()
+        .filter(|r| !others.iter().any(|m| m.claims(r.set_identifier.as_deref())))
+        .collect();
     if records.is_empty() {
         return None;
     }
