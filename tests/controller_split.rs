@@ -331,3 +331,34 @@ async fn a_ttl_one_cluster_changes_alone_is_a_dispute_on_both_sides() {
     t.a.reconcile("www").await.expect("reconcile");
     assert_eq!(t.a.condition("www", "Ready").0, "True");
 }
+
+#[tokio::test]
+async fn a_failback_request_while_the_primary_is_in_dispute_is_refused_not_dropped() {
+    use dnsfailover::core::failback::REQUEST_ANNOTATION;
+    let t = two_clusters();
+    t.a.create("www", &format!("{CLUSTER_A}failback: Manual\n"));
+    t.a.converge("www").await;
+    t.b.create("www", CLUSTER_B);
+    t.b.converge("www").await;
+    let latch_holds = || {
+        let primary = t.side(Failover::Primary).expect("A's PRIMARY");
+        let id = primary.health_check_id.expect("the latch");
+        t.fake
+            .health_checks()
+            .into_iter()
+            .find(|c| c.id == id)
+            .is_some_and(|c| c.config.holds())
+    };
+    assert!(!latch_holds());
+
+    // A's TTL no longer matches B's side: A's PRIMARY is left as it is.
+    t.a.edit("www", |spec| spec.ttl = 300);
+    t.a.ctx.observer().invalidate_all().await;
+    t.a.reconcile("www").await.expect("reconcile");
+    assert_eq!(t.a.condition("www", "Ready").1, "RecordConflict");
+
+    t.a.annotate("www", REQUEST_ANNOTATION, "failover");
+    t.a.reconcile("www").await.expect("reconcile");
+    assert!(!latch_holds(), "nothing changed in Route 53");
+    t.a.assert_event("Warning", "RequestRefused");
+}

@@ -80,8 +80,8 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
         .annotations()
         .get(failback::REQUEST_ANNOTATION)
         .map(|v| failback::Request::parse(v));
-    let decision = view.with(|observed| {
-        let holding = engine::latch(&placed, observed).map(|l| l.config.holds());
+    let holding = view.with(|observed| engine::latch(&placed, observed).map(|l| l.config.holds()));
+    let mut decision = view.with(|observed| {
         failback::decide(
             placed.desired.manual_failback,
             holding,
@@ -91,6 +91,13 @@ pub(super) async fn plan_for<R: Route53 + 'static>(
     });
     placed.desired.latch = decision.want;
     let mut plan = view.with(|observed| plan::plan_apply(&placed, observed));
+    if plan.latch.is_none() && !plan.disputes.is_empty() {
+        let why = format!(
+            "the PRIMARY is in dispute with another owner ({}); it and its latch stay as they are until that is resolved",
+            plan.disputes[0].message
+        );
+        decision = failback::blocked(decision, holding, &why);
+    }
     ctx.observer
         .keep_checks_in_use(&ctx.engine, std::slice::from_mut(&mut plan))
         .await?;

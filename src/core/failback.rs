@@ -61,6 +61,27 @@ pub struct Decision {
     pub consumed: bool,
 }
 
+/// A decision that needs the latch to change, when the plan cannot change
+/// it: the PRIMARY is in a dispute with another owner and is left exactly
+/// as it is, latch included. A request is refused saying so, rather than
+/// announced and dropped; an automatic hold is not announced.
+pub fn blocked(decision: Decision, holding: Option<bool>, why: &str) -> Decision {
+    let needs_change = matches!(
+        (decision.want, holding),
+        (LatchWant::Hold, Some(false)) | (LatchWant::Release, Some(true))
+    );
+    if !needs_change {
+        return decision;
+    }
+    Decision {
+        want: LatchWant::Keep,
+        told: decision
+            .consumed
+            .then(|| Told::Refused(format!("the latch is left as it is: {why}"))),
+        consumed: decision.consumed,
+    }
+}
+
 /// Decide. `holding`: what the latch does now (`None`: there is none yet);
 /// `primary`: the last read of the primary's own check.
 pub fn decide(
@@ -169,6 +190,33 @@ pub fn status(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_change_the_plan_cannot_make_is_refused_not_announced() {
+        let forced = decide(
+            true,
+            Some(false),
+            Some(Health::Healthy),
+            Some(&Request::Failover),
+        );
+        let refused = blocked(forced, Some(false), "the PRIMARY is in dispute");
+        assert_eq!(refused.want, LatchWant::Keep);
+        assert!(refused.consumed, "the request is answered");
+        assert!(
+            matches!(&refused.told, Some(Told::Refused(why)) if why.contains("in dispute")),
+            "{refused:?}"
+        );
+        let automatic = decide(true, Some(false), Some(Health::Unhealthy), None);
+        assert_eq!(automatic.want, LatchWant::Hold);
+        let quiet = blocked(automatic, Some(false), "the PRIMARY is in dispute");
+        assert_eq!(
+            (quiet.want, quiet.told, quiet.consumed),
+            (LatchWant::Keep, None, false)
+        );
+        // Nothing to change: the decision stands.
+        let already = decide(true, Some(true), Some(Health::Unhealthy), None);
+        assert_eq!(blocked(already.clone(), Some(true), "x"), already);
+    }
+
     use super::*;
     use Health::*;
 
