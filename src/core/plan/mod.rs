@@ -656,6 +656,10 @@ pub fn plan_delete(owner: &Owner, zone_id: &str, observed: Observed<'_>) -> Reco
         .sort_by_key(|d| (!latches.contains(&d.id), d.id.clone()));
     plan.delete_checks.dedup_by(|a, b| a.id == b.id);
     keep_referenced_checks(&mut plan, observed.records);
+    // A latch kept because a record set it does not own still uses it keeps
+    // its child too: Route 53 refuses to delete a check a calculated check
+    // counts.
+    keep_latch_children(&mut plan, owner, observed.health_checks);
     plan
 }
 

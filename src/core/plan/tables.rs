@@ -617,4 +617,24 @@ fn latch_rules() {
             "delete check hc-primary ResourceDeleted".to_string()
         ]
     );
+
+    // A record set someone else made uses the latch: the latch stays, and
+    // so does the check it counts.
+    let mut shared = held.clone();
+    let mut theirs = simple("api.example.com.", RrType::A, "198.51.100.30");
+    theirs.set_identifier = Some("hand-made".into());
+    theirs.failover = Some(Failover::Primary);
+    theirs.health_check_id = Some("hc-latch".into());
+    shared.records.push(theirs);
+    let steps_of = steps(&shared.plan_delete(&owner));
+    assert!(
+        !steps_of.iter().any(|s| s.starts_with("delete check")),
+        "{steps_of:?}"
+    );
+    assert!(
+        steps_of
+            .iter()
+            .any(|s| s.starts_with("keep check hc-primary")),
+        "{steps_of:?}"
+    );
 }
