@@ -431,7 +431,14 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         let stores = stores.clone();
         tokio::spawn(async move {
             for store in &stores {
-                let _ = store.wait_until_ready().await;
+                // kube's ready signal wakes only the task that polled it
+                // last, which is the controller's own wait for the store: a
+                // second waiter is never woken (seen on the real control
+                // plane: /readyz stayed 503). Ask again every half second.
+                while tokio::time::timeout(Duration::from_millis(500), store.wait_until_ready())
+                    .await
+                    .is_err()
+                {}
             }
             readiness.synced.store(true, Ordering::Relaxed);
             loop {

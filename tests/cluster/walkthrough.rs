@@ -25,6 +25,19 @@ async fn the_seed_example_through_kubectl_create_edit_drill_and_delete() {
         "failoverrecord.dnsfailover.io/examplefailover created"
     );
     w.wait_ready("examplefailover");
+    // The chart's readinessProbe: /readyz answers 200 once the first list
+    // of FailoverRecords is in (on a real apiserver it once never did).
+    eventually(CONVERGE, "/readyz to answer 200", || async {
+        match controller.http_get("/readyz") {
+            Some((200, _)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(
+        controller.metric("dnsfailover_records_managed") >= 1.0,
+        "the gauge counts the listed FailoverRecords"
+    );
 
     // Route 53: one HTTP check on the primary, both sides, the marker.
     let checks = w.health_checks().await;
