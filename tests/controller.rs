@@ -621,9 +621,11 @@ async fn a_missing_gateway_says_whether_the_cluster_serves_gateways_at_all() {
         gateway_api: true,
         ..cluster::settings()
     });
+    // No Gateway API in this cluster: kube-apiserver answers every request
+    // under the group with a plain-text 404.
+    h.api.unserve("/apis/gateway.networking.k8s.io/");
     h.create("examplefailover", &with_gateway_primary());
     h.reconcile("examplefailover").await.expect("finalizer");
-    // No Gateway API in this cluster: discovery of its group answers 404.
     let error = h
         .reconcile("examplefailover")
         .await
@@ -637,6 +639,7 @@ async fn a_missing_gateway_says_whether_the_cluster_serves_gateways_at_all() {
     assert_eq!(h.fake.write_calls(), 0);
 
     // The CRDs installed, the Gateway not created yet.
+    h.api.serve("/apis/gateway.networking.k8s.io/");
     h.api.put(
         "/apis/gateway.networking.k8s.io/v1".to_string(),
         json!({

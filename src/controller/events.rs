@@ -406,13 +406,24 @@ pub async fn publish<R: Route53>(obj: &FailoverRecord, ctx: &Context<R>, notes: 
             },
             reason: note.reason.as_str().to_string(),
             note: Some(note.message.chars().take(1000).collect()),
-            action: "Reconcile".to_string(),
+            action: action_of(&note.message),
             secondary: None,
         };
         if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
             warn!(reason = note.reason.as_str(), error = %e, "cannot publish event");
         }
     }
+}
+
+/// The event's `action`. kube's recorder counts an event again (and keeps
+/// its first message) when type, reason and action repeat, so the action
+/// carries a digest of the message: the same message is counted, a new one
+/// (another refusal, another invalid field) is shown.
+fn action_of(message: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(message.as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("Reconcile-{hex}")
 }
 
 #[cfg(test)]

@@ -332,7 +332,7 @@ async fn gateway_missing(ctx: &Context<impl Route53>, what: &str) -> String {
             format!("{what} does not exist")
         }
         Ok(_) => not_served(what, &api_version),
-        Err(kube::Error::Api(status)) if status.is_not_found() => not_served(what, &api_version),
+        Err(kube::Error::Api(status)) if status.code == 404 => not_served(what, &api_version),
         // Discovery itself failed: say what is known for sure.
         Err(_) => format!("{what} does not exist"),
     }
@@ -359,9 +359,16 @@ where
         + std::fmt::Debug,
 {
     let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
-    api.get_opt(name)
-        .await
-        .map_err(|e| ReconcileError::TargetNotReady(format!("cannot read {what}: {e}")))
+    match api.get_opt(name).await {
+        Ok(found) => Ok(found),
+        // A resource the apiserver does not serve at all (a CRD not
+        // installed) is a plain-text 404 that kube cannot parse as a
+        // Status: it is missing too, and the caller says why.
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(e) => Err(ReconcileError::TargetNotReady(format!(
+            "cannot read {what}: {e}"
+        ))),
+    }
 }
 
 #[cfg(test)]

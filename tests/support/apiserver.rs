@@ -35,6 +35,9 @@ struct State {
     requests: Vec<Recorded>,
     /// Keep no request log (benchmarks of many objects).
     quiet: bool,
+    /// Path prefixes of API groups this server does not serve (a CRD not
+    /// installed): answered as kube-apiserver does, with a plain-text 404.
+    unserved: Vec<String>,
 }
 
 /// The API server; clones share state.
@@ -67,6 +70,17 @@ impl ApiServer {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Serve nothing under `prefix`, as a real apiserver answers for an API
+    /// group whose CRDs are not installed: `404 page not found`, not a Status.
+    pub fn unserve(&self, prefix: &str) {
+        self.lock().unserved.push(prefix.to_string());
+    }
+
+    /// Serve `prefix` again (the CRDs were installed).
+    pub fn serve(&self, prefix: &str) {
+        self.lock().unserved.retain(|p| p != prefix);
     }
 
     /// Stop keeping the request log.
@@ -165,6 +179,18 @@ impl ApiServer {
                     body: body.clone(),
                 });
             }
+        }
+        if self
+            .lock()
+            .unserved
+            .iter()
+            .any(|p| path.starts_with(p.as_str()))
+        {
+            return Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .header("content-type", "text/plain; charset=utf-8")
+                .body(Body::from(b"404 page not found\n".to_vec()))
+                .unwrap_or_else(|_| Response::new(Body::from(Vec::new())));
         }
         match method.as_str() {
             "GET" => match self.get(&path) {

@@ -452,3 +452,11 @@ fn dns_answer_and_failback_events_mark_transitions_only() {
         Reason::RequestRefused
     );
 }
+
+#[test]
+fn an_event_with_another_message_is_not_counted_as_the_first_one() {
+    let refused = super::action_of("unknown request \"bogus\"");
+    assert_eq!(refused, super::action_of("unknown request \"bogus\""));
+    assert_ne!(refused, super::action_of("nothing to approve"));
+    assert!(refused.starts_with("Reconcile-") && refused.len() <= 128);
+}
