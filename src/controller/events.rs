@@ -224,11 +224,23 @@ fn transitions(before: Option<&FailoverRecordStatus>, after: &FailoverRecordStat
         .active_observation
         .as_ref()
         .is_some_and(|o| o.source == ObservationSource::DNSAnswer);
+    // A held failback latch with a healthy primary endpoint: the failover
+    // was forced (or the latch holds after a recovery), not a failure.
+    let held_while_healthy = after
+        .failback
+        .as_ref()
+        .is_some_and(|f| f.state == FailbackState::WaitingForApproval)
+        && after
+            .primary
+            .as_ref()
+            .is_some_and(|p| p.health == Some(crate::api::Health::Healthy));
     match (before.and_then(|s| s.active), after.active) {
         (Some(ActiveSide::Primary), Some(ActiveSide::Secondary)) => notes.push(Note::new(
             Severity::Warning,
             Reason::FailoverToSecondary,
-            if by_dns {
+            if held_while_healthy {
+                "the failback latch holds DNS on the secondary while the primary is healthy (failover forced): approve failback to return"
+            } else if by_dns {
                 "the zone's name servers now answer with the secondary: Route 53 failed over"
             } else {
                 "Route 53 sees the primary as unhealthy: DNS now answers with the secondary"

@@ -460,3 +460,36 @@ fn an_event_with_another_message_is_not_counted_as_the_first_one() {
     assert_ne!(refused, super::action_of("nothing to approve"));
     assert!(refused.starts_with("Reconcile-") && refused.len() <= 128);
 }
+
+#[test]
+fn a_forced_failover_is_not_told_as_a_failure_of_the_primary() {
+    use crate::api::{FailbackState, FailbackStatus, Health, TargetStatus};
+    let before = status(Some("Reconciled"), Some(ActiveSide::Primary), true);
+    let mut after = status(Some("Reconciled"), Some(ActiveSide::Secondary), true);
+    after.primary = Some(TargetStatus {
+        health: Some(Health::Healthy),
+        ..TargetStatus::default()
+    });
+    after.failback = Some(FailbackStatus {
+        state: FailbackState::WaitingForApproval,
+        message: "primary healthy again, failback waiting for approval".into(),
+        latch_check_id: None,
+        since: time(),
+    });
+    let notes = choose(Reconciled {
+        before: Some(&before),
+        after: &after,
+        applied: None,
+        left_zone: None,
+    });
+    let failover = notes
+        .iter()
+        .find(|n| n.reason == Reason::FailoverToSecondary)
+        .expect("a FailoverToSecondary event");
+    assert!(failover.message.contains("forced"), "{}", failover.message);
+    assert!(
+        !failover.message.contains("unhealthy"),
+        "{}",
+        failover.message
+    );
+}
