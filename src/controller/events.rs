@@ -37,6 +37,9 @@ pub enum Reason {
     HealthCheckReplaced,
     HealthCheckUpdated,
     RecordsCreated,
+    /// Existing record sets taken over (`adoptExisting`, `dnsfailover
+    /// import`): only the ownership marker was written.
+    TakenOver,
     RecordsUpdated,
     DriftCorrected,
     RecordsMoved,
@@ -131,12 +134,37 @@ pub fn choose(seen: Reconciled<'_>) -> Vec<Note> {
     notes
 }
 
+/// The record sets a plan creates, by side: `the PRIMARY and SECONDARY
+/// record sets`, `the PRIMARY record set`.
+fn created_sides(plan: &RecordPlan) -> String {
+    let sides: Vec<&str> = crate::route53::Failover::BOTH
+        .into_iter()
+        .filter(|role| {
+            plan.changes.iter().any(|c| {
+                c.action == crate::route53::ChangeAction::Create && c.record.failover == Some(*role)
+            })
+        })
+        .map(|role| role.as_route53())
+        .collect();
+    match sides.as_slice() {
+        [one] => format!("the {one} record set"),
+        [] => "the record sets".to_string(),
+        many => format!("the {} record sets", many.join(" and ")),
+    }
+}
+
 /// Events for what a successful plan wrote.
 fn written(applied: Applied<'_>, before: Option<&FailoverRecordStatus>) -> Vec<Note> {
     let plan = applied.plan;
     let mut notes = Vec::new();
     let first_time = before.and_then(|s| s.fqdn.as_ref()).is_none();
-    if first_time
+    if first_time && !plan.changes.is_empty() && plan.record_change_count() == 0 {
+        notes.push(Note::new(
+            Severity::Normal,
+            Reason::TakenOver,
+            "took over the existing record sets as they are: only the ownership marker was written (no record set changed)",
+        ));
+    } else if first_time
         && !plan.changes.is_empty()
         && !plan.create_checks.is_empty()
         && plan.delete_checks.is_empty()
@@ -145,7 +173,10 @@ fn written(applied: Applied<'_>, before: Option<&FailoverRecordStatus>) -> Vec<N
         notes.push(Note::new(
             Severity::Normal,
             Reason::Created,
-            "created the Route 53 health check, then the PRIMARY and SECONDARY record sets",
+            format!(
+                "created the Route 53 health check, then {}",
+                created_sides(plan)
+            ),
         ));
         return notes;
     }
@@ -180,12 +211,13 @@ fn written(applied: Applied<'_>, before: Option<&FailoverRecordStatus>) -> Vec<N
             format!("updated the health check: {}", changed.join(", ")),
         ));
     }
-    if !plan.changes.is_empty() {
+    let taken_over = first_time && plan.record_change_count() == 0;
+    if !plan.changes.is_empty() && !taken_over {
         notes.push(if first_time {
             Note::new(
                 Severity::Normal,
                 Reason::RecordsCreated,
-                "created the PRIMARY and SECONDARY record sets",
+                format!("created {}", created_sides(plan)),
             )
         } else if applied.drift {
             Note::new(

@@ -402,7 +402,7 @@ fn conditions(report: &Report, previous: &[Condition], now: &Time) -> Vec<Condit
                 ConditionType::RecordsSynced,
                 true,
                 Synced::RecordsMatch.into(),
-                "the PRIMARY and SECONDARY record sets match the spec".to_string(),
+                "the record sets this FailoverRecord manages match the spec".to_string(),
             )
         } else {
             make(ConditionType::RecordsSynced, false, reason, message)

@@ -493,3 +493,40 @@ fn a_forced_failover_is_not_told_as_a_failure_of_the_primary() {
         failover.message
     );
 }
+
+#[test]
+fn a_take_over_that_writes_only_the_marker_says_so_and_one_side_is_named_alone() {
+    let first = |plan: &RecordPlan| {
+        choose(Reconciled {
+            before: None,
+            after: &status(Some("Reconciled"), Some(ActiveSide::Primary), true),
+            applied: Some(Applied { plan, drift: false }),
+            left_zone: None,
+        })
+    };
+    // `import` then apply: the pair matches, only the marker is written.
+    let mut marker_only = RecordPlan::new(&Owner::new("test", "web", "www"), "Z1");
+    marker_only.changes.push(PlannedChange {
+        action: ChangeAction::Create,
+        record: RecordSet {
+            name: "_dnsfailover-a.www.example.com.".into(),
+            rr_type: RrType::TXT,
+            set_identifier: None,
+            failover: None,
+            ttl: Some(300),
+            values: vec!["\"heritage=dnsfailover\"".into()],
+            alias: None,
+            health_check_id: None,
+            other_routing: None,
+        },
+        health_check: None,
+    });
+    let notes = first(&marker_only);
+    assert_eq!(reasons(&notes), vec![(Normal, "TakenOver")]);
+    assert!(notes[0].message.contains("no record set changed"));
+
+    // `manage: Secondary`: only that side is created, and said so.
+    let notes = first(&plan(&[Does::WriteRecords]));
+    assert_eq!(reasons(&notes), vec![(Normal, "RecordsCreated")]);
+    assert_eq!(notes[0].message, "created the SECONDARY record set");
+}
