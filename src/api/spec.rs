@@ -65,6 +65,34 @@ use super::status::FailoverRecordStatus;
         description = "Route 53 matches the spec"
     ),
     printcolumn(
+        name = "Secondary",
+        type_ = "string",
+        json_path = ".status.secondary.health",
+        description = "Route 53's view of the secondary's health, when it has a check",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Failback",
+        type_ = "string",
+        json_path = ".status.failback.state",
+        description = "With failback: Manual, whether the latch follows the primary, holds, or waits for approval",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Manage",
+        type_ = "string",
+        json_path = ".spec.manage",
+        description = "The sides this FailoverRecord manages",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Zone",
+        type_ = "string",
+        json_path = ".status.hostedZoneId",
+        description = "The hosted zone's id",
+        priority = 1
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"

@@ -263,9 +263,26 @@ fn kubectl_explain_and_get_show_the_field_docs_and_printer_columns() {
         .unwrap_or_default()
         .split_whitespace()
         .collect();
-    for column in ["NAME", "FQDN", "TYPE", "ACTIVE", "PRIMARY", "READY", "AGE"] {
+    for column in [
+        "NAME",
+        "FQDN",
+        "TYPE",
+        "ACTIVE",
+        "PRIMARY",
+        "READY",
+        "SECONDARY",
+        "FAILBACK",
+        "MANAGE",
+        "ZONE",
+        "AGE",
+    ] {
         assert!(header.contains(&column), "{column} in {header:?}");
     }
+    // The default table keeps to the essentials; -o wide adds the rest.
+    let narrow = plane.kubectl_ok(&["get", "-n", &ns, "fr"]);
+    let narrow = narrow.lines().next().unwrap_or_default();
+    assert!(!narrow.contains("FAILBACK"), "{narrow}");
+    assert!(narrow.contains("ACTIVE"), "{narrow}");
     let row = table.lines().nth(1).unwrap_or_default();
     assert!(row.starts_with("bad "), "{table}");
 }
