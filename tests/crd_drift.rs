@@ -33,3 +33,18 @@ fn the_chart_ships_the_same_crd() {
         &dnsfailover::api::crd_yaml().expect("the CRD renders"),
     );
 }
+
+#[test]
+fn the_regions_field_names_every_region_it_accepts() {
+    let crd = dnsfailover::api::crd_yaml().expect("the CRD renders");
+    let start = crd.find("regions:").expect("a regions field");
+    let rest = &crd[start..];
+    let description = &rest[..rest.find("items:").unwrap_or(rest.len())];
+    for region in dnsfailover::api::HealthCheckRegion::ALL {
+        assert!(
+            description.contains(region.as_str()),
+            "{} is not named in the description of regions: {description}",
+            region.as_str()
+        );
+    }
+}

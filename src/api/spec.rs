@@ -586,7 +586,9 @@ pub struct HealthCheckSpec {
 
     /// Regions Route 53 checks from: at least three, or empty (or left out)
     /// for all of them. Listing every region means the same as none, so
-    /// either form matches a check that checks from all regions.
+    /// either form matches a check that checks from all regions. The
+    /// regions: us-east-1, us-west-1, us-west-2, eu-west-1, ap-southeast-1,
+    /// ap-southeast-2, ap-northeast-1, sa-east-1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
     #[x_kube(
