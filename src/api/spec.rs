@@ -184,13 +184,16 @@ pub struct FailoverRecordSpec {
     #[serde(default)]
     pub adopt_existing: bool,
 
-    /// What happens when the primary recovers after a failover. `Automatic`:
-    /// Route 53 answers with the primary again as soon as its health check
-    /// passes. `Manual`: DNS stays on the secondary until a person approves
-    /// (`kubectl annotate failoverrecord NAME dnsfailover.io/request=failback`
-    /// or `dnsfailover failback -f FILE`), so a flapping primary does not send
-    /// users back and forth. Manual adds one CALCULATED health check (the
-    /// latch) that the PRIMARY record uses; it needs `primary.healthCheck`.
+    /// What happens when the primary recovers after a failover. `Automatic`
+    /// (the default): Route 53 answers with the primary again as soon as its
+    /// health check passes. `Manual`: DNS stays on the secondary until a
+    /// person approves (`kubectl annotate failoverrecord NAME
+    /// dnsfailover.io/request=failback` or `dnsfailover failback -f FILE`), so
+    /// a flapping primary does not send users back and forth; and
+    /// `dnsfailover.io/request=failover` (or `dnsfailover failover -f FILE`)
+    /// holds DNS on the secondary for maintenance. Manual adds one CALCULATED
+    /// health check (the latch) that the PRIMARY record uses; it needs
+    /// `primary.healthCheck`.
     #[serde(default)]
     pub failback: Failback,
 }
