@@ -276,8 +276,13 @@ impl<R: Route53 + Clone + 'static> Routed<R> {
     }
 
     /// One page of a listing that spans every account: the marker says
-    /// which account and where in it (`<index>|<its marker>`).
-    async fn across<T, F, Fut>(&self, marker: Option<&str>, mut list: F) -> Result<Page<T, String>>
+    /// which account and where in it (`<index>|<its marker>`). Returns the
+    /// page and the role of the account it came from, to learn what is there.
+    async fn across<T, F, Fut>(
+        &self,
+        marker: Option<&str>,
+        mut list: F,
+    ) -> Result<(Page<T, String>, Option<Role>)>
     where
         F: FnMut(Resilient<R>, Option<String>) -> Fut,
         Fut: Future<Output = Result<Page<T, String>>>,
@@ -291,10 +296,13 @@ impl<R: Route53 + Clone + 'static> Routed<R> {
             None => (0, None),
         };
         let Some(role) = roles.get(index) else {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
+            return Ok((
+                Page {
+                    items: Vec::new(),
+                    next: None,
+                },
+                None,
+            ));
         };
         let page = list(self.port(role).await, inner).await?;
         let next = match page.next {
@@ -302,10 +310,13 @@ impl<R: Route53 + Clone + 'static> Routed<R> {
             None if index + 1 < roles.len() => Some(format!("{}|", index + 1)),
             None => None,
         };
-        Ok(Page {
-            items: page.items,
-            next,
-        })
+        Ok((
+            Page {
+                items: page.items,
+                next,
+            },
+            Some(role.clone()),
+        ))
     }
 }
 
@@ -337,18 +348,13 @@ impl<R: Route53 + Clone + 'static> Route53 for Routed<R> {
     }
 
     async fn list_hosted_zones_page(&self, marker: Option<&str>) -> Result<Page<Zone, String>> {
-        let roles = self.roles();
-        let index = marker
-            .and_then(|m| m.split_once('|'))
-            .and_then(|(i, _)| i.parse::<usize>().ok())
-            .unwrap_or(0);
-        let page = self
+        let (page, role) = self
             .across(marker, |port, inner| async move {
                 port.list_hosted_zones_page(inner.as_deref()).await
             })
             .await?;
-        if let Some(role) = roles.get(index) {
-            self.learn_zones(role, &page.items);
+        if let Some(role) = role {
+            self.learn_zones(&role, &page.items);
         }
         Ok(page)
     }
@@ -396,19 +402,14 @@ impl<R: Route53 + Clone + 'static> Route53 for Routed<R> {
         &self,
         marker: Option<&str>,
     ) -> Result<Page<HealthCheck, String>> {
-        let roles = self.roles();
-        let index = marker
-            .and_then(|m| m.split_once('|'))
-            .and_then(|(i, _)| i.parse::<usize>().ok())
-            .unwrap_or(0);
-        let page = self
+        let (page, role) = self
             .across(marker, |port, inner| async move {
                 port.list_health_checks_page(inner.as_deref()).await
             })
             .await?;
-        if let Some(role) = roles.get(index) {
+        if let Some(role) = role {
             for check in &page.items {
-                self.learn_check(role, &check.id);
+                self.learn_check(&role, &check.id);
             }
         }
         Ok(page)
