@@ -356,6 +356,19 @@ pub enum Manage {
     Secondary,
 }
 
+impl Manage {
+    /// Whether the side `role` is one of those managed.
+    pub fn includes(self, role: crate::route53::Failover) -> bool {
+        use crate::route53::Failover;
+        matches!(
+            (self, role),
+            (Manage::Both, _)
+                | (Manage::Primary, Failover::Primary)
+                | (Manage::Secondary, Failover::Secondary)
+        )
+    }
+}
+
 impl FailoverRecordSpec {
     /// The target of one side, when this FailoverRecord manages it.
     pub fn target(&self, role: crate::route53::Failover) -> Option<&Target> {

@@ -67,14 +67,6 @@ pub fn spec_of(
         }
         // Another installation may manage one side of a shared name (split
         // ownership): the other side can still be imported.
-        let importing = |role: Failover| {
-            matches!(
-                (request.manage, role),
-                (Manage::Both, _)
-                    | (Manage::Primary, Failover::Primary)
-                    | (Manage::Secondary, Failover::Secondary)
-            )
-        };
         let group_of = |role: Failover| {
             records
                 .iter()
@@ -84,7 +76,7 @@ pub fn spec_of(
             .iter()
             .filter(|m| {
                 Failover::BOTH.into_iter().any(|role| {
-                    importing(role)
+                    request.manage.includes(role)
                         && (m.wants(role)
                             || group_of(role)
                                 .is_some_and(|r| m.claims(r.set_identifier.as_deref())))
@@ -137,13 +129,7 @@ pub fn spec_of(
     };
     let mut ttls = Vec::new();
     for role in Failover::BOTH {
-        let wanted = matches!(
-            (request.manage, role),
-            (Manage::Both, _)
-                | (Manage::Primary, Failover::Primary)
-                | (Manage::Secondary, Failover::Secondary)
-        );
-        if !wanted {
+        if !request.manage.includes(role) {
             continue;
         }
         let record = group

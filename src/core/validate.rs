@@ -10,8 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::api::{
-    FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Manage, Protocol, RecordType,
-    Target,
+    FailoverRecordSpec, FieldError, HealthCheckSpec, InvalidSpec, Protocol, RecordType, Target,
 };
 use crate::core::desired::{
     DesiredRecord, DesiredSide, LatchWant, RecordName, SideTarget, ZoneSelector,
@@ -73,12 +72,7 @@ pub fn desired_from_spec(
 
     let mut sides = [None, None];
     for (slot, role) in sides.iter_mut().zip(Failover::BOTH) {
-        let wanted = match (spec.manage, role) {
-            (Manage::Both, _)
-            | (Manage::Primary, Failover::Primary)
-            | (Manage::Secondary, Failover::Secondary) => true,
-            (Manage::Primary | Manage::Secondary, _) => false,
-        };
+        let wanted = spec.manage.includes(role);
         *slot = match (wanted, spec.target(role)) {
             (true, Some(target)) => {
                 side(role, target, spec.record_type, &mut errors, &mut warnings).map(Some)
