@@ -17,12 +17,12 @@ use super::events;
 use super::leader::Terms;
 use super::patch::{now, patch_status};
 use crate::api::{DeletionPolicy, FailoverRecord};
-use crate::core::ownership::{self, Owner, TAG_OWNER, TAG_RESOURCE};
+use crate::core::ownership::{self, Owner};
 use crate::core::plan::{self, RecordPlan};
 use crate::core::report::{self, ConditionStatus};
 use crate::core::validate;
 use crate::engine::{Job, Outcome, ReconcileError};
-use crate::route53::{self, ErrorKind, Failover, Route53, RrType};
+use crate::route53::{self, ErrorKind, Failover, Route53};
 
 /// What a cleanup did.
 #[derive(Debug, Default)]
@@ -281,17 +281,12 @@ async fn taken_over_checks<R: Route53 + 'static>(
     }
     let ids: Vec<String> = candidates.iter().map(|(_, id)| id.clone()).collect();
     let tags = route53::list_all_health_check_tags(ctx.engine.route53(), &ids).await?;
-    let expected = ownership::health_check_tags(owner, "", "", &RrType::A, Failover::Primary);
-    let is_ours = |id: &String| {
-        tags.get(id).is_some_and(|t| {
-            [TAG_OWNER, TAG_RESOURCE]
-                .iter()
-                .all(|key| t.get(*key).is_some() && t.get(*key) == expected.get(*key))
-        })
-    };
     Ok(candidates
         .into_iter()
-        .filter(|(_, id)| is_ours(id))
+        .filter(|(_, id)| {
+            tags.get(id)
+                .is_some_and(|t| ownership::tagged_for(t, owner))
+        })
         .map(|(role, id)| plan::DeleteCheck {
             id,
             role,

@@ -200,6 +200,13 @@ pub fn health_check_tags(
     tags
 }
 
+/// Whether a check's tags (as [`health_check_tags`] wrote them) say it is
+/// `owner`'s: its owner id and its FailoverRecord.
+pub fn tagged_for(tags: &Tags, owner: &Owner) -> bool {
+    tags.get(TAG_OWNER) == Some(&truncate(&owner.owner_id, MAX_TAG_VALUE))
+        && tags.get(TAG_RESOURCE) == Some(&truncate(&owner.resource(), MAX_TAG_VALUE))
+}
+
 /// The hosted zone a check's tags say its record sets are in.
 pub fn zone_of(tags: &Tags) -> Option<&str> {
     tags.get(TAG_ZONE)
@@ -273,6 +280,15 @@ mod tests {
         assert_eq!(tags[TAG_NAME], "examplefailover.example.com A primary");
         assert_eq!(tags[TAG_RESOURCE], "web/examplefailover");
         assert_eq!(tags[TAG_OWNER], "prod");
+        assert!(tagged_for(
+            &tags,
+            &Owner::new("prod", "web", "examplefailover")
+        ));
+        assert!(!tagged_for(&tags, &Owner::new("prod", "web", "other")));
+        assert!(!tagged_for(
+            &tags,
+            &Owner::new("staging", "web", "examplefailover")
+        ));
         assert_eq!(tags[TAG_ROLE], "primary");
         assert_eq!(zone_of(&tags), Some("Z1"));
         let reference = caller_reference(&owner, Failover::Primary, &config(), 0);
